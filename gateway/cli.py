@@ -1,0 +1,85 @@
+"""`customer-gateway serve | sandbox | export-schema`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from gateway.errors import ConfigError
+from gateway.sandbox import ACCOUNTS, CODAT_API_KEY, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET, Sandbox
+from gateway.sandbox.server import serve_on_loopback
+from gateway.settings import load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="customer-gateway", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the gateway (on the sandbox with no --config)")
+    serve.add_argument("--host", default=None, help="default 127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default 8000")
+    serve.add_argument("--config", type=Path, default=None, help="a TOML settings file")
+    sandbox = commands.add_parser("sandbox", help="run only the Layer, Codat and Lago simulators")
+    sandbox.add_argument("--port", type=int, default=8100)
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--output", type=Path, default=Path("schema.graphql"))
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        return _serve(args.config, args.host, args.port)
+    if args.command == "sandbox":
+        return _sandbox(args.port)
+    return _export(args.output)
+
+
+def _serve(config: Path | None, host: str | None, port: int | None) -> int:
+    from gateway.app import create_app
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        print(f"customer-gateway: {exc}", file=sys.stderr)
+        return 2
+    host = host or settings.host
+    port = port or settings.port
+    if settings.uses_sandbox:
+        print("customer-gateway: no tenants configured, serving the demo tenant on the sandbox")
+    if settings.graphiql_enabled:
+        print(f"customer-gateway: GraphiQL at http://{host}:{port}/graphql")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return 0
+
+
+def _sandbox(port: int) -> int:
+    async def run() -> None:
+        async with serve_on_loopback(Sandbox().app, port) as base_url:
+            print(f"sandbox: Layer {base_url}/layer (token URL {base_url}/layer-auth/oauth2/token)")
+            print(f"sandbox: Codat {base_url}/codat   Lago {base_url}/lago/api/v1")
+            print(f"sandbox: Layer client {LAYER_CLIENT_ID} / {LAYER_CLIENT_SECRET}")
+            print(f"sandbox: Codat key {CODAT_API_KEY}")
+            for account in ACCOUNTS:
+                print(
+                    f"sandbox: account Layer business {account.layer_business_id}, "
+                    f"Codat company {account.codat_company_id}, Lago key {account.lago_api_key}"
+                )
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
+def _export(output: Path) -> int:
+    from resolvers.schema import build_schema
+
+    output.write_text(build_schema().as_str() + "\n", encoding="utf-8")
+    print(f"customer-gateway: wrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,28 @@
+"""What one GraphQL request carries through its resolvers; nothing here outlives it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gateway.errors import GatewayError
+from gateway.settings import Settings
+from gateway.tenants import Tenant
+
+
+@dataclass(frozen=True, slots=True)
+class PartialError:
+    """An error for part of a field that still resolved (one failed provider in `customers`)."""
+
+    error: GatewayError
+    path: tuple[str | int, ...]
+
+
+@dataclass
+class Context:
+    tenant: Tenant
+    settings: Settings
+    request_id: str
+    partial_errors: list[PartialError] = field(default_factory=list)
+
+
+__all__ = ["Context", "PartialError"]

@@ -1,0 +1,1 @@
+"""The unified customer model: frozen dataclasses, free of HTTP and GraphQL concerns."""

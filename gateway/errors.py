@@ -1,0 +1,113 @@
+"""The gateway's exceptions, each carrying the stable code clients see in `extensions.code`.
+
+    GatewayError
+    ├── BadUserInput            BAD_USER_INPUT: a malformed id, cursor or argument
+    ├── TenantError             UNAUTHENTICATED: no or unknown gateway key
+    ├── ConfigError             (start-up only) settings that cannot work
+    └── UpstreamError           a provider call failed; carries the provider
+        ├── UpstreamUnavailable     UPSTREAM_UNAVAILABLE: connection failed, 5xx
+        ├── UpstreamTimeout         UPSTREAM_TIMEOUT
+        ├── UpstreamRateLimited     UPSTREAM_RATE_LIMITED, with retry_after seconds
+        ├── UpstreamAuthError       UPSTREAM_AUTH: the provider refused our credentials
+        ├── UpstreamBadResponse     UPSTREAM_BAD_RESPONSE: a body we could not read
+        └── UpstreamRejected        UPSTREAM_REJECTED: the provider refused the request (4xx)
+
+Messages are fixed per class and never include an upstream body, URL, header or credential.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from gateway.domain.customer import Provider
+
+
+class GatewayError(Exception):
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code}
+
+
+class BadUserInput(GatewayError):
+    code = "BAD_USER_INPUT"
+
+
+class TenantError(GatewayError):
+    code = "UNAUTHENTICATED"
+
+
+class ConfigError(GatewayError):
+    code = "CONFIG_ERROR"
+
+
+class UpstreamError(GatewayError):
+    code = "UPSTREAM_ERROR"
+    default_message: ClassVar[str] = "The provider could not be read"
+
+    def __init__(self, provider: Provider, message: str | None = None) -> None:
+        super().__init__(message or f"{provider.value}: {self.default_message}")
+        self.provider = provider
+
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "provider": self.provider.value}
+
+
+class UpstreamUnavailable(UpstreamError):
+    code = "UPSTREAM_UNAVAILABLE"
+    default_message = "the provider is unavailable"
+
+
+class UpstreamTimeout(UpstreamError):
+    code = "UPSTREAM_TIMEOUT"
+    default_message = "the provider did not answer in time"
+
+
+class UpstreamRateLimited(UpstreamError):
+    code = "UPSTREAM_RATE_LIMITED"
+    default_message = "the provider is rate limiting this tenant"
+
+    def __init__(self, provider: Provider, retry_after: float | None) -> None:
+        super().__init__(provider)
+        self.retry_after = retry_after
+
+    def extensions(self) -> dict[str, object]:
+        extensions = super().extensions()
+        if self.retry_after is not None:
+            extensions["retryAfter"] = self.retry_after
+        return extensions
+
+
+class UpstreamAuthError(UpstreamError):
+    code = "UPSTREAM_AUTH"
+    default_message = "the provider refused the configured credentials"
+
+
+class UpstreamBadResponse(UpstreamError):
+    code = "UPSTREAM_BAD_RESPONSE"
+    default_message = "the provider sent a response the gateway could not read"
+
+
+class UpstreamRejected(UpstreamError):
+    code = "UPSTREAM_REJECTED"
+    default_message = "the provider rejected the request"
+
+
+__all__ = [
+    "BadUserInput",
+    "ConfigError",
+    "GatewayError",
+    "TenantError",
+    "UpstreamAuthError",
+    "UpstreamBadResponse",
+    "UpstreamError",
+    "UpstreamRateLimited",
+    "UpstreamRejected",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+]

@@ -1,0 +1,66 @@
+"""GraphQL errors as clients see them: a stable `extensions.code`, nothing internal.
+
+Unexpected exceptions are logged here with their traceback and reach the client only as
+"Internal server error".
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLError, GraphQLSyntaxError
+
+from gateway.errors import GatewayError
+
+if TYPE_CHECKING:
+    from gateway.context import PartialError
+
+log = logging.getLogger("gateway.errors")
+
+INTERNAL_MESSAGE = "Internal server error"
+
+
+def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    original = error.original_error
+    body: dict[str, Any] = {"message": error.message}
+    if error.locations:
+        body["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path is not None:
+        body["path"] = error.path
+    if isinstance(original, GatewayError):
+        body["message"] = original.message
+        body["extensions"] = original.extensions()
+    elif original is None or isinstance(original, GraphQLError):
+        body["extensions"] = {"code": request_error_code(error)}
+    else:
+        log.error(
+            "unexpected error in a resolver (request %s)",
+            request_id,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        body["message"] = INTERNAL_MESSAGE
+        body["extensions"] = {"code": "INTERNAL_SERVER_ERROR"}
+    return body
+
+
+def format_partial(partial: PartialError) -> dict[str, Any]:
+    return {
+        "message": partial.error.message,
+        "path": list(partial.path),
+        "extensions": partial.error.extensions(),
+    }
+
+
+def request_error_code(error: GraphQLError) -> str:
+    if isinstance(error, GraphQLSyntaxError) or error.message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if error.message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"
+    if error.path is not None:
+        # graphql-core's own execution errors (e.g. a null in a non-null field).
+        return "INTERNAL_SERVER_ERROR"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+__all__ = ["INTERNAL_MESSAGE", "format_error", "format_partial", "request_error_code"]

@@ -1,0 +1,235 @@
+"""GraphQL over HTTP: GET and POST, content negotiation, status codes, tenant auth.
+
+Follows the GraphQL-over-HTTP spec: a client that accepts `application/graphql-response+json`
+gets it, with 4xx for requests that never executed (bad JSON, parse, validation, variables);
+a legacy `application/json` client gets 200 for any well-formed request.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.responses import HTMLResponse, Response
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from gateway.context import Context
+from gateway.errors import TenantError
+from gateway.errors_format import format_error, format_partial
+from gateway.playground import render_graphiql
+
+if TYPE_CHECKING:
+    import strawberry
+    from starlette.requests import Request
+    from strawberry.types import ExecutionResult
+
+    from gateway.settings import Settings
+    from gateway.tenants import TenantDirectory
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+MAX_BODY_BYTES = 1024 * 1024
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+class RequestRejected(Exception):
+    """The HTTP request cannot be run; answered with `status` and one error with `code`."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+class GraphQLEndpoint:
+    """The `/graphql` route.
+
+    Usage: `Route("/graphql", GraphQLEndpoint(...).handle, methods=["GET", "POST"])`.
+    """
+
+    def __init__(
+        self, schema: strawberry.Schema, settings: Settings, tenants: TenantDirectory
+    ) -> None:
+        self.schema = schema
+        self.settings = settings
+        # Replaced in the app's lifespan, once the upstream HTTP client exists.
+        self.tenants = tenants
+
+    async def handle(self, request: Request) -> Response:
+        request_id = _request_id(request.headers.get("x-request-id"))
+        media_type = _negotiate(request.headers.get("accept"))
+        try:
+            if media_type is None:
+                raise RequestRejected(406, "NOT_ACCEPTABLE", f"Accept {GRAPHQL_RESPONSE} or {JSON}")
+            if self._wants_playground(request):
+                return HTMLResponse(
+                    render_graphiql(str(request.url.path), needs_key=self._needs_key()),
+                    headers={"X-Request-Id": request_id},
+                )
+            graphql_request = await _read_request(request)
+            tenant = self.tenants.authenticate(request.headers.get("authorization"))
+            context = Context(tenant=tenant, settings=self.settings, request_id=request_id)
+            result = await self._execute(request.method, graphql_request, context)
+        except TenantError as exc:
+            rejection = RequestRejected(
+                401, exc.code, exc.message, {"WWW-Authenticate": 'Bearer realm="customer-gateway"'}
+            )
+            return _rejection(rejection, media_type or JSON, request_id)
+        except RequestRejected as rejection:
+            return _rejection(rejection, media_type or JSON, request_id)
+        return self._respond(result, context, media_type, request_id)
+
+    def _wants_playground(self, request: Request) -> bool:
+        return (
+            self.settings.graphiql_enabled
+            and request.method == "GET"
+            and "query" not in request.query_params
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    def _needs_key(self) -> bool:
+        return (
+            not any(t.allow_anonymous for t in self.settings.tenants)
+            and not self.settings.uses_sandbox
+        )
+
+    async def _execute(
+        self, method: str, graphql_request: GraphQLRequest, context: Context
+    ) -> ExecutionResult:
+        allowed = {OperationType.QUERY} if method == "GET" else None
+        try:
+            return await self.schema.execute(
+                graphql_request.query,
+                variable_values=graphql_request.variables,
+                context_value=context,
+                operation_name=graphql_request.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=graphql_request.extensions,
+            )
+        except InvalidOperationTypeError:
+            raise RequestRejected(
+                405, "METHOD_NOT_ALLOWED", "Only queries can be sent over GET", {"Allow": "POST"}
+            ) from None
+
+    def _respond(
+        self, result: ExecutionResult, context: Context, media_type: str, request_id: str
+    ) -> Response:
+        errors = [format_error(e, request_id) for e in result.errors or ()]
+        errors.extend(format_partial(p) for p in context.partial_errors)
+        request_error = result.data is None and all("path" not in e for e in errors) and errors
+        body: dict[str, Any] = {} if request_error else {"data": result.data}
+        if errors:
+            body["errors"] = errors
+        status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
+        return Response(
+            orjson.dumps(body),
+            status_code=status,
+            media_type=media_type,
+            headers={"X-Request-Id": request_id},
+        )
+
+
+async def _read_request(request: Request) -> GraphQLRequest:
+    if request.method == "GET":
+        params = request.query_params
+        return _to_graphql_request(
+            {
+                "query": params.get("query"),
+                "variables": _json_param(params.get("variables"), "variables"),
+                "operationName": params.get("operationName"),
+                "extensions": _json_param(params.get("extensions"), "extensions"),
+            }
+        )
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in (JSON, GRAPHQL_RESPONSE):
+        raise RequestRejected(415, "UNSUPPORTED_MEDIA_TYPE", f"Send the request as {JSON}")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise RequestRejected(413, "PAYLOAD_TOO_LARGE", "The request body is too large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY_BYTES:
+            raise RequestRejected(413, "PAYLOAD_TOO_LARGE", "The request body is too large")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise RequestRejected(400, "BAD_REQUEST", "The request body is not valid JSON") from None
+    if isinstance(payload, list):
+        raise RequestRejected(400, "BATCHING_NOT_SUPPORTED", "Send one operation per request")
+    if not isinstance(payload, dict):
+        raise RequestRejected(400, "BAD_REQUEST", "The request body must be a JSON object")
+    return _to_graphql_request(payload)
+
+
+def _json_param(value: str | None, name: str) -> Any:
+    if value is None or value == "":
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raise RequestRejected(
+            400, "BAD_REQUEST", f"The {name} parameter is not valid JSON"
+        ) from None
+
+
+def _to_graphql_request(payload: dict[str, Any]) -> GraphQLRequest:
+    query, variables = payload.get("query"), payload.get("variables")
+    operation_name, extensions = payload.get("operationName"), payload.get("extensions")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestRejected(400, "BAD_REQUEST", "The request has no GraphQL query")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestRejected(400, "BAD_REQUEST", "variables must be a JSON object")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestRejected(400, "BAD_REQUEST", "operationName must be a string")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestRejected(400, "BAD_REQUEST", "extensions must be a JSON object")
+    return GraphQLRequest(query, variables, operation_name, extensions)
+
+
+def _request_id(offered: str | None) -> str:
+    """The caller's request id when it is a plain token, so logs cannot be forged through it."""
+    if offered and _REQUEST_ID.fullmatch(offered):
+        return offered
+    return uuid.uuid4().hex
+
+
+def _negotiate(accept: str | None) -> str | None:
+    if not accept:
+        return JSON
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    if GRAPHQL_RESPONSE in kinds:
+        return GRAPHQL_RESPONSE
+    if any(k in (JSON, "*/*", "application/*") for k in kinds):
+        return JSON
+    if "text/html" in kinds:
+        # A browser opening the endpoint: the playground, or an error it can read.
+        return JSON
+    return None
+
+
+def _rejection(rejection: RequestRejected, media_type: str, request_id: str) -> Response:
+    body = {"errors": [{"message": rejection.message, "extensions": {"code": rejection.code}}]}
+    return Response(
+        orjson.dumps(body),
+        status_code=rejection.status,
+        media_type=media_type,
+        headers={"X-Request-Id": request_id, **rejection.headers},
+    )
+
+
+__all__ = ["GRAPHQL_RESPONSE", "MAX_BODY_BYTES", "GraphQLEndpoint", "RequestRejected"]

@@ -1,0 +1,58 @@
+"""The GraphiQL playground, served with its vendored assets: no request leaves the gateway."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import orjson
+
+ASSETS_PATH = "/graphiql-assets"
+
+EXAMPLE_QUERY = """\
+# Customers from Layer, Codat and Lago, read live through one endpoint.
+query Customers($first: Int = 9) {
+  customers(first: $first) {
+    edges {
+      node {
+        __typename
+        id
+        provider
+        displayName
+        email
+        status
+        addresses { type city country raw }
+        ... on LayerCustomer { memo transactionTags { key valueDisplayName } }
+        ... on CodatCustomer { contacts { name email } defaultCurrency }
+        ... on LagoCustomer { slug billingConfiguration { paymentProvider } }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+KEY_HEADER_HINT = '{\n  "Authorization": "Bearer <your gateway API key>"\n}'
+
+
+@cache
+def _template() -> str:
+    return resources.files("gateway.static.graphiql").joinpath("index.html").read_text("utf-8")
+
+
+def render_graphiql(endpoint: str, *, needs_key: bool) -> str:
+    """The playground page for `endpoint`; `needs_key` pre-fills the Authorization header."""
+    config = {
+        "endpoint": endpoint,
+        "query": EXAMPLE_QUERY,
+        "headers": KEY_HEADER_HINT if needs_key else "",
+    }
+    # "</" would end the inline script; JSON allows escaping the slash.
+    payload = orjson.dumps(config).decode().replace("</", "<\\/")
+    return _template().replace("{{ASSETS}}", ASSETS_PATH).replace("{{CONFIG}}", payload)
+
+
+def asset_directory() -> str:
+    return str(resources.files("gateway.static.graphiql"))
+
+
+__all__ = ["ASSETS_PATH", "EXAMPLE_QUERY", "asset_directory", "render_graphiql"]

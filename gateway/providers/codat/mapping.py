@@ -1,0 +1,121 @@
+"""Codat wire customer → domain customer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gateway.domain.customer import (
+    Address,
+    AddressType,
+    CodatDetails,
+    Contact,
+    Customer,
+    CustomerKey,
+    CustomerStatus,
+    MetadataEntry,
+    PersonName,
+    Phone,
+    PhoneType,
+    Provider,
+)
+from gateway.providers.text import text
+
+if TYPE_CHECKING:
+    from gateway.providers.codat.wire import CodatAddress, CodatContact, CodatCustomer
+
+_STATUSES = {
+    "Active": CustomerStatus.ACTIVE,
+    "Archived": CustomerStatus.ARCHIVED,
+    "Unknown": CustomerStatus.UNKNOWN,
+}
+_ADDRESS_TYPES = {"Billing": AddressType.BILLING, "Delivery": AddressType.DELIVERY}
+_PHONE_TYPES = {
+    "Primary": PhoneType.PRIMARY,
+    "Landline": PhoneType.LANDLINE,
+    "Mobile": PhoneType.MOBILE,
+    "Fax": PhoneType.FAX,
+}
+# ISO 4217's "no currency", which Codat sends when the source has none.
+NO_CURRENCY = "XXX"
+
+
+def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Customer:
+    is_deleted = wire.metadata.isDeleted if wire.metadata else None
+    status = (
+        CustomerStatus.DELETED if is_deleted else _STATUSES.get(wire.status, CustomerStatus.UNKNOWN)
+    )
+    name = text(wire.customerName)
+    contact_name = text(wire.contactName)
+    currency = text(wire.defaultCurrency)
+    supplemental = wire.supplementalData.content if wire.supplementalData else None
+    return Customer(
+        key=CustomerKey(Provider.CODAT, company_id, wire.id),
+        external_id=None,
+        display_name=name or contact_name,
+        company_name=name,
+        legal_name=None,
+        person_name=PersonName(full_name=contact_name) if contact_name else None,
+        customer_type=None,
+        emails=(email,) if (email := text(wire.emailAddress)) else (),
+        phones=(Phone(number=phone, type=PhoneType.PRIMARY),)
+        if (phone := text(wire.phone))
+        else (),
+        addresses=tuple(_address(a) for a in wire.addresses or ()),
+        contacts=tuple(_contact(c) for c in wire.contacts or ()),
+        taxes=(),
+        tax_id=text(wire.taxNumber),
+        registration_number=text(wire.registrationNumber),
+        integration_links=(),
+        tags=(),
+        metadata=tuple(MetadataEntry(key=k, value=v) for k, v in (supplemental or {}).items()),
+        notes=None,
+        reference_number=None,
+        status=status,
+        currency=None if currency in (None, NO_CURRENCY) else currency,
+        timezone=None,
+        created_at=None,
+        updated_at=wire.modifiedDate,
+        source_modified_at=wire.sourceModifiedDate,
+        details=CodatDetails(
+            customer_name=wire.customerName,
+            contact_name=wire.contactName,
+            email_address=wire.emailAddress,
+            default_currency=wire.defaultCurrency,
+            phone=wire.phone,
+            status=wire.status,
+            is_deleted=is_deleted,
+            supplemental_data=supplemental,
+            modified_date=wire.modifiedDate,
+            source_modified_date=wire.sourceModifiedDate,
+        ),
+        raw=raw,
+    )
+
+
+def _address(wire: CodatAddress) -> Address:
+    return Address(
+        type=_ADDRESS_TYPES.get(wire.type, AddressType.UNKNOWN),
+        line1=wire.line1,
+        line2=wire.line2,
+        city=wire.city,
+        region=wire.region,
+        postal_code=wire.postalCode if wire.postalCode is not None else wire.postalcode,
+        country=wire.country,
+    )
+
+
+def _contact(wire: CodatContact) -> Contact:
+    return Contact(
+        name=wire.name,
+        email=wire.email,
+        phones=tuple(
+            Phone(number=p.number, type=_PHONE_TYPES.get(p.type, PhoneType.UNKNOWN))
+            for p in wire.phone or ()
+        ),
+        address=_address(wire.address) if wire.address else None,
+        status=_STATUSES.get(wire.status, CustomerStatus.UNKNOWN),
+        modified_at=wire.modifiedDate,
+    )
+
+
+__all__ = ["NO_CURRENCY", "to_domain"]

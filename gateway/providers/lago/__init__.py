@@ -1,0 +1,1 @@
+"""Lago (usage billing): Bearer key auth, page-number paging, `{customer}` envelopes."""

@@ -1,0 +1,95 @@
+"""Lago customer reads for one organisation (the API key is the scope)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from gateway.domain.customer import Customer, CustomerStatus, Provider
+from gateway.providers._http import drop_empty, parse, read_json, send
+from gateway.providers.base import Page
+from gateway.providers.lago.mapping import to_domain
+from gateway.providers.lago.wire import LagoCustomerEnvelope, LagoCustomerList
+
+if TYPE_CHECKING:
+    import httpx
+
+    from gateway.domain.filter import CustomerFilter
+    from gateway.settings import LagoConnection
+
+PAGE_SIZE = 100
+
+
+def rate_limit_reset(response: httpx.Response) -> float | None:
+    """Lago says when to come back in `X-RateLimit-Reset`, as seconds until the window resets."""
+    for header in ("retry-after", "x-ratelimit-reset"):
+        value = response.headers.get(header)
+        if value is not None:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                continue
+    return None
+
+
+class LagoSource:
+    provider = Provider.LAGO
+
+    def __init__(
+        self, http: httpx.AsyncClient, connection: LagoConnection, *, pushdown: bool = True
+    ) -> None:
+        self._http = http
+        self._connection = connection
+        self._pushdown = pushdown
+        self._customers_url = f"{connection.base_url.rstrip('/')}/customers"
+
+    @property
+    def scope(self) -> str:
+        return self._connection.organization_id
+
+    def can_match(self, filter: CustomerFilter) -> bool:
+        # Lago serves only live customers, all of them ACTIVE.
+        return filter.statuses is None or CustomerStatus.ACTIVE in filter.statuses
+
+    async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
+        params = {"page": token or "1", "per_page": str(PAGE_SIZE)}
+        if self._pushdown:
+            # search_term is an ILIKE over names, external id and email: a superset of each
+            # of our text filters, and one value is all it takes.
+            params |= drop_empty(
+                {
+                    "search_term": filter.email or filter.name or filter.search,
+                    "external_id": filter.external_id,
+                }
+            )
+        response = await self._get(self._customers_url, params)
+        payload = read_json(self.provider, response)
+        body = parse(self.provider, LagoCustomerList, payload)
+        items = tuple(
+            to_domain(w, self.scope, r)
+            for w, r in zip(body.customers, payload["customers"], strict=True)
+        )
+        next_page = body.meta.next_page
+        return Page(items=items, next_token=str(next_page) if next_page else None)
+
+    async def get(self, native_id: str) -> Customer | None:
+        # Lago addresses customers by external id only; the native id is the external id.
+        response = await self._get(f"{self._customers_url}/{quote(native_id, safe='')}", {})
+        if response.status_code == 404:
+            return None
+        payload = read_json(self.provider, response)
+        body = parse(self.provider, LagoCustomerEnvelope, payload)
+        return to_domain(body.customer, self.scope, payload["customer"])
+
+    async def get_by_external_id(self, external_id: str) -> Customer | None:
+        return await self.get(external_id)
+
+    async def _get(self, url: str, params: dict[str, str]) -> httpx.Response:
+        key = self._connection.api_key.get_secret_value()
+        request = self._http.build_request(
+            "GET", url, params=params, headers={"Authorization": f"Bearer {key}"}
+        )
+        return await send(self._http, self.provider, request, retry_after=rate_limit_reset)
+
+
+__all__ = ["PAGE_SIZE", "LagoSource", "rate_limit_reset"]

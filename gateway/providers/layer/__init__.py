@@ -1,0 +1,1 @@
+"""Layer (embedded accounting): OAuth2 client credentials, cursor paging, `{data}` envelopes."""

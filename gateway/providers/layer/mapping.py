@@ -1,0 +1,105 @@
+"""Layer wire customer → domain customer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gateway.domain.customer import (
+    Address,
+    AddressType,
+    Customer,
+    CustomerKey,
+    CustomerStatus,
+    CustomerType,
+    LayerDetails,
+    MetadataEntry,
+    PersonName,
+    Phone,
+    PhoneType,
+    Provider,
+    Tag,
+)
+from gateway.providers.text import first_text, text
+
+if TYPE_CHECKING:
+    from gateway.providers.layer.wire import LayerCustomer, LayerTag
+
+_STATUSES = {"ACTIVE": CustomerStatus.ACTIVE, "ARCHIVED": CustomerStatus.ARCHIVED}
+
+
+def to_domain(wire: LayerCustomer, business_id: str, raw: object = None) -> Customer:
+    company = text(wire.company_name)
+    individual = text(wire.individual_name)
+    memo = wire.memo if wire.memo is not None else wire.notes
+    phones = tuple(
+        Phone(number=number, type=kind)
+        for number, kind in (
+            (text(wire.mobile_phone), PhoneType.MOBILE),
+            (text(wire.office_phone), PhoneType.OFFICE),
+        )
+        if number
+    )
+    address = text(wire.address_string)
+    customer_type = (
+        CustomerType.COMPANY if company else CustomerType.INDIVIDUAL if individual else None
+    )
+    return Customer(
+        key=CustomerKey(Provider.LAYER, business_id, wire.id),
+        external_id=wire.external_id,
+        display_name=first_text(company, individual),
+        company_name=company,
+        legal_name=None,
+        person_name=PersonName(full_name=individual) if individual else None,
+        customer_type=customer_type,
+        emails=(email,) if (email := text(wire.email)) else (),
+        phones=phones,
+        addresses=(Address(type=AddressType.UNKNOWN, raw=address),) if address else (),
+        contacts=(),
+        taxes=(),
+        tax_id=None,
+        registration_number=None,
+        integration_links=(),
+        tags=tuple(_tag(t) for t in wire.transaction_tags or ()),
+        metadata=tuple(MetadataEntry(key=k, value=v) for k, v in (wire.metadata or {}).items()),
+        notes=memo,
+        reference_number=wire.reference_number,
+        status=_STATUSES.get(wire.status, CustomerStatus.UNKNOWN),
+        currency=None,
+        timezone=None,
+        created_at=None,
+        updated_at=None,
+        source_modified_at=None,
+        details=LayerDetails(
+            individual_name=wire.individual_name,
+            company_name=wire.company_name,
+            email=wire.email,
+            mobile_phone=wire.mobile_phone,
+            office_phone=wire.office_phone,
+            address_string=wire.address_string,
+            status=wire.status,
+            memo=memo,
+            reference_number=wire.reference_number,
+            metadata=wire.metadata,
+            type=wire.type,
+        ),
+        raw=raw,
+    )
+
+
+def _tag(tag: LayerTag) -> Tag:
+    return Tag(
+        key=tag.key,
+        value=tag.value,
+        id=tag.id,
+        dimension_display_name=tag.dimension_display_name,
+        value_display_name=tag.value_display_name,
+        dimension_id=tag.dimension_id,
+        definition_id=tag.definition_id,
+        created_at=tag.created_at,
+        updated_at=tag.updated_at,
+        deleted_at=tag.deleted_at,
+        archived_at=tag.archived_at,
+    )
+
+
+__all__ = ["to_domain"]

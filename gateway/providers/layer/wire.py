@@ -1,0 +1,83 @@
+"""Layer's JSON exactly as it arrives (see shared/docs/providers.md §1)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class LayerTag(_Wire):
+    id: str | None = None
+    key: str
+    value: str
+    dimension_display_name: str | None = None
+    value_display_name: str | None = None
+    dimension_id: str | None = None
+    definition_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted_at: datetime | None = None
+    archived_at: datetime | None = None
+
+
+class LayerCustomer(_Wire):
+    type: str | None = None
+    id: str
+    external_id: str | None = None
+    individual_name: str | None = None
+    company_name: str | None = None
+    email: str | None = None
+    mobile_phone: str | None = None
+    office_phone: str | None = None
+    address_string: str | None = None
+    status: str = "ACTIVE"
+    memo: str | None = None
+    # Older documentation pages call the memo `notes`; the example customer still does.
+    notes: str | None = None
+    metadata: dict[str, Any] | None = None
+    reference_number: str | None = None
+    transaction_tags: list[LayerTag] | None = None
+
+
+class LayerPagination(_Wire):
+    sort_by: str | None = None
+    sort_order: str | None = None
+    cursor: str | None = None
+    has_more: bool = False
+    total_count: int | None = None
+
+
+class LayerMeta(_Wire):
+    pagination: LayerPagination | None = None
+
+
+class LayerCustomerList(_Wire):
+    data: list[LayerCustomer]
+    meta: LayerMeta | None = None
+
+
+class LayerCustomerEnvelope(_Wire):
+    data: LayerCustomer
+
+
+class LayerToken(_Wire):
+    access_token: str
+    expires_in: int
+    token_type: str
+
+
+__all__ = [
+    "LayerCustomer",
+    "LayerCustomerEnvelope",
+    "LayerCustomerList",
+    "LayerMeta",
+    "LayerPagination",
+    "LayerTag",
+    "LayerToken",
+]

@@ -1,0 +1,144 @@
+"""Typed settings: a TOML file plus `GATEWAY_*` environment variables.
+
+Secrets never sit in the file: a secret field must be written as `"${ENV_VAR}"` and is read from
+the environment when the settings load. Usage::
+
+    settings = load_settings(Path("gateway.toml"))   # or load_settings(None) for the sandbox
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.errors import ConfigError
+
+# Keys whose values are credentials: in a file they must be `${VAR}` references.
+SECRET_KEYS = frozenset({"api_key", "api_keys", "client_id", "client_secret"})
+_ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LayerConnection(_Section):
+    business_id: str
+    client_id: SecretStr
+    client_secret: SecretStr
+    base_url: str = "https://sandbox.layerfi.com"
+    token_url: str = "https://auth.layerfi.com/oauth2/token"  # noqa: S105 - a URL, not a secret
+    token_scope: str = "https://sandbox.layerfi.com/sandbox"  # noqa: S105
+
+
+class CodatConnection(_Section):
+    company_id: str
+    api_key: SecretStr
+    base_url: str = "https://api.codat.io"
+
+
+class LagoConnection(_Section):
+    api_key: SecretStr
+    base_url: str = "https://api.getlago.com/api/v1"
+    # Lago keys are organisation-scoped and its API never names the organisation; this label
+    # goes into global ids and cache keys so two organisations of one tenant stay apart.
+    organization_id: str = "default"
+
+
+class TenantSettings(_Section):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    api_keys: tuple[SecretStr, ...] = ()
+    # Only the built-in sandbox tenant is reachable without a key.
+    allow_anonymous: bool = False
+    layer: LayerConnection | None = None
+    codat: CodatConnection | None = None
+    lago: LagoConnection | None = None
+
+
+class LimitSettings(_Section):
+    default_page_size: int = Field(default=20, ge=1)
+    max_page_size: int = Field(default=100, ge=1)
+    upstream_timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    mode: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    tenants: tuple[TenantSettings, ...] = ()
+    limits: LimitSettings = LimitSettings()
+    # GraphiQL: on in development, off in production unless switched on here.
+    graphiql: bool | None = None
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """With no tenant configured the gateway serves the demo tenant on the sandbox."""
+        return not self.tenants
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.mode == "development"
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read `path` (TOML), resolve `${VAR}` references from `environ`, and validate."""
+    env = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+    resolved = _resolve(data, env, trail=())
+    try:
+        return Settings(**resolved)
+    except ValidationError as exc:
+        # pydantic never prints SecretStr values, and inputs are hidden below.
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+
+
+def _resolve(value: Any, env: Mapping[str, str], trail: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: _resolve(v, env, (*trail, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, env, trail) for v in value]
+    if not isinstance(value, str):
+        return value
+    match = _ENV_REFERENCE.match(value)
+    if match:
+        name = match.group(1)
+        if name not in env:
+            raise ConfigError(f"{'.'.join(trail)} refers to ${{{name}}}, which is not set")
+        return env[name]
+    if trail and trail[-1] in SECRET_KEYS:
+        raise ConfigError(
+            f'{".".join(trail)} holds a literal secret; write it as "${{ENV_VAR}}" '
+            "and set the variable in the environment"
+        )
+    return value
+
+
+__all__ = [
+    "SECRET_KEYS",
+    "CodatConnection",
+    "LagoConnection",
+    "LayerConnection",
+    "LimitSettings",
+    "Settings",
+    "TenantSettings",
+    "load_settings",
+]

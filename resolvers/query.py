@@ -1,0 +1,89 @@
+"""The root Query: thin resolvers that read arguments, call the tenant's sources and map."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.context import Context, PartialError
+from gateway.domain.customer import Customer
+from gateway.domain.filter import EMPTY_FILTER
+from gateway.errors import BadUserInput
+from gateway.federation import list_customers
+from gateway.ids import decode_id
+from resolvers.types.connection import CustomerConnection, CustomerEdge, PageInfo
+from resolvers.types.customer import CustomerInterface, Node, customer_from_domain
+from resolvers.types.enums import Provider
+from resolvers.types.filter import CustomerFilterInput
+
+GatewayInfo = Info[Context, None]
+
+
+async def _read(info: GatewayInfo, global_id: str) -> Customer | None:
+    key = decode_id(global_id)
+    # Another tenant's scope, or a provider this tenant has not connected, reads as nothing.
+    source = info.context.tenant.source_for(key)
+    return await source.get(key.native_id) if source else None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object by its global id.")
+    async def node(self, info: GatewayInfo, id: strawberry.ID) -> Node | None:
+        customer = await _read(info, id)
+        return customer_from_domain(customer) if customer else None
+
+    @strawberry.field(description="A customer by its global id; null when there is none.")
+    async def customer(self, info: GatewayInfo, id: strawberry.ID) -> CustomerInterface | None:
+        customer = await _read(info, id)
+        return customer_from_domain(customer) if customer else None
+
+    @strawberry.field(
+        description="A customer by your own id. Codat keeps no external ids, so CODAT gives null."
+    )
+    async def customer_by_external_id(
+        self, info: GatewayInfo, provider: Provider, external_id: str
+    ) -> CustomerInterface | None:
+        if not 0 < len(external_id) <= 255:
+            raise BadUserInput("externalId must be 1 to 255 characters")
+        source = info.context.tenant.sources.get(provider)
+        customer = await source.get_by_external_id(external_id) if source else None
+        return customer_from_domain(customer) if customer else None
+
+    @strawberry.field(
+        description="Customers of the requested providers (default: all connected), read "
+        "concurrently. When a provider fails, the others' customers still come back, with one "
+        "error per failed provider."
+    )
+    async def customers(
+        self,
+        info: GatewayInfo,
+        providers: list[Provider] | None = None,
+        filter: CustomerFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> CustomerConnection:
+        limits = info.context.settings.limits
+        size = limits.default_page_size if first is None else first
+        if not 0 < size <= limits.max_page_size:
+            raise BadUserInput(f"first must be between 1 and {limits.max_page_size}")
+        sources = info.context.tenant.sources
+        wanted = set(providers) if providers is not None else set(sources)
+        page = await list_customers(
+            [s for p, s in sources.items() if p in wanted],
+            filter.to_domain() if filter else EMPTY_FILTER,
+            size,
+            after,
+        )
+        path = tuple(info.path.as_list())
+        info.context.partial_errors.extend(PartialError(e, path) for e in page.errors)
+        return CustomerConnection(
+            edges=[
+                CustomerEdge(cursor=e.cursor, node=customer_from_domain(e.customer))
+                for e in page.edges
+            ],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+
+__all__ = ["Query"]

@@ -1,0 +1,202 @@
+"""Values nested in a customer: addresses, phones, contacts, taxes, links, tags, metadata."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gateway.domain import customer as domain
+from resolvers.types.enums import AddressType, CustomerStatus, IntegrationKind, PhoneType
+
+
+@strawberry.type
+class Address:
+    type: AddressType
+    line1: str | None
+    line2: str | None
+    city: str | None
+    region: str | None
+    postal_code: str | None
+    country: str | None = strawberry.field(
+        description="As the provider sends it: ISO 3166 alpha-2 from Lago, free text from Codat."
+    )
+    raw: str | None = strawberry.field(
+        description="The address as one unstructured line, when that is all the provider has "
+        "(Layer's `address_string`)."
+    )
+
+    @staticmethod
+    def from_domain(a: domain.Address) -> Address:
+        return Address(
+            type=a.type,
+            line1=a.line1,
+            line2=a.line2,
+            city=a.city,
+            region=a.region,
+            postal_code=a.postal_code,
+            country=a.country,
+            raw=a.raw,
+        )
+
+
+@strawberry.type
+class Phone:
+    number: str | None
+    type: PhoneType
+
+    @staticmethod
+    def from_domain(p: domain.Phone) -> Phone:
+        return Phone(number=p.number, type=p.type)
+
+
+@strawberry.type
+class Contact:
+    name: str | None
+    email: str | None
+    phones: list[Phone]
+    address: Address | None
+    status: CustomerStatus
+    modified_at: datetime | None
+
+    @staticmethod
+    def from_domain(c: domain.Contact) -> Contact:
+        return Contact(
+            name=c.name,
+            email=c.email,
+            phones=[Phone.from_domain(p) for p in c.phones],
+            address=Address.from_domain(c.address) if c.address else None,
+            status=c.status,
+            modified_at=c.modified_at,
+        )
+
+
+@strawberry.type
+class Tax:
+    code: str
+    name: str
+    rate: float = strawberry.field(description="Percent, e.g. 20 for 20%.")
+    description: str | None
+    provider_internal_id: str | None
+    applied_to_organization: bool | None
+    created_at: datetime | None
+
+    @staticmethod
+    def from_domain(t: domain.Tax) -> Tax:
+        return Tax(
+            code=t.code,
+            name=t.name,
+            rate=t.rate,
+            description=t.description,
+            provider_internal_id=t.provider_internal_id,
+            applied_to_organization=t.applied_to_organization,
+            created_at=t.created_at,
+        )
+
+
+@strawberry.type
+class IntegrationLink:
+    system: str = strawberry.field(description="e.g. netsuite, xero, hubspot, stripe.")
+    kind: IntegrationKind
+    code: str | None = strawberry.field(description="The connection's code in the provider.")
+    external_id: str | None = strawberry.field(description="The customer's id in `system`.")
+    provider_internal_id: str | None
+    sync_with_provider: bool | None
+    subsidiary_id: str | None
+    targeted_object: str | None
+    email: str | None
+    is_default: bool | None
+    category: str | None
+
+    @staticmethod
+    def from_domain(i: domain.IntegrationLink) -> IntegrationLink:
+        return IntegrationLink(
+            system=i.system,
+            kind=i.kind,
+            code=i.code,
+            external_id=i.external_id,
+            provider_internal_id=i.provider_internal_id,
+            sync_with_provider=i.sync_with_provider,
+            subsidiary_id=i.subsidiary_id,
+            targeted_object=i.targeted_object,
+            email=i.email,
+            is_default=i.is_default,
+            category=i.category,
+        )
+
+
+@strawberry.type
+class Tag:
+    key: str
+    value: str
+    id: str | None
+    dimension_display_name: str | None
+    value_display_name: str | None
+    dimension_id: str | None
+    definition_id: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    deleted_at: datetime | None
+    archived_at: datetime | None
+
+    @staticmethod
+    def from_domain(t: domain.Tag) -> Tag:
+        return Tag(
+            key=t.key,
+            value=t.value,
+            id=t.id,
+            dimension_display_name=t.dimension_display_name,
+            value_display_name=t.value_display_name,
+            dimension_id=t.dimension_id,
+            definition_id=t.definition_id,
+            created_at=t.created_at,
+            updated_at=t.updated_at,
+            deleted_at=t.deleted_at,
+            archived_at=t.archived_at,
+        )
+
+
+@strawberry.type
+class MetadataEntry:
+    key: str
+    value: JSON | None = strawberry.field(
+        description="A string from Lago; any JSON value from Layer metadata and Codat "
+        "supplemental data."
+    )
+    display_in_invoice: bool | None
+    created_at: datetime | None
+    provider_internal_id: str | None
+
+    @staticmethod
+    def from_domain(m: domain.MetadataEntry) -> MetadataEntry:
+        return MetadataEntry(
+            key=m.key,
+            value=m.value,
+            display_in_invoice=m.display_in_invoice,
+            created_at=m.created_at,
+            provider_internal_id=m.provider_internal_id,
+        )
+
+
+@strawberry.type
+class PersonName:
+    full_name: str | None
+    first_name: str | None
+    last_name: str | None
+
+    @staticmethod
+    def from_domain(p: domain.PersonName) -> PersonName:
+        return PersonName(full_name=p.full_name, first_name=p.first_name, last_name=p.last_name)
+
+
+__all__ = [
+    "Address",
+    "Contact",
+    "IntegrationLink",
+    "MetadataEntry",
+    "PersonName",
+    "Phone",
+    "Tag",
+    "Tax",
+]
