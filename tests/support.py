@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from gateway.app import create_app
-from gateway.sandbox import Sandbox
+from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.filter import CustomerFilter
+from gateway.federation import list_customers
+from gateway.providers.base import CustomerSource
+from gateway.providers.codat.client import CodatSource
+from gateway.providers.lago.client import LagoSource
+from gateway.providers.layer.auth import LayerTokens
+from gateway.providers.layer.client import LayerSource
+from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
@@ -69,3 +77,35 @@ async def gateway_client(
         transport = httpx.ASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
             yield GatewayClient(http, upstream, sandbox)
+
+
+def demo_sources(
+    http: httpx.AsyncClient, *, pushdown: bool = True, account: Any = None
+) -> dict[Provider, CustomerSource]:
+    """The three adapters connected to a sandbox account (the demo one by default)."""
+    tenant = Sandbox.tenant("t", str(http.base_url), account or DEMO_ACCOUNT)
+    assert tenant.layer
+    assert tenant.codat
+    assert tenant.lago
+    return {
+        Provider.LAYER: LayerSource(http, tenant.layer, LayerTokens(), pushdown=pushdown),
+        Provider.CODAT: CodatSource(http, tenant.codat, pushdown=pushdown),
+        Provider.LAGO: LagoSource(http, tenant.lago, pushdown=pushdown),
+    }
+
+
+async def walk(
+    sources: list[CustomerSource], filter: CustomerFilter, page_size: int
+) -> list[CustomerKey]:
+    """Every customer `list_customers` yields, page after page, in order."""
+    keys: list[CustomerKey] = []
+    after: str | None = None
+    while True:
+        page = await list_customers(sources, filter, page_size, after)
+        assert not page.errors
+        assert len(page.edges) <= page_size
+        keys.extend(e.customer.key for e in page.edges)
+        if not page.has_next_page:
+            return keys
+        assert page.edges, "a page that promises more must not be empty"
+        after = page.end_cursor

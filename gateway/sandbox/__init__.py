@@ -5,6 +5,7 @@ The credentials below are the sandbox's own, invented for it; they open nothing 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from pydantic import SecretStr
@@ -14,6 +15,7 @@ from starlette.routing import Mount
 from gateway.sandbox.codat import CodatSimulator
 from gateway.sandbox.lago import LagoSimulator
 from gateway.sandbox.layer import SANDBOX_SCOPE, LayerSimulator
+from gateway.sandbox.ratelimit import Clock
 from gateway.sandbox.seed import SandboxData, build_sandbox_data
 from gateway.settings import CodatConnection, LagoConnection, LayerConnection, TenantSettings
 
@@ -56,13 +58,14 @@ class Sandbox:
     `/lago/api/v1`.
     """
 
-    def __init__(self, data: SandboxData | None = None) -> None:
+    def __init__(self, data: SandboxData | None = None, clock: Clock = time.monotonic) -> None:
         self.data = data or build_sandbox_data(
             [(a.layer_business_id, a.codat_company_id, a.lago_api_key) for a in ACCOUNTS]
         )
-        self.layer = LayerSimulator(self.data, {LAYER_CLIENT_ID: LAYER_CLIENT_SECRET})
-        self.codat = CodatSimulator(self.data, {CODAT_API_KEY})
-        self.lago = LagoSimulator(self.data)
+        # `clock` meters the rate limits; tests pass a frozen one to make throttling exact.
+        self.layer = LayerSimulator(self.data, {LAYER_CLIENT_ID: LAYER_CLIENT_SECRET}, clock)
+        self.codat = CodatSimulator(self.data, {CODAT_API_KEY}, clock)
+        self.lago = LagoSimulator(self.data, clock)
         self.app = Starlette(
             routes=[
                 Mount("/layer-auth", app=self.layer.auth_app),

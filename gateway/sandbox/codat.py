@@ -8,6 +8,7 @@ import base64
 import binascii
 import math
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -17,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.sandbox.codat_query import QueryError, compile_query
-from gateway.sandbox.ratelimit import Buckets
+from gateway.sandbox.ratelimit import Buckets, Clock
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -42,11 +43,13 @@ def error_body(status: int, message: str, service: str = "PublicApi") -> dict[st
 class CodatSimulator:
     """Usage: `CodatSimulator(data, api_keys={"key"}).app`."""
 
-    def __init__(self, data: SandboxData, api_keys: set[str]) -> None:
+    def __init__(
+        self, data: SandboxData, api_keys: set[str], clock: Clock = time.monotonic
+    ) -> None:
         self.data = data
         self.api_keys = api_keys
         # The daily quota, metered like the real one but refilled over a day.
-        self.buckets = Buckets(capacity=DAILY_QUOTA, rate=DAILY_QUOTA / 86400)
+        self.buckets = Buckets(capacity=DAILY_QUOTA, rate=DAILY_QUOTA / 86400, clock=clock)
         self.app = Starlette(
             routes=[
                 Route("/companies/{company_id}/data/customers", self.list_customers),

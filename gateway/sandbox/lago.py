@@ -5,13 +5,14 @@ X-RateLimit-* headers (shared/docs/providers.md §3)."""
 from __future__ import annotations
 
 import math
+import time
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gateway.sandbox.ratelimit import Buckets
+from gateway.sandbox.ratelimit import Buckets, Clock
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -36,9 +37,9 @@ class LagoSimulator:
     """Usage: `LagoSimulator(data).app`, mounted at `/api/v1`; `data.lago_organizations`
     maps each API key to its organisation's customers."""
 
-    def __init__(self, data: SandboxData) -> None:
+    def __init__(self, data: SandboxData, clock: Clock = time.monotonic) -> None:
         self.data = data
-        self.buckets = Buckets(capacity=50, rate=50)
+        self.buckets = Buckets(capacity=50, rate=50, clock=clock)
         self.app = Starlette(
             routes=[
                 Route("/customers", self.list_customers),

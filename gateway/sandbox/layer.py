@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gateway.sandbox.ratelimit import Buckets
+from gateway.sandbox.ratelimit import Buckets, Clock
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -39,11 +39,13 @@ class LayerSimulator:
     """Usage: `LayerSimulator(data, {"client-id": "client-secret"}).app` and
     `.auth_app` (the token endpoint lives on its own host in production)."""
 
-    def __init__(self, data: SandboxData, clients: dict[str, str]) -> None:
+    def __init__(
+        self, data: SandboxData, clients: dict[str, str], clock: Clock = time.monotonic
+    ) -> None:
         self.data = data
         self.clients = clients
         self.tokens: dict[str, str] = {}  # token -> client id
-        self.buckets = Buckets(capacity=100, rate=100)
+        self.buckets = Buckets(capacity=100, rate=100, clock=clock)
         self.app = Starlette(
             routes=[
                 Route("/v1/businesses/{business_id}/customers", self.list_customers),

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
+Clock = Callable[[], float]
 
 
 @dataclass
@@ -50,16 +49,19 @@ class TokenBucket:
 class Buckets:
     """One bucket per credential, created on first use."""
 
-    def __init__(self, capacity: int, rate: float) -> None:
+    def __init__(
+        self, capacity: int, rate: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.capacity = capacity
         self.rate = rate
+        self.clock = clock
         self._buckets: dict[str, TokenBucket] = {}
 
     def __getitem__(self, key: str) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = TokenBucket(self.capacity, self.rate)
+            bucket = self._buckets[key] = TokenBucket(self.capacity, self.rate, self.clock)
         return bucket
 
 
-__all__ = ["Buckets", "TokenBucket"]
+__all__ = ["Buckets", "Clock", "TokenBucket"]

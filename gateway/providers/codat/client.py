@@ -51,7 +51,7 @@ class CodatSource:
         params = {"page": str(page), "pageSize": str(PAGE_SIZE), "orderBy": "id"}
         if self._pushdown and (query := filter_query(filter)):
             params["query"] = query
-        response = await self._get(self._customers_url, params)
+        response = await self._get(self._customers_url, params, not_found_ok=False)
         payload = read_json(self.provider, response)
         body = parse(self.provider, CodatCustomerList, payload)
         items = tuple(
@@ -64,7 +64,8 @@ class CodatSource:
         return Page(items=items, next_token=str(page + 1) if has_next and items else None)
 
     async def get(self, native_id: str) -> Customer | None:
-        response = await self._get(f"{self._customers_url}/{quote(native_id, safe='')}", {})
+        url = f"{self._customers_url}/{quote(native_id, safe='')}"
+        response = await self._get(url, {}, not_found_ok=True)
         if response.status_code == 404:
             return None
         payload = read_json(self.provider, response)
@@ -73,12 +74,15 @@ class CodatSource:
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         return None
 
-    async def _get(self, url: str, params: dict[str, str]) -> httpx.Response:
+    async def _get(self, url: str, params: dict[str, str], *, not_found_ok: bool) -> httpx.Response:
         request = self._http.build_request(
             "GET", url, params=params, headers={"Authorization": self._authorization()}
         )
         response = await send(
-            self._http, self.provider, request, passthrough=frozenset({404, _NOT_SYNCED})
+            self._http,
+            self.provider,
+            request,
+            passthrough=frozenset({404, _NOT_SYNCED} if not_found_ok else {_NOT_SYNCED}),
         )
         if response.status_code == _NOT_SYNCED:
             raise UpstreamUnavailable(self.provider)

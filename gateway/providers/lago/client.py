@@ -62,7 +62,7 @@ class LagoSource:
                     "external_id": filter.external_id,
                 }
             )
-        response = await self._get(self._customers_url, params)
+        response = await self._get(self._customers_url, params, not_found_ok=False)
         payload = read_json(self.provider, response)
         body = parse(self.provider, LagoCustomerList, payload)
         items = tuple(
@@ -74,7 +74,8 @@ class LagoSource:
 
     async def get(self, native_id: str) -> Customer | None:
         # Lago addresses customers by external id only; the native id is the external id.
-        response = await self._get(f"{self._customers_url}/{quote(native_id, safe='')}", {})
+        url = f"{self._customers_url}/{quote(native_id, safe='')}"
+        response = await self._get(url, {}, not_found_ok=True)
         if response.status_code == 404:
             return None
         payload = read_json(self.provider, response)
@@ -84,12 +85,19 @@ class LagoSource:
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         return await self.get(external_id)
 
-    async def _get(self, url: str, params: dict[str, str]) -> httpx.Response:
+    async def _get(self, url: str, params: dict[str, str], *, not_found_ok: bool) -> httpx.Response:
         key = self._connection.api_key.get_secret_value()
         request = self._http.build_request(
             "GET", url, params=params, headers={"Authorization": f"Bearer {key}"}
         )
-        return await send(self._http, self.provider, request, retry_after=rate_limit_reset)
+        passthrough = frozenset({404}) if not_found_ok else frozenset()
+        return await send(
+            self._http,
+            self.provider,
+            request,
+            retry_after=rate_limit_reset,
+            passthrough=passthrough,
+        )
 
 
 __all__ = ["PAGE_SIZE", "LagoSource", "rate_limit_reset"]

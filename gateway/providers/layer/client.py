@@ -55,7 +55,7 @@ class LayerSource:
 
     async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
         params = {"limit": str(PAGE_SIZE), "cursor": token, **self._pushed_down(filter)}
-        response = await self._get(self._customers_url, drop_empty(params))
+        response = await self._get(self._customers_url, drop_empty(params), not_found_ok=False)
         payload = read_json(self.provider, response)
         body = parse(self.provider, LayerCustomerList, payload)
         pagination = body.meta.pagination if body.meta else None
@@ -67,7 +67,8 @@ class LayerSource:
         return Page(items=items, next_token=next_token)
 
     async def get(self, native_id: str) -> Customer | None:
-        response = await self._get(f"{self._customers_url}/{quote(native_id, safe='')}", {})
+        url = f"{self._customers_url}/{quote(native_id, safe='')}"
+        response = await self._get(url, {}, not_found_ok=True)
         if response.status_code == 404:
             return None
         payload = read_json(self.provider, response)
@@ -76,7 +77,7 @@ class LayerSource:
 
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         params = {"external_id": external_id, "include_archived": "true", "limit": "1"}
-        response = await self._get(self._customers_url, params)
+        response = await self._get(self._customers_url, params, not_found_ok=False)
         payload = read_json(self.provider, response)
         body = parse(self.provider, LayerCustomerList, payload)
         matches = [
@@ -94,16 +95,17 @@ class LayerSource:
             params["external_id"] = filter.external_id
         return params
 
-    async def _get(self, url: str, params: dict[str, str]) -> httpx.Response:
+    async def _get(self, url: str, params: dict[str, str], *, not_found_ok: bool) -> httpx.Response:
+        """GET with a bearer token. A 404 comes back only where it means "no such customer";
+        on a list it means the business is unknown, which is the gateway's configuration."""
+        passthrough = frozenset({401, 404}) if not_found_ok else frozenset({401})
         # One retry with a fresh token: Layer answers 401 once a token has expired early.
         for attempt in range(2):
             token = await self._tokens.get(self._http, self._connection)
             request = self._http.build_request(
                 "GET", url, params=params, headers={"Authorization": f"Bearer {token}"}
             )
-            response = await send(
-                self._http, self.provider, request, passthrough=frozenset({401, 404})
-            )
+            response = await send(self._http, self.provider, request, passthrough=passthrough)
             if response.status_code != 401:
                 return response
             self._tokens.discard(self._connection, token)
