@@ -1,0 +1,157 @@
+"""The README's way in: `customer-gateway serve` on the sandbox over real loopback HTTP, and a
+gateway configured like production, pointed at `customer-gateway sandbox`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.sandbox import (
+    CODAT_API_KEY,
+    DEMO_ACCOUNT,
+    LAYER_CLIENT_ID,
+    LAYER_CLIENT_SECRET,
+)
+
+pytestmark = pytest.mark.timeout(120)
+QUERY = "{ customers(first: 9) { edges { node { provider displayName } } } }"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def running(
+    args: list[str],
+    ready_url: str,
+    env: dict[str, str] | None = None,
+    secrets: tuple[str, ...] = (),
+) -> Iterator[str]:
+    """Run `python -m gateway ARGS` until `ready_url` answers; on exit, check its output
+    holds none of `secrets`."""
+    process = subprocess.Popen(  # noqa: S603 - our own entry point
+        [sys.executable, "-m", "gateway", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(ready_url, timeout=1).status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"{args} did not start:\n{output}")
+            time.sleep(0.2)
+        yield ready_url
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0].decode()
+        if process.returncode not in (0, -15):
+            pytest.fail(f"{args} exited with {process.returncode}:\n{output}")
+    for secret in secrets:
+        assert secret not in output
+
+
+def test_serve_with_no_configuration_reads_all_three_providers() -> None:
+    port = free_port()
+    with running(["serve", "--port", str(port)], f"http://127.0.0.1:{port}/healthz"):
+        response = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, timeout=30)
+        playground = httpx.get(
+            f"http://127.0.0.1:{port}/graphql", headers={"accept": "text/html"}, timeout=10
+        )
+    edges = response.json()["data"]["customers"]["edges"]
+    assert {e["node"]["provider"] for e in edges} == {"LAYER", "CODAT", "LAGO"}
+    assert "GraphiQL" in playground.text
+
+
+def test_a_configured_gateway_reads_the_standalone_sandbox(tmp_path: Path) -> None:
+    sandbox_port, gateway_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{sandbox_port}"
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f"""
+[[tenants]]
+id = "acme"
+api_keys = ["${{ACME_KEY}}"]
+
+[tenants.layer]
+business_id = "{DEMO_ACCOUNT.layer_business_id}"
+client_id = "${{LAYER_CLIENT_ID}}"
+client_secret = "${{LAYER_CLIENT_SECRET}}"
+base_url = "{base}/layer"
+token_url = "{base}/layer-auth/oauth2/token"
+
+[tenants.codat]
+company_id = "{DEMO_ACCOUNT.codat_company_id}"
+api_key = "${{CODAT_API_KEY}}"
+base_url = "{base}/codat"
+
+[tenants.lago]
+api_key = "${{LAGO_API_KEY}}"
+base_url = "{base}/lago/api/v1"
+""",
+        encoding="utf-8",
+    )
+    env = {
+        "ACME_KEY": "acme-gateway-key",
+        "LAYER_CLIENT_ID": LAYER_CLIENT_ID,
+        "LAYER_CLIENT_SECRET": LAYER_CLIENT_SECRET,
+        "CODAT_API_KEY": CODAT_API_KEY,
+        "LAGO_API_KEY": DEMO_ACCOUNT.lago_api_key,
+    }
+    with (
+        running(["sandbox", "--port", str(sandbox_port)], f"{base}/lago/api/v1/customers"),
+        running(
+            ["serve", "--port", str(gateway_port), "--config", str(config)],
+            f"http://127.0.0.1:{gateway_port}/healthz",
+            env,
+            secrets=tuple(v for k, v in env.items() if k != "LAYER_CLIENT_ID"),
+        ),
+    ):
+        url = f"http://127.0.0.1:{gateway_port}/graphql"
+        anonymous = httpx.post(url, json={"query": QUERY}, timeout=30)
+        keyed = httpx.post(
+            url,
+            json={"query": QUERY},
+            headers={"authorization": "Bearer acme-gateway-key"},
+            timeout=30,
+        )
+    assert anonymous.status_code == 401
+    edges = keyed.json()["data"]["customers"]["edges"]
+    assert {e["node"]["provider"] for e in edges} == {"LAYER", "CODAT", "LAGO"}
+
+
+def test_serve_refuses_a_config_with_a_literal_secret(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        '[[tenants]]\nid = "x"\n[tenants.lago]\napi_key = "super-secret-lago-key"\n',
+        encoding="utf-8",
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "gateway", "serve", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "literal secret" in result.stderr
+    assert "super-secret-lago-key" not in result.stderr + result.stdout

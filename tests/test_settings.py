@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.errors import ConfigError
+from gateway.settings import load_settings
+
+CONFIG = """
+mode = "production"
+port = 9000
+
+[[tenants]]
+id = "acme"
+api_keys = ["${ACME_GATEWAY_KEY}"]
+
+[tenants.layer]
+business_id = "b-1"
+client_id = "${LAYER_CLIENT_ID}"
+client_secret = "${LAYER_CLIENT_SECRET}"
+
+[tenants.codat]
+company_id = "c-1"
+api_key = "${CODAT_API_KEY}"
+
+[tenants.lago]
+base_url = "https://api.eu.getlago.com/api/v1"
+api_key = "${LAGO_API_KEY}"
+organization_id = "acme-eu"
+"""
+ENV = {
+    "ACME_GATEWAY_KEY": "gw-secret-1",
+    "LAYER_CLIENT_ID": "layer-id",
+    "LAYER_CLIENT_SECRET": "layer-secret-2",
+    "CODAT_API_KEY": "codat-secret-3",
+    "LAGO_API_KEY": "lago-secret-4",
+}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "gateway.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_reads_toml_and_resolves_secrets_from_the_environment(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, CONFIG), ENV)
+    assert settings.mode == "production"
+    assert settings.port == 9000
+    assert not settings.uses_sandbox
+    assert not settings.graphiql_enabled
+    (tenant,) = settings.tenants
+    assert tenant.api_keys[0].get_secret_value() == "gw-secret-1"
+    assert tenant.layer
+    assert tenant.layer.client_secret.get_secret_value() == "layer-secret-2"
+    assert tenant.layer.base_url == "https://sandbox.layerfi.com"
+    assert tenant.codat
+    assert tenant.codat.api_key.get_secret_value() == "codat-secret-3"
+    assert tenant.lago
+    assert tenant.lago.organization_id == "acme-eu"
+    # Secrets never show in a repr, so never in a log line that prints settings.
+    for secret in ENV.values():
+        if "secret" in secret:
+            assert secret not in repr(settings)
+            assert secret not in str(settings)
+
+
+def test_a_literal_secret_in_the_file_is_refused(tmp_path: Path) -> None:
+    text = CONFIG.replace('"${CODAT_API_KEY}"', '"codat-literal-key"')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), ENV)
+    assert "tenants.codat.api_key holds a literal secret" in str(caught.value)
+    assert "codat-literal-key" not in str(caught.value)
+
+
+def test_a_missing_variable_is_named_not_guessed(tmp_path: Path) -> None:
+    env = {k: v for k, v in ENV.items() if k != "LAGO_API_KEY"}
+    with pytest.raises(ConfigError, match=r"tenants.lago.api_key refers to \$\{LAGO_API_KEY\}"):
+        load_settings(write(tmp_path, CONFIG), env)
+
+
+def test_invalid_values_are_reported_without_their_input(tmp_path: Path) -> None:
+    text = CONFIG.replace('id = "acme"', 'id = "acme corp!"').replace(
+        'organization_id = "acme-eu"', 'organization_id = "acme-eu"\nsurprise = 1'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), ENV)
+    message = str(caught.value)
+    assert "tenants.0.id" in message
+    assert "surprise" in message
+    assert "lago-secret-4" not in message
+
+
+def test_environment_overrides_plain_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEWAY_LIMITS__MAX_PAGE_SIZE", "250")
+    settings = load_settings(None, {})
+    assert settings.limits.max_page_size == 250
+    assert settings.uses_sandbox
+    assert settings.graphiql_enabled
+
+
+def test_an_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read settings file"):
+        load_settings(write(tmp_path, "mode = [unclosed"), ENV)
