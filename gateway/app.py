@@ -7,28 +7,28 @@ the provider sandbox on a loopback port and serves one demo tenant that needs no
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+import time
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gateway.cache.store import CacheStore
+from gateway.cache.upstream import CachePolicy, UpstreamCache
+from gateway.domain.customer import Provider
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.playground import ASSETS_PATH, asset_directory
+from gateway.providers.gate import Gates
 from gateway.providers.layer.auth import LayerTokens
 from gateway.sandbox import Sandbox
 from gateway.sandbox.server import serve_on_loopback
-from gateway.tenants import TenantDirectory, build_tenant
+from gateway.settings import CachePolicySettings, Settings
+from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
 from resolvers.schema import build_schema
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
-    from starlette.requests import Request
-
-    from gateway.settings import Settings, TenantSettings
 
 DEMO_TENANT = "demo"
 # Only ever reached through the in-process transport a test hands in.
@@ -40,8 +40,10 @@ def create_app(
     *,
     sandbox: Sandbox | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Starlette:
-    """Build the gateway. `upstream_transport` replaces the network (tests, benchmarks)."""
+    """Build the gateway. `upstream_transport` replaces the network (tests, benchmarks);
+    `clock` is what cache freshness is measured with."""
     endpoint = GraphQLEndpoint(build_schema(), settings, TenantDirectory(()))
 
     @contextlib.asynccontextmanager
@@ -54,6 +56,16 @@ def create_app(
                     follow_redirects=False,
                 )
             )
+            store = CacheStore.from_url(settings.cache.url)
+            stack.push_async_callback(store.close)
+            cache = UpstreamCache(
+                store,
+                _policies(settings),
+                lock_lease=settings.cache.lock_lease_seconds,
+                clock=clock,
+            )
+            stack.push_async_callback(cache.close)
+            shared = SharedUpstream(http, cache, _gates(settings), LayerTokens())
             tenant_settings = list(settings.tenants)
             if settings.uses_sandbox:
                 base_url = _IN_PROCESS_SANDBOX
@@ -62,8 +74,9 @@ def create_app(
                         serve_on_loopback((sandbox or Sandbox()).app)
                     )
                 tenant_settings = [Sandbox.tenant(DEMO_TENANT, base_url)]
-            endpoint.tenants = _directory(tenant_settings, http)
+            endpoint.tenants = TenantDirectory(build_tenant(t, shared) for t in tenant_settings)
             app.state.tenants = endpoint.tenants
+            app.state.cache = cache
             yield
 
     return Starlette(
@@ -77,9 +90,29 @@ def create_app(
     )
 
 
-def _directory(tenants: list[TenantSettings], http: httpx.AsyncClient) -> TenantDirectory:
-    tokens = LayerTokens()
-    return TenantDirectory((t, build_tenant(t, http, tokens)) for t in tenants)
+def _policies(settings: Settings) -> dict[Provider, CachePolicy]:
+    def policy(s: CachePolicySettings) -> CachePolicy:
+        return CachePolicy(
+            s.ttl_seconds, s.stale_while_revalidate_seconds, s.stale_if_error_seconds
+        )
+
+    cache = settings.cache
+    return {
+        Provider.LAYER: policy(cache.layer),
+        Provider.CODAT: policy(cache.codat),
+        Provider.LAGO: policy(cache.lago),
+    }
+
+
+def _gates(settings: Settings) -> Gates:
+    limits = settings.limits
+    return Gates(
+        {
+            Provider.LAYER: (limits.layer.concurrency, limits.layer.requests_per_second),
+            Provider.CODAT: (limits.codat.concurrency, limits.codat.requests_per_second),
+            Provider.LAGO: (limits.lago.concurrency, limits.lago.requests_per_second),
+        }
+    )
 
 
 async def _to_playground(request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.errors import GatewayError
+from gateway.loaders.customers import CustomerLoader, customer_loader
 from gateway.settings import Settings
 from gateway.tenants import Tenant
 
@@ -23,6 +24,11 @@ class Context:
     settings: Settings
     request_id: str
     partial_errors: list[PartialError] = field(default_factory=list)
+    customers: CustomerLoader = field(init=False)
+
+    def __post_init__(self) -> None:
+        # A fresh loader per request: its memo must never serve another request or tenant.
+        self.customers = customer_loader(self.tenant)
 
 
 __all__ = ["Context", "PartialError"]

@@ -17,10 +17,9 @@ Messages are fixed per class and never include an upstream body, URL, header or 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-if TYPE_CHECKING:
-    from gateway.domain.customer import Provider
+from gateway.domain.customer import Provider
 
 
 class GatewayError(Exception):

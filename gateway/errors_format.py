@@ -7,14 +7,12 @@ Unexpected exceptions are logged here with their traceback and reach the client 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 
+from gateway.context import PartialError
 from gateway.errors import GatewayError
-
-if TYPE_CHECKING:
-    from gateway.context import PartialError
 
 log = logging.getLogger("gateway.errors")
 

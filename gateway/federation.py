@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from gateway.cursor import START, Cursor, StreamPosition, decode_cursor, encode_cursor
 from gateway.domain.customer import PROVIDER_ORDER, Customer, Provider
+from gateway.domain.filter import CustomerFilter
 from gateway.errors import BadUserInput, UpstreamError
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from gateway.domain.filter import CustomerFilter
-    from gateway.providers.base import CustomerSource
+from gateway.providers.base import CustomerSource
 
 _RANK = {p: i for i, p in enumerate(PROVIDER_ORDER)}
 

@@ -10,25 +10,23 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
+import strawberry
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gateway.context import Context
 from gateway.errors import TenantError
 from gateway.errors_format import format_error, format_partial
+from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
 from gateway.playground import render_graphiql
-
-if TYPE_CHECKING:
-    import strawberry
-    from starlette.requests import Request
-    from strawberry.types import ExecutionResult
-
-    from gateway.settings import Settings
-    from gateway.tenants import TenantDirectory
+from gateway.settings import Settings
+from gateway.tenants import TenantDirectory
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -83,7 +81,11 @@ class GraphQLEndpoint:
             graphql_request = await _read_request(request)
             tenant = self.tenants.authenticate(request.headers.get("authorization"))
             context = Context(tenant=tenant, settings=self.settings, request_id=request_id)
-            result = await self._execute(request.method, graphql_request, context)
+            ledger, token = start_ledger()
+            try:
+                result = await self._execute(request.method, graphql_request, context)
+            finally:
+                end_ledger(token)
         except TenantError as exc:
             rejection = RequestRejected(
                 401, exc.code, exc.message, {"WWW-Authenticate": 'Bearer realm="customer-gateway"'}
@@ -91,7 +93,10 @@ class GraphQLEndpoint:
             return _rejection(rejection, media_type or JSON, request_id)
         except RequestRejected as rejection:
             return _rejection(rejection, media_type or JSON, request_id)
-        return self._respond(result, context, media_type, request_id)
+        trace = request.headers.get("x-gateway-trace") == "upstream" and (
+            self.settings.mode == "development" or tenant.settings.allow_trace
+        )
+        return self._respond(result, context, ledger, trace, media_type, request_id)
 
     def _wants_playground(self, request: Request) -> bool:
         return (
@@ -126,7 +131,13 @@ class GraphQLEndpoint:
             ) from None
 
     def _respond(
-        self, result: ExecutionResult, context: Context, media_type: str, request_id: str
+        self,
+        result: ExecutionResult,
+        context: Context,
+        ledger: UpstreamLedger,
+        trace: bool,
+        media_type: str,
+        request_id: str,
     ) -> Response:
         errors = [format_error(e, request_id) for e in result.errors or ()]
         errors.extend(format_partial(p) for p in context.partial_errors)
@@ -134,6 +145,14 @@ class GraphQLEndpoint:
         body: dict[str, Any] = {} if request_error else {"data": result.data}
         if errors:
             body["errors"] = errors
+        extensions: dict[str, Any] = {}
+        if ledger.stale_served:
+            # Cached data past its freshness, served because these providers failed.
+            extensions["stale"] = sorted(p.value for p in ledger.stale_served)
+        if trace:
+            extensions["upstream"] = ledger.as_extension()
+        if extensions:
+            body["extensions"] = extensions
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
         return Response(
             orjson.dumps(body),

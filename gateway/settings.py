@@ -57,15 +57,45 @@ class TenantSettings(_Section):
     api_keys: tuple[SecretStr, ...] = ()
     # Only the built-in sandbox tenant is reachable without a key.
     allow_anonymous: bool = False
+    # Honour `X-Gateway-Trace: upstream` for this tenant in production mode.
+    allow_trace: bool = False
     layer: LayerConnection | None = None
     codat: CodatConnection | None = None
     lago: LagoConnection | None = None
 
 
+class ProviderLimits(_Section):
+    """How hard one gateway process may press one provider credential."""
+
+    concurrency: int = Field(ge=1)
+    requests_per_second: float | None = Field(default=None, gt=0)
+
+
 class LimitSettings(_Section):
     default_page_size: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=100, ge=1)
+    max_nodes: int = Field(default=100, ge=1)
     upstream_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Below each provider's documented limits, leaving room for other clients of the key.
+    layer: ProviderLimits = ProviderLimits(concurrency=20, requests_per_second=90)
+    codat: ProviderLimits = ProviderLimits(concurrency=10)
+    lago: ProviderLimits = ProviderLimits(concurrency=10, requests_per_second=45)
+
+
+class CachePolicySettings(_Section):
+    ttl_seconds: float = Field(default=60, gt=0)
+    stale_while_revalidate_seconds: float = Field(default=30, ge=0)
+    stale_if_error_seconds: float = Field(default=600, ge=0)
+
+
+class CacheSettings(_Section):
+    # redis://host:port/db to share entries between processes; memory when absent.
+    url: str | None = None
+    lock_lease_seconds: float = Field(default=2.0, gt=0)
+    layer: CachePolicySettings = CachePolicySettings()
+    # Codat serves its own synced copy, refreshed at most as often as the company syncs.
+    codat: CachePolicySettings = CachePolicySettings(ttl_seconds=300)
+    lago: CachePolicySettings = CachePolicySettings()
 
 
 class Settings(BaseSettings):
@@ -78,6 +108,7 @@ class Settings(BaseSettings):
     port: int = 8000
     tenants: tuple[TenantSettings, ...] = ()
     limits: LimitSettings = LimitSettings()
+    cache: CacheSettings = CacheSettings()
     # GraphiQL: on in development, off in production unless switched on here.
     graphiql: bool | None = None
 
@@ -134,10 +165,13 @@ def _resolve(value: Any, env: Mapping[str, str], trail: tuple[str, ...]) -> Any:
 
 __all__ = [
     "SECRET_KEYS",
+    "CachePolicySettings",
+    "CacheSettings",
     "CodatConnection",
     "LagoConnection",
     "LayerConnection",
     "LimitSettings",
+    "ProviderLimits",
     "Settings",
     "TenantSettings",
     "load_settings",

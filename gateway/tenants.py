@@ -7,29 +7,29 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+import httpx
+
+from gateway.cache.upstream import UpstreamCache
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.errors import TenantError
+from gateway.providers._http import Upstream
+from gateway.providers.base import CustomerSource
 from gateway.providers.codat.client import CodatSource
+from gateway.providers.gate import Gates
 from gateway.providers.lago.client import LagoSource
+from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.layer.client import LayerSource
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
-
-    import httpx
-
-    from gateway.providers.base import CustomerSource
-    from gateway.providers.layer.auth import LayerTokens
-    from gateway.settings import TenantSettings
+from gateway.settings import TenantSettings
 
 
 @dataclass(frozen=True, slots=True)
 class Tenant:
     id: str
     sources: Mapping[Provider, CustomerSource]
+    settings: TenantSettings
 
     def source_for(self, key: CustomerKey) -> CustomerSource | None:
         """The connection that owns `key`, or None when the key is another tenant's scope."""
@@ -37,17 +37,34 @@ class Tenant:
         return source if source is not None and source.scope == key.scope else None
 
 
-def build_tenant(
-    settings: TenantSettings, http: httpx.AsyncClient, layer_tokens: LayerTokens
-) -> Tenant:
+@dataclass(frozen=True, slots=True)
+class SharedUpstream:
+    """What every tenant's connections share: one HTTP client, the cache, gates, tokens."""
+
+    http: httpx.AsyncClient
+    cache: UpstreamCache
+    gates: Gates
+    layer_tokens: LayerTokens
+
+
+def build_tenant(settings: TenantSettings, shared: SharedUpstream) -> Tenant:
+    def upstream(provider: Provider, credential: str) -> Upstream:
+        gate = shared.gates.gate(provider, credential)
+        return Upstream(shared.http, shared.cache, gate, settings.id)
+
     sources: dict[Provider, CustomerSource] = {}
-    if settings.layer:
-        sources[Provider.LAYER] = LayerSource(http, settings.layer, layer_tokens)
-    if settings.codat:
-        sources[Provider.CODAT] = CodatSource(http, settings.codat)
-    if settings.lago:
-        sources[Provider.LAGO] = LagoSource(http, settings.lago)
-    return Tenant(id=settings.id, sources=sources)
+    if layer := settings.layer:
+        up = upstream(Provider.LAYER, layer.client_id.get_secret_value())
+        sources[Provider.LAYER] = LayerSource(up, layer, shared.layer_tokens)
+    if codat := settings.codat:
+        # Codat's concurrency limit is per company, not per key.
+        up = upstream(Provider.CODAT, codat.company_id)
+        sources[Provider.CODAT] = CodatSource(up, codat)
+    if lago := settings.lago:
+        sources[Provider.LAGO] = LagoSource(
+            upstream(Provider.LAGO, lago.api_key.get_secret_value()), lago
+        )
+    return Tenant(id=settings.id, sources=sources, settings=settings)
 
 
 def digest(key: str) -> bytes:
@@ -57,16 +74,15 @@ def digest(key: str) -> bytes:
 class TenantDirectory:
     """Finds the tenant a request's `Authorization: Bearer <key>` belongs to."""
 
-    def __init__(self, tenants: Iterable[tuple[TenantSettings, Tenant]]) -> None:
+    def __init__(self, tenants: Iterable[Tenant]) -> None:
         self._by_digest: list[tuple[bytes, Tenant]] = []
         self._anonymous: Tenant | None = None
         self.tenants: dict[str, Tenant] = {}
-        for settings, tenant in tenants:
+        for tenant in tenants:
             self.tenants[tenant.id] = tenant
-            self._by_digest.extend(
-                (digest(k.get_secret_value()), tenant) for k in settings.api_keys
-            )
-            if settings.allow_anonymous:
+            keys = tenant.settings.api_keys
+            self._by_digest.extend((digest(k.get_secret_value()), tenant) for k in keys)
+            if tenant.settings.allow_anonymous:
                 self._anonymous = tenant
 
     def authenticate(self, authorization: str | None) -> Tenant:
@@ -88,4 +104,4 @@ class TenantDirectory:
         return found
 
 
-__all__ = ["Tenant", "TenantDirectory", "build_tenant", "digest"]
+__all__ = ["SharedUpstream", "Tenant", "TenantDirectory", "build_tenant", "digest"]

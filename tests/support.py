@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from gateway.app import create_app
+from gateway.cache.store import CacheStore
+from gateway.cache.upstream import CachePolicy, UpstreamCache
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.domain.filter import CustomerFilter
 from gateway.federation import list_customers
+from gateway.providers._http import Upstream
 from gateway.providers.base import CustomerSource
 from gateway.providers.codat.client import CodatSource
+from gateway.providers.gate import Gate
 from gateway.providers.lago.client import LagoSource
 from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.layer.client import LayerSource
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import Settings
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -79,18 +82,43 @@ async def gateway_client(
             yield GatewayClient(http, upstream, sandbox)
 
 
+NO_CACHE = CachePolicy(ttl=0, stale_while_revalidate=0, stale_if_error=0)
+
+
+def memory_cache(
+    policy: CachePolicy = NO_CACHE, clock: Callable[[], float] = time.time
+) -> UpstreamCache:
+    return UpstreamCache(CacheStore.from_url(None), dict.fromkeys(Provider, policy), clock=clock)
+
+
+def upstream(
+    http: httpx.AsyncClient,
+    *,
+    tenant: str = "t",
+    cache: UpstreamCache | None = None,
+    gate: Gate | None = None,
+) -> Upstream:
+    """What a source needs besides its connection; by default nothing is cached."""
+    return Upstream(http, cache or memory_cache(), gate or Gate(concurrency=50), tenant)
+
+
 def demo_sources(
-    http: httpx.AsyncClient, *, pushdown: bool = True, account: Any = None
+    http: httpx.AsyncClient,
+    *,
+    pushdown: bool = True,
+    account: Any = None,
+    cache: UpstreamCache | None = None,
 ) -> dict[Provider, CustomerSource]:
     """The three adapters connected to a sandbox account (the demo one by default)."""
     tenant = Sandbox.tenant("t", str(http.base_url), account or DEMO_ACCOUNT)
     assert tenant.layer
     assert tenant.codat
     assert tenant.lago
+    up = upstream(http, cache=cache)
     return {
-        Provider.LAYER: LayerSource(http, tenant.layer, LayerTokens(), pushdown=pushdown),
-        Provider.CODAT: CodatSource(http, tenant.codat, pushdown=pushdown),
-        Provider.LAGO: LagoSource(http, tenant.lago, pushdown=pushdown),
+        Provider.LAYER: LayerSource(up, tenant.layer, LayerTokens(), pushdown=pushdown),
+        Provider.CODAT: CodatSource(up, tenant.codat, pushdown=pushdown),
+        Provider.LAGO: LagoSource(up, tenant.lago, pushdown=pushdown),
     }
 
 

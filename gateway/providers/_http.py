@@ -7,13 +7,17 @@ rate-limit answer says when to come back).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import httpx
 import orjson
 import pydantic
 
+from gateway.cache.upstream import Entry, UpstreamCache
+from gateway.domain.customer import Provider
 from gateway.errors import (
+    GatewayError,
     UpstreamAuthError,
     UpstreamBadResponse,
     UpstreamError,
@@ -22,12 +26,12 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-
-if TYPE_CHECKING:
-    from gateway.domain.customer import Provider
+from gateway.ledger import count_call
+from gateway.providers.gate import Gate
 
 RetryAfterReader = Callable[[httpx.Response], float | None]
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+T = TypeVar("T")
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -41,8 +45,18 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """What one tenant's connection to one provider shares with the rest of the process."""
+
+    http: httpx.AsyncClient
+    cache: UpstreamCache
+    gate: Gate
+    tenant: str
+
+
 async def send(
-    http: httpx.AsyncClient,
+    upstream: Upstream,
     provider: Provider,
     request: httpx.Request,
     *,
@@ -54,8 +68,10 @@ async def send(
     2xx and the `passthrough` statuses come back to the caller, which knows what they mean for
     its endpoint (a 404 on a get is "no such customer"; a Layer 401 asks for a new token).
     """
+    count_call(provider)
     try:
-        response = await http.send(request)
+        async with upstream.gate:
+            response = await upstream.http.send(request)
     except httpx.TimeoutException as exc:
         raise UpstreamTimeout(provider) from exc
     except httpx.HTTPError as exc:
@@ -72,9 +88,13 @@ async def send(
     raise UpstreamRejected(provider)
 
 
-def read_json(provider: Provider, response: httpx.Response) -> Any:
+def cacheable(response: httpx.Response) -> Entry:
+    return Entry(response.status_code, response.content)
+
+
+def read_json(provider: Provider, body: bytes) -> Any:
     try:
-        return orjson.loads(response.content)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise UpstreamBadResponse(provider) from exc
 
@@ -87,16 +107,31 @@ def parse(provider: Provider, model: type[ModelT], payload: Any) -> ModelT:
         raise UpstreamBadResponse(provider) from exc
 
 
+def settle(results: list[T | BaseException]) -> list[T | GatewayError]:
+    """`gather(..., return_exceptions=True)` results with gateway errors kept per item; any
+    other exception is a bug and propagates."""
+    settled: list[T | GatewayError] = []
+    for result in results:
+        if isinstance(result, GatewayError) or not isinstance(result, BaseException):
+            settled.append(result)
+        else:
+            raise result
+    return settled
+
+
 def drop_empty(params: Mapping[str, str | None]) -> dict[str, str]:
     return {k: v for k, v in params.items() if v is not None}
 
 
 __all__ = [
     "RetryAfterReader",
+    "Upstream",
     "UpstreamError",
+    "cacheable",
     "drop_empty",
     "parse",
     "read_json",
     "retry_after_seconds",
     "send",
+    "settle",
 ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from gateway.domain.customer import Customer, Provider
-    from gateway.domain.filter import CustomerFilter
+from gateway.domain.customer import Customer, Provider
+from gateway.domain.filter import CustomerFilter
+from gateway.errors import GatewayError
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,12 @@ class CustomerSource(Protocol):
     async def get(self, native_id: str) -> Customer | None: ...
 
     async def get_by_external_id(self, external_id: str) -> Customer | None: ...
+
+    async def get_many(
+        self, native_ids: Sequence[str]
+    ) -> dict[str, Customer | GatewayError | None]:
+        """Several customers at once; a failed id carries its error, the others their data."""
+        ...
 
 
 __all__ = ["CustomerSource", "Page"]

@@ -10,20 +10,17 @@ import math
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.sandbox.codat_query import QueryError, compile_query
 from gateway.sandbox.ratelimit import Buckets, Clock
-
-if TYPE_CHECKING:
-    from starlette.requests import Request
-
-    from gateway.sandbox.seed import SandboxData
+from gateway.sandbox.seed import SandboxData
 
 MAX_PAGE_SIZE = 5000
 DAILY_QUOTA = 1000 * 2

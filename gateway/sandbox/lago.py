@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.sandbox.ratelimit import Buckets, Clock
-
-if TYPE_CHECKING:
-    from starlette.requests import Request
-
-    from gateway.sandbox.seed import SandboxData
+from gateway.sandbox.seed import SandboxData
 
 # Fields Lago sends only on a single-customer read.
 _GET_ONLY = ("applicable_invoice_custom_sections", "error_details")

@@ -8,19 +8,16 @@ import binascii
 import math
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.sandbox.ratelimit import Buckets, Clock
-
-if TYPE_CHECKING:
-    from starlette.requests import Request
-
-    from gateway.sandbox.seed import SandboxData
+from gateway.sandbox.seed import SandboxData
 
 TOKEN_LIFETIME_SECONDS = 3600
 MAX_LIMIT = 100

@@ -5,14 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
 
 import uvicorn
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
-    from starlette.types import ASGIApp
+from starlette.types import ASGIApp
 
 
 @contextlib.asynccontextmanager

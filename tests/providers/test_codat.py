@@ -19,13 +19,13 @@ from gateway.providers.codat.client import CodatSource
 from gateway.sandbox import CODAT_API_KEY, Sandbox
 from gateway.sandbox.codat import error_body
 from tests.providers.fakes import answering, client
-from tests.support import CountingTransport, demo_sources
+from tests.support import CountingTransport, demo_sources, upstream
 
 
 def codat_source(http: httpx.AsyncClient) -> CodatSource:
     tenant = Sandbox.tenant("t", str(http.base_url))
     assert tenant.codat
-    return CodatSource(http, tenant.codat)
+    return CodatSource(upstream(http), tenant.codat)
 
 
 async def test_sends_the_key_alone_base64_encoded(sandbox: Sandbox) -> None:
@@ -41,7 +41,7 @@ async def test_a_wrong_key_is_upstream_auth(sandbox_http: httpx.AsyncClient) -> 
     assert tenant.codat
     wrong = tenant.codat.model_copy(update={"api_key": SecretStr("wrong")})
     with pytest.raises(UpstreamAuthError):
-        await CodatSource(sandbox_http, wrong).get("71")
+        await CodatSource(upstream(sandbox_http), wrong).get("71")
 
 
 async def test_pages_to_the_last_page(sandbox_http: httpx.AsyncClient) -> None:
@@ -83,7 +83,7 @@ async def test_an_unknown_company_on_a_list_is_rejected(sandbox_http: httpx.Asyn
     assert tenant.codat
     other = tenant.codat.model_copy(update={"company_id": "no-such-company"})
     with pytest.raises(UpstreamRejected):
-        await CodatSource(sandbox_http, other).list_page(EMPTY_FILTER, None)
+        await CodatSource(upstream(sandbox_http), other).list_page(EMPTY_FILTER, None)
 
 
 async def test_not_found_body_is_none() -> None:

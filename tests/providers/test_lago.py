@@ -16,7 +16,7 @@ from gateway.errors import (
 from gateway.providers.lago.client import LagoSource
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from tests.providers.fakes import answering, client
-from tests.support import CountingTransport, demo_sources
+from tests.support import CountingTransport, demo_sources, upstream
 
 EXAMPLE = "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba"
 
@@ -24,7 +24,7 @@ EXAMPLE = "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba"
 def lago_source(http: httpx.AsyncClient) -> LagoSource:
     tenant = Sandbox.tenant("t", str(http.base_url))
     assert tenant.lago
-    return LagoSource(http, tenant.lago)
+    return LagoSource(upstream(http), tenant.lago)
 
 
 async def test_sends_the_key_as_a_bearer_token(sandbox: Sandbox) -> None:
@@ -40,7 +40,7 @@ async def test_a_wrong_key_is_upstream_auth(sandbox_http: httpx.AsyncClient) -> 
     assert tenant.lago
     wrong = tenant.lago.model_copy(update={"api_key": SecretStr("wrong")})
     with pytest.raises(UpstreamAuthError):
-        await LagoSource(sandbox_http, wrong).get(EXAMPLE)
+        await LagoSource(upstream(sandbox_http), wrong).get(EXAMPLE)
 
 
 async def test_pages_to_the_last_page_newest_first(sandbox_http: httpx.AsyncClient) -> None:

@@ -17,7 +17,7 @@ from gateway.providers.layer.auth import EXPIRY_MARGIN_SECONDS, LayerTokens
 from gateway.providers.layer.client import LayerSource
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from tests.providers.fakes import answering, client
-from tests.support import CountingTransport, demo_sources
+from tests.support import CountingTransport, demo_sources, upstream
 
 EXAMPLE_ID = "4f7c1b16-e057-4ec0-8b20-50308ba5b9ea"
 
@@ -25,7 +25,7 @@ EXAMPLE_ID = "4f7c1b16-e057-4ec0-8b20-50308ba5b9ea"
 def layer_source(http: httpx.AsyncClient, tokens: LayerTokens | None = None) -> LayerSource:
     tenant = Sandbox.tenant("t", str(http.base_url))
     assert tenant.layer
-    return LayerSource(http, tenant.layer, tokens or LayerTokens())
+    return LayerSource(upstream(http), tenant.layer, tokens or LayerTokens())
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ async def test_refused_credentials_are_upstream_auth(sandbox: Sandbox) -> None:
         assert tenant.layer
         wrong = tenant.layer.model_copy(update={"client_secret": SecretStr("nope")})
         with pytest.raises(UpstreamAuthError) as caught:
-            await LayerSource(http, wrong, LayerTokens()).get(EXAMPLE_ID)
+            await LayerSource(upstream(http), wrong, LayerTokens()).get(EXAMPLE_ID)
     assert caught.value.provider is Provider.LAYER
     assert "nope" not in str(caught.value)
 
@@ -121,7 +121,7 @@ async def test_an_unknown_business_on_a_list_is_rejected(sandbox: Sandbox) -> No
         assert tenant.layer
         other = tenant.layer.model_copy(update={"business_id": "not-a-business"})
         with pytest.raises(UpstreamRejected):
-            await LayerSource(http, other, LayerTokens()).list_page(EMPTY_FILTER, None)
+            await LayerSource(upstream(http), other, LayerTokens()).list_page(EMPTY_FILTER, None)
     assert DEMO_ACCOUNT.layer_business_id != "not-a-business"
 
 

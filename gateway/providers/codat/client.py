@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 
+import orjson
+
+from gateway.cache.keys import Scope
+from gateway.cache.upstream import Entry
 from gateway.domain.customer import Customer, Provider
-from gateway.errors import UpstreamUnavailable
-from gateway.providers._http import parse, read_json, send
+from gateway.domain.filter import CustomerFilter
+from gateway.errors import GatewayError, UpstreamBadResponse, UpstreamUnavailable
+from gateway.providers._http import Upstream, cacheable, parse, read_json, send, settle
 from gateway.providers.base import Page
 from gateway.providers.codat.mapping import to_domain
-from gateway.providers.codat.query import filter_query
+from gateway.providers.codat.query import MAX_QUERY_LENGTH, any_of, filter_query, is_plain
 from gateway.providers.codat.wire import CodatCustomer, CodatCustomerList
-
-if TYPE_CHECKING:
-    import httpx
-
-    from gateway.domain.filter import CustomerFilter
-    from gateway.settings import CodatConnection
+from gateway.settings import CodatConnection
 
 PAGE_SIZE = 100
 # Codat answers 409 while the customers dataset has never been read or is still syncing.
@@ -29,11 +31,12 @@ class CodatSource:
     provider = Provider.CODAT
 
     def __init__(
-        self, http: httpx.AsyncClient, connection: CodatConnection, *, pushdown: bool = True
+        self, upstream: Upstream, connection: CodatConnection, *, pushdown: bool = True
     ) -> None:
-        self._http = http
+        self._upstream = upstream
         self._connection = connection
         self._pushdown = pushdown
+        self._cache_scope = Scope(upstream.tenant, self.provider, connection.company_id)
         base = connection.base_url.rstrip("/")
         company = quote(connection.company_id, safe="")
         self._customers_url = f"{base}/companies/{company}/data/customers"
@@ -51,13 +54,8 @@ class CodatSource:
         params = {"page": str(page), "pageSize": str(PAGE_SIZE), "orderBy": "id"}
         if self._pushdown and (query := filter_query(filter)):
             params["query"] = query
-        response = await self._get(self._customers_url, params, not_found_ok=False)
-        payload = read_json(self.provider, response)
-        body = parse(self.provider, CodatCustomerList, payload)
-        items = tuple(
-            to_domain(w, self.scope, r)
-            for w, r in zip(body.results, payload["results"], strict=True)
-        )
+        body, raws = await self._list(params)
+        items = tuple(to_domain(w, self.scope, r) for w, r in zip(body.results, raws, strict=True))
         has_next = bool(body.links and body.links.next) or (
             body.pageNumber * body.pageSize < body.totalResults
         )
@@ -65,33 +63,116 @@ class CodatSource:
 
     async def get(self, native_id: str) -> Customer | None:
         url = f"{self._customers_url}/{quote(native_id, safe='')}"
-        response = await self._get(url, {}, not_found_ok=True)
-        if response.status_code == 404:
-            return None
-        payload = read_json(self.provider, response)
-        return to_domain(parse(self.provider, CodatCustomer, payload), self.scope, payload)
+        entry = await self._upstream.cache.fetch(
+            self._cache_scope, "customer", {"id": native_id}, lambda: self._fetch(url, {}, True)
+        )
+        return self._customer(entry)
+
+    async def get_many(
+        self, native_ids: Sequence[str]
+    ) -> dict[str, Customer | GatewayError | None]:
+        """Cached ids from the cache; the rest in as few `id=a||id=b` list calls as the
+        2048-character query limit allows. Ids the query language could misread are read
+        one by one."""
+        cached = await self._upstream.cache.lookup_many(
+            self._cache_scope, "customer", [{"id": i} for i in native_ids]
+        )
+        results: dict[str, Customer | GatewayError | None] = {
+            i: self._customer(e) for i, e in zip(native_ids, cached, strict=True) if e is not None
+        }
+        missing = [i for i in dict.fromkeys(native_ids) if i not in results]
+        batches = _batches([i for i in missing if is_plain(i)])
+        singles = [i for i in missing if not is_plain(i)]
+        batch_outcomes, single_outcomes = await asyncio.gather(
+            asyncio.gather(*(self._get_batch(b) for b in batches), return_exceptions=True),
+            asyncio.gather(*(self.get(i) for i in singles), return_exceptions=True),
+        )
+        for batch, outcome in zip(batches, settle(batch_outcomes), strict=True):
+            # A failed batch fails its own ids only.
+            results.update(
+                dict.fromkeys(batch, outcome) if isinstance(outcome, GatewayError) else outcome
+            )
+        results.update(zip(singles, settle(single_outcomes), strict=True))
+        return results
 
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         return None
 
-    async def _get(self, url: str, params: dict[str, str], *, not_found_ok: bool) -> httpx.Response:
-        request = self._http.build_request(
+    async def _get_batch(self, ids: list[str]) -> dict[str, Customer | None]:
+        params = {"page": "1", "pageSize": str(len(ids)), "query": any_of("id", "=", ids)}
+        body, raws = await self._list(params, asked=ids)
+        found = {w.id: to_domain(w, self.scope, r) for w, r in zip(body.results, raws, strict=True)}
+        return {i: found.get(i) for i in ids}
+
+    async def _list(
+        self, params: dict[str, str], asked: list[str] | None = None
+    ) -> tuple[CodatCustomerList, list[Any]]:
+        entry = await self._upstream.cache.fetch(
+            self._cache_scope, "customers", params, lambda: self._fetch_list(params, asked)
+        )
+        payload = read_json(self.provider, entry.body)
+        body = parse(self.provider, CodatCustomerList, payload)
+        return body, payload["results"]
+
+    async def _fetch_list(self, params: dict[str, str], asked: list[str] | None) -> Entry:
+        """List, and store each customer listed under its own get key, so later reads of it
+        need no call; for a batch read (`asked`), the ids it did not list are stored as
+        not found."""
+        entry = await self._fetch(self._customers_url, params, False)
+        payload = read_json(self.provider, entry.body)
+        results = payload.get("results") if isinstance(payload, dict) else None
+        if not isinstance(results, list):
+            raise UpstreamBadResponse(self.provider)
+        primed: list[tuple[dict[str, str], int, bytes]] = [
+            ({"id": item["id"]}, 200, orjson.dumps(item))
+            for item in results
+            if isinstance(item, dict) and isinstance(item.get("id"), str)
+        ]
+        if asked:
+            listed = {params["id"] for params, _, _ in primed}
+            primed += [({"id": i}, 404, b"") for i in asked if i not in listed]
+        await self._upstream.cache.put_many(self._cache_scope, "customer", primed)
+        return entry
+
+    def _customer(self, entry: Entry) -> Customer | None:
+        if entry.status == 404:
+            return None
+        payload = read_json(self.provider, entry.body)
+        return to_domain(parse(self.provider, CodatCustomer, payload), self.scope, payload)
+
+    async def _fetch(self, url: str, params: dict[str, str], not_found_ok: bool) -> Entry:
+        request = self._upstream.http.build_request(
             "GET", url, params=params, headers={"Authorization": self._authorization()}
         )
+        passthrough = {404, _NOT_SYNCED} if not_found_ok else {_NOT_SYNCED}
         response = await send(
-            self._http,
-            self.provider,
-            request,
-            passthrough=frozenset({404, _NOT_SYNCED} if not_found_ok else {_NOT_SYNCED}),
+            self._upstream, self.provider, request, passthrough=frozenset(passthrough)
         )
         if response.status_code == _NOT_SYNCED:
             raise UpstreamUnavailable(self.provider)
-        return response
+        return cacheable(response)
 
     def _authorization(self) -> str:
         # Codat's Basic scheme carries the key alone, base64-encoded, with no user:password pair.
         key = self._connection.api_key.get_secret_value().encode()
         return f"Basic {base64.b64encode(key).decode()}"
+
+
+def _batches(ids: list[str]) -> list[list[str]]:
+    """Split ids into OR-queries that each stay under Codat's query length limit."""
+    batches: list[list[str]] = []
+    current: list[str] = []
+    length = 2  # the braces of a group
+    for native_id in dict.fromkeys(ids):
+        clause = len("id=") + len(native_id) + len("||")
+        if current and length + clause > MAX_QUERY_LENGTH:
+            batches.append(current)
+            current, length = [], 2
+        current.append(native_id)
+        length += clause
+    if current:
+        batches.append(current)
+    return batches
 
 
 __all__ = ["PAGE_SIZE", "CodatSource"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from gateway.domain.customer import (
     Address,
     AddressType,
@@ -18,10 +16,8 @@ from gateway.domain.customer import (
     PhoneType,
     Provider,
 )
+from gateway.providers.codat.wire import CodatAddress, CodatContact, CodatCustomer
 from gateway.providers.text import text
-
-if TYPE_CHECKING:
-    from gateway.providers.codat.wire import CodatAddress, CodatContact, CodatCustomer
 
 _STATUSES = {
     "Active": CustomerStatus.ACTIVE,

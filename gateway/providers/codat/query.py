@@ -6,12 +6,8 @@ so anything else is filtered in the gateway instead.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from gateway.domain.customer import CustomerStatus
-
-if TYPE_CHECKING:
-    from gateway.domain.filter import CustomerFilter
+from gateway.domain.filter import CustomerFilter
 
 MAX_QUERY_LENGTH = 2048
 _RESERVED = frozenset("&|{}=!~<>\"',()")

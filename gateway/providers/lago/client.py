@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Sequence
 from urllib.parse import quote
 
+import httpx
+
+from gateway.cache.keys import Scope
+from gateway.cache.upstream import Entry
 from gateway.domain.customer import Customer, CustomerStatus, Provider
-from gateway.providers._http import drop_empty, parse, read_json, send
+from gateway.domain.filter import CustomerFilter
+from gateway.errors import GatewayError
+from gateway.providers._http import (
+    Upstream,
+    cacheable,
+    drop_empty,
+    parse,
+    read_json,
+    send,
+    settle,
+)
 from gateway.providers.base import Page
 from gateway.providers.lago.mapping import to_domain
 from gateway.providers.lago.wire import LagoCustomerEnvelope, LagoCustomerList
-
-if TYPE_CHECKING:
-    import httpx
-
-    from gateway.domain.filter import CustomerFilter
-    from gateway.settings import LagoConnection
+from gateway.settings import LagoConnection
 
 PAGE_SIZE = 100
 
@@ -36,16 +46,21 @@ class LagoSource:
     provider = Provider.LAGO
 
     def __init__(
-        self, http: httpx.AsyncClient, connection: LagoConnection, *, pushdown: bool = True
+        self, upstream: Upstream, connection: LagoConnection, *, pushdown: bool = True
     ) -> None:
-        self._http = http
+        self._upstream = upstream
         self._connection = connection
         self._pushdown = pushdown
+        self._cache_scope = Scope(upstream.tenant, self.provider, connection.organization_id)
         self._customers_url = f"{connection.base_url.rstrip('/')}/customers"
 
     @property
     def scope(self) -> str:
         return self._connection.organization_id
+
+    @property
+    def cache_scope(self) -> Scope:
+        return self._cache_scope
 
     def can_match(self, filter: CustomerFilter) -> bool:
         # Lago serves only live customers, all of them ACTIVE.
@@ -62,8 +77,14 @@ class LagoSource:
                     "external_id": filter.external_id,
                 }
             )
-        response = await self._get(self._customers_url, params, not_found_ok=False)
-        payload = read_json(self.provider, response)
+        # List items lack the get-only fields, so they are not stored as gets.
+        entry = await self._upstream.cache.fetch(
+            self._cache_scope,
+            "customers",
+            params,
+            lambda: self._fetch(self._customers_url, params, False),
+        )
+        payload = read_json(self.provider, entry.body)
         body = parse(self.provider, LagoCustomerList, payload)
         items = tuple(
             to_domain(w, self.scope, r)
@@ -75,29 +96,39 @@ class LagoSource:
     async def get(self, native_id: str) -> Customer | None:
         # Lago addresses customers by external id only; the native id is the external id.
         url = f"{self._customers_url}/{quote(native_id, safe='')}"
-        response = await self._get(url, {}, not_found_ok=True)
-        if response.status_code == 404:
+        entry = await self._upstream.cache.fetch(
+            self._cache_scope, "customer", {"id": native_id}, lambda: self._fetch(url, {}, True)
+        )
+        if entry.status == 404:
             return None
-        payload = read_json(self.provider, response)
+        payload = read_json(self.provider, entry.body)
         body = parse(self.provider, LagoCustomerEnvelope, payload)
         return to_domain(body.customer, self.scope, payload["customer"])
+
+    async def get_many(
+        self, native_ids: Sequence[str]
+    ) -> dict[str, Customer | GatewayError | None]:
+        # No multi-id lookup in Lago: one get per id, bounded by the gate.
+        results = await asyncio.gather(*(self.get(i) for i in native_ids), return_exceptions=True)
+        return dict(zip(native_ids, settle(results), strict=True))
 
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         return await self.get(external_id)
 
-    async def _get(self, url: str, params: dict[str, str], *, not_found_ok: bool) -> httpx.Response:
+    async def _fetch(self, url: str, params: dict[str, str], not_found_ok: bool) -> Entry:
         key = self._connection.api_key.get_secret_value()
-        request = self._http.build_request(
+        request = self._upstream.http.build_request(
             "GET", url, params=params, headers={"Authorization": f"Bearer {key}"}
         )
         passthrough = frozenset({404}) if not_found_ok else frozenset()
-        return await send(
-            self._http,
+        response = await send(
+            self._upstream,
             self.provider,
             request,
             retry_after=rate_limit_reset,
             passthrough=passthrough,
         )
+        return cacheable(response)
 
 
 __all__ = ["PAGE_SIZE", "LagoSource", "rate_limit_reset"]

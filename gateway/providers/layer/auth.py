@@ -5,19 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from gateway.domain.customer import Provider
-from gateway.providers._http import parse, read_json, send
+from gateway.providers._http import Upstream, parse, read_json, send
 from gateway.providers.layer.wire import LayerToken
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    import httpx
-
-    from gateway.settings import LayerConnection
+from gateway.settings import LayerConnection
 
 # Renew this long before Layer says the token expires, so no call races the expiry.
 EXPIRY_MARGIN_SECONDS = 60.0
@@ -32,7 +26,7 @@ class _Token:
 class LayerTokens:
     """Tokens per (token URL, client id, scope); concurrent callers share one fetch.
 
-    Usage: `token = await tokens.get(http, connection)`; after a 401, `tokens.discard(...)`.
+    Usage: `token = await tokens.get(upstream, connection)`; after a 401, `tokens.discard(...)`.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -40,7 +34,7 @@ class LayerTokens:
         self._tokens: dict[tuple[str, str, str], _Token] = {}
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
 
-    async def get(self, http: httpx.AsyncClient, connection: LayerConnection) -> str:
+    async def get(self, upstream: Upstream, connection: LayerConnection) -> str:
         key = _key(connection)
         token = self._tokens.get(key)
         if token and token.expires_at > self._clock():
@@ -50,7 +44,7 @@ class LayerTokens:
             token = self._tokens.get(key)
             if token and token.expires_at > self._clock():
                 return token.value
-            token = await self._fetch(http, connection)
+            token = await self._fetch(upstream, connection)
             self._tokens[key] = token
             return token.value
 
@@ -61,9 +55,9 @@ class LayerTokens:
         if token and token.value == value:
             del self._tokens[key]
 
-    async def _fetch(self, http: httpx.AsyncClient, connection: LayerConnection) -> _Token:
+    async def _fetch(self, upstream: Upstream, connection: LayerConnection) -> _Token:
         client_id = connection.client_id.get_secret_value()
-        request = http.build_request(
+        request = upstream.http.build_request(
             "POST",
             connection.token_url,
             data={
@@ -75,8 +69,8 @@ class LayerTokens:
                 "Authorization": _basic(client_id, connection.client_secret.get_secret_value())
             },
         )
-        response = await send(http, Provider.LAYER, request, passthrough=frozenset())
-        token = parse(Provider.LAYER, LayerToken, read_json(Provider.LAYER, response))
+        response = await send(upstream, Provider.LAYER, request, passthrough=frozenset())
+        token = parse(Provider.LAYER, LayerToken, read_json(Provider.LAYER, response.content))
         expires_at = self._clock() + max(0.0, token.expires_in - EXPIRY_MARGIN_SECONDS)
         return _Token(token.access_token, expires_at)
 

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 
+import orjson
+
+from gateway.cache.keys import Scope
+from gateway.cache.upstream import Entry
 from gateway.domain.customer import Customer, CustomerStatus, Provider
-from gateway.errors import UpstreamAuthError
-from gateway.providers._http import drop_empty, parse, read_json, send
+from gateway.domain.filter import CustomerFilter
+from gateway.errors import GatewayError, UpstreamAuthError, UpstreamBadResponse
+from gateway.providers._http import (
+    Upstream,
+    cacheable,
+    drop_empty,
+    parse,
+    read_json,
+    send,
+    settle,
+)
 from gateway.providers.base import Page
+from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.layer.mapping import to_domain
 from gateway.providers.layer.wire import LayerCustomerEnvelope, LayerCustomerList
-
-if TYPE_CHECKING:
-    import httpx
-
-    from gateway.domain.filter import CustomerFilter
-    from gateway.providers.layer.auth import LayerTokens
-    from gateway.settings import LayerConnection
+from gateway.settings import LayerConnection
 
 PAGE_SIZE = 100
 
@@ -30,20 +40,20 @@ class LayerSource:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        upstream: Upstream,
         connection: LayerConnection,
         tokens: LayerTokens,
         *,
         pushdown: bool = True,
     ) -> None:
-        self._http = http
+        self._upstream = upstream
         self._connection = connection
         self._tokens = tokens
         self._pushdown = pushdown
+        self._cache_scope = Scope(upstream.tenant, self.provider, connection.business_id)
         base = connection.base_url.rstrip("/")
-        self._customers_url = (
-            f"{base}/v1/businesses/{quote(connection.business_id, safe='')}/customers"
-        )
+        business = quote(connection.business_id, safe="")
+        self._customers_url = f"{base}/v1/businesses/{business}/customers"
 
     @property
     def scope(self) -> str:
@@ -54,9 +64,8 @@ class LayerSource:
         return filter.modified_since is None
 
     async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
-        params = {"limit": str(PAGE_SIZE), "cursor": token, **self._pushed_down(filter)}
-        response = await self._get(self._customers_url, drop_empty(params), not_found_ok=False)
-        payload = read_json(self.provider, response)
+        params = drop_empty({"limit": str(PAGE_SIZE), "cursor": token, **self._pushed_down(filter)})
+        payload = await self._list(params)
         body = parse(self.provider, LayerCustomerList, payload)
         pagination = body.meta.pagination if body.meta else None
         next_token = pagination.cursor if pagination and pagination.has_more else None
@@ -68,17 +77,26 @@ class LayerSource:
 
     async def get(self, native_id: str) -> Customer | None:
         url = f"{self._customers_url}/{quote(native_id, safe='')}"
-        response = await self._get(url, {}, not_found_ok=True)
-        if response.status_code == 404:
+        entry = await self._upstream.cache.fetch(
+            self._cache_scope, "customer", {"id": native_id}, lambda: self._fetch(url, {}, True)
+        )
+        if entry.status == 404:
             return None
-        payload = read_json(self.provider, response)
+        payload = read_json(self.provider, entry.body)
         body = parse(self.provider, LayerCustomerEnvelope, payload)
         return to_domain(body.data, self.scope, payload["data"])
 
+    async def get_many(
+        self, native_ids: Sequence[str]
+    ) -> dict[str, Customer | GatewayError | None]:
+        # Layer has no multi-id lookup: one get per id, each through the cache, the gate
+        # bounding how many run at once.
+        results = await asyncio.gather(*(self.get(i) for i in native_ids), return_exceptions=True)
+        return dict(zip(native_ids, settle(results), strict=True))
+
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         params = {"external_id": external_id, "include_archived": "true", "limit": "1"}
-        response = await self._get(self._customers_url, params, not_found_ok=False)
-        payload = read_json(self.provider, response)
+        payload = await self._list(params)
         body = parse(self.provider, LayerCustomerList, payload)
         matches = [
             to_domain(w, self.scope, r)
@@ -95,19 +113,45 @@ class LayerSource:
             params["external_id"] = filter.external_id
         return params
 
-    async def _get(self, url: str, params: dict[str, str], *, not_found_ok: bool) -> httpx.Response:
+    async def _list(self, params: dict[str, str]) -> dict[str, Any]:
+        entry = await self._upstream.cache.fetch(
+            self._cache_scope, "customers", params, lambda: self._fetch_list(params)
+        )
+        payload = read_json(self.provider, entry.body)
+        if not isinstance(payload, dict):
+            raise UpstreamBadResponse(self.provider)
+        return payload
+
+    async def _fetch_list(self, params: dict[str, str]) -> Entry:
+        entry = await self._fetch(self._customers_url, params, False)
+        # A listed customer is the same object a get returns: later gets need no call.
+        payload = read_json(self.provider, entry.body)
+        items = payload.get("data") if isinstance(payload, dict) else None
+        if isinstance(items, list):
+            await self._upstream.cache.put_many(
+                self._cache_scope,
+                "customer",
+                [
+                    ({"id": item["id"]}, 200, orjson.dumps({"data": item}))
+                    for item in items
+                    if isinstance(item, dict) and isinstance(item.get("id"), str)
+                ],
+            )
+        return entry
+
+    async def _fetch(self, url: str, params: dict[str, str], not_found_ok: bool) -> Entry:
         """GET with a bearer token. A 404 comes back only where it means "no such customer";
         on a list it means the business is unknown, which is the gateway's configuration."""
         passthrough = frozenset({401, 404}) if not_found_ok else frozenset({401})
         # One retry with a fresh token: Layer answers 401 once a token has expired early.
         for attempt in range(2):
-            token = await self._tokens.get(self._http, self._connection)
-            request = self._http.build_request(
+            token = await self._tokens.get(self._upstream, self._connection)
+            request = self._upstream.http.build_request(
                 "GET", url, params=params, headers={"Authorization": f"Bearer {token}"}
             )
-            response = await send(self._http, self.provider, request, passthrough=passthrough)
+            response = await send(self._upstream, self.provider, request, passthrough=passthrough)
             if response.status_code != 401:
-                return response
+                return cacheable(response)
             self._tokens.discard(self._connection, token)
             if attempt:
                 break

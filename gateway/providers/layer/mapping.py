@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from gateway.domain.customer import (
     Address,
     AddressType,
@@ -19,10 +17,8 @@ from gateway.domain.customer import (
     Provider,
     Tag,
 )
+from gateway.providers.layer.wire import LayerCustomer, LayerTag
 from gateway.providers.text import first_text, text
-
-if TYPE_CHECKING:
-    from gateway.providers.layer.wire import LayerCustomer, LayerTag
 
 _STATUSES = {"ACTIVE": CustomerStatus.ACTIVE, "ARCHIVED": CustomerStatus.ARCHIVED}
 

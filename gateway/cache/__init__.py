@@ -1,0 +1,1 @@
+"""Upstream caching: tenant-first keys, freshness windows, single-flight, memory or Redis."""

@@ -1,0 +1,52 @@
+"""The only place cache keys are built. Tenant first, always.
+
+    cg1:<tenant>:<provider>:<scope>:g<generation>:<resource>:<hash of parameters>
+
+Every part but the hash is percent-encoded, so no value can forge a separator. The generation
+belongs to (tenant, provider, scope); bumping it retires every entry of that scope at once
+(what a Codat `read.completed` webhook asks for).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from gateway.domain.customer import Provider
+
+VERSION = "cg1"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose data: the tenant, the provider and the provider account."""
+
+    tenant: str
+    provider: Provider
+    scope: str
+
+    def prefix(self) -> str:
+        return f"{VERSION}:{_part(self.tenant)}:{self.provider.value}:{_part(self.scope)}"
+
+
+def generation_key(scope: Scope) -> str:
+    return f"{scope.prefix()}:generation"
+
+
+def entry_key(scope: Scope, generation: int, resource: str, params: Mapping[str, str]) -> str:
+    canonical = "&".join(f"{_part(k)}={_part(v)}" for k, v in sorted(params.items()))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    return f"{scope.prefix()}:g{generation}:{_part(resource)}:{digest}"
+
+
+def lock_key(key: str) -> str:
+    return f"{key}:lock"
+
+
+def _part(value: str) -> str:
+    return quote(value, safe="")
+
+
+__all__ = ["VERSION", "Scope", "entry_key", "generation_key", "lock_key"]

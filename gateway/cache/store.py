@@ -1,0 +1,164 @@
+"""A byte store over aiocache that never fails a request.
+
+Memory by default; Redis when a URL is configured, so several processes share entries. When
+the backend errors, the store logs once, reports itself degraded, and acts as an empty cache
+for a short pause before trying the backend again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+from aiocache import RedisCache, SimpleMemoryCache
+from aiocache.base import BaseCache
+from aiocache.serializers import BaseSerializer
+
+log = logging.getLogger("gateway.cache")
+
+# How long a failed backend is left alone before the next attempt.
+RETRY_PAUSE_SECONDS = 5.0
+# A Redis round trip slower than this counts as a failure: a slow cache must not slow reads.
+OPERATION_TIMEOUT_SECONDS = 0.5
+
+
+class _Bytes(BaseSerializer):
+    DEFAULT_ENCODING = None
+
+    def dumps(self, value: Any) -> Any:
+        return value
+
+    def loads(self, value: Any) -> Any:
+        return value
+
+
+class CacheStore:
+    """Usage: `store = CacheStore.from_url(settings.cache.url)`; values are bytes."""
+
+    def __init__(
+        self,
+        backend: BaseCache,
+        kind: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.backend = backend
+        self.kind = kind
+        self._clock = clock
+        self._down_until = 0.0
+        self.last_error: str | None = None
+
+    @classmethod
+    def from_url(cls, url: str | None) -> CacheStore:
+        if not url:
+            return cls(SimpleMemoryCache(serializer=_Bytes()), "memory")
+        parsed = urlparse(url)
+        if parsed.scheme not in ("redis", "rediss"):
+            raise ValueError("cache.url must be a redis:// or rediss:// URL")
+        backend = RedisCache(
+            serializer=_Bytes(),
+            endpoint=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 6379,
+            db=int(parsed.path.lstrip("/") or 0),
+            password=parsed.password,
+            ssl=parsed.scheme == "rediss",
+            timeout=OPERATION_TIMEOUT_SECONDS,
+            create_connection_timeout=OPERATION_TIMEOUT_SECONDS,
+        )
+        return cls(backend, "redis")
+
+    @property
+    def degraded(self) -> bool:
+        return self._clock() < self._down_until
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self._call("get", key)
+        return value if isinstance(value, bytes) else None
+
+    async def get_number(self, key: str) -> int | None:
+        """A counter kept by `increment` (Redis returns it as bytes, memory as an int)."""
+        value = await self._call("get", key)
+        try:
+            return int(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        await self._call("set", key, value, ttl=_ttl(ttl))
+
+    async def multi_get(self, keys: list[str]) -> list[bytes | None]:
+        values = await self._call("multi_get", keys) if keys else []
+        if values is None:
+            return [None] * len(keys)
+        return [v if isinstance(v, bytes) else None for v in values]
+
+    async def multi_set(self, pairs: list[tuple[str, bytes]], ttl: float) -> None:
+        if pairs:
+            await self._call("multi_set", pairs, ttl=_ttl(ttl))
+
+    async def add(self, key: str, value: bytes, ttl: float) -> bool:
+        """Set `key` only if absent; False when it exists (or the backend is down)."""
+        if self.degraded:
+            return False
+        try:
+            await self.backend.add(key, value, ttl=_ttl(ttl))
+        except ValueError:
+            return False
+        except Exception as exc:  # noqa: BLE001 - any backend failure degrades, never fails
+            self._failed("add", exc)
+            return False
+        return True
+
+    async def delete(self, key: str) -> None:
+        await self._call("delete", key)
+
+    async def increment(self, key: str) -> int | None:
+        value = await self._call("increment", key, 1)
+        return int(value) if value is not None else None
+
+    async def ping(self) -> bool:
+        """Try the backend now, even while degraded; used by health checks."""
+        try:
+            await self.backend.exists("cg1:ping")
+        except Exception as exc:  # noqa: BLE001
+            self._failed("ping", exc)
+            return False
+        self._down_until = 0.0
+        return True
+
+    async def close(self) -> None:
+        try:
+            await self.backend.close()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("cache backend did not close cleanly: %s", type(exc).__name__)
+
+    async def _call(self, operation: str, *args: Any, **kwargs: Any) -> Any:
+        if self.degraded:
+            return None
+        try:
+            return await getattr(self.backend, operation)(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            self._failed(operation, exc)
+            return None
+
+    def _failed(self, operation: str, exc: Exception) -> None:
+        if not self.degraded:
+            log.warning(
+                "cache backend (%s) failed on %s (%s); serving uncached for %.0fs",
+                self.kind,
+                operation,
+                type(exc).__name__,
+                RETRY_PAUSE_SECONDS,
+            )
+        self.last_error = type(exc).__name__
+        self._down_until = self._clock() + RETRY_PAUSE_SECONDS
+
+
+def _ttl(seconds: float) -> int:
+    # aiocache's Redis backend takes whole seconds; never round a live entry down to "forever".
+    return max(1, int(seconds + 0.999))
+
+
+__all__ = ["OPERATION_TIMEOUT_SECONDS", "RETRY_PAUSE_SECONDS", "CacheStore"]

@@ -1,0 +1,100 @@
+"""Per-request accounting of upstream calls and cache lookups.
+
+The ledger rides in a context variable, so every provider call made while serving a request
+is counted without threading it through each signature; background refreshes run in an empty
+context and are counted by nobody's request.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass, field
+
+from gateway.domain.customer import Provider
+
+
+@dataclass
+class ProviderCounts:
+    calls: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+
+@dataclass
+class UpstreamLedger:
+    by_provider: dict[Provider, ProviderCounts] = field(default_factory=dict)
+    # Cache generations read during this request: (tenant, provider, scope) -> generation.
+    generations: dict[tuple[str, Provider, str], int] = field(default_factory=dict)
+    # Set when a response used an entry past its freshness because the provider failed.
+    stale_served: set[Provider] = field(default_factory=set)
+
+    def counts(self, provider: Provider) -> ProviderCounts:
+        counts = self.by_provider.get(provider)
+        if counts is None:
+            counts = self.by_provider[provider] = ProviderCounts()
+        return counts
+
+    def as_extension(self) -> dict[str, object]:
+        totals = ProviderCounts()
+        for c in self.by_provider.values():
+            totals.calls += c.calls
+            totals.cache_hits += c.cache_hits
+            totals.cache_misses += c.cache_misses
+        return {
+            **_as_dict(totals),
+            "byProvider": {
+                p.value: _as_dict(c)
+                for p, c in sorted(self.by_provider.items(), key=lambda i: i[0].value)
+            },
+        }
+
+
+def _as_dict(counts: ProviderCounts) -> dict[str, int]:
+    return {
+        "calls": counts.calls,
+        "cacheHits": counts.cache_hits,
+        "cacheMisses": counts.cache_misses,
+    }
+
+
+_current: contextvars.ContextVar[UpstreamLedger | None] = contextvars.ContextVar(
+    "upstream_ledger", default=None
+)
+
+
+def current_ledger() -> UpstreamLedger | None:
+    return _current.get()
+
+
+def start_ledger() -> tuple[UpstreamLedger, contextvars.Token[UpstreamLedger | None]]:
+    ledger = UpstreamLedger()
+    return ledger, _current.set(ledger)
+
+
+def end_ledger(token: contextvars.Token[UpstreamLedger | None]) -> None:
+    _current.reset(token)
+
+
+def count_call(provider: Provider) -> None:
+    if (ledger := _current.get()) is not None:
+        ledger.counts(provider).calls += 1
+
+
+def count_lookup(provider: Provider, *, hit: bool) -> None:
+    if (ledger := _current.get()) is not None:
+        counts = ledger.counts(provider)
+        if hit:
+            counts.cache_hits += 1
+        else:
+            counts.cache_misses += 1
+
+
+__all__ = [
+    "ProviderCounts",
+    "UpstreamLedger",
+    "count_call",
+    "count_lookup",
+    "current_ledger",
+    "end_ledger",
+    "start_ledger",
+]

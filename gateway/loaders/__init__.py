@@ -1,0 +1,1 @@
+"""Per-request DataLoaders: deduplicate keys, group them by provider account, batch."""

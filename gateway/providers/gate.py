@@ -1,0 +1,86 @@
+"""Per-credential limits on calls to a provider: how many at once, and how many a second.
+
+Codat allows 10 concurrent requests per company, Lago 50 requests a second per organisation,
+Layer 100 (sandbox) or 500 (production) a second; a gate keeps one process inside them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+from gateway.domain.customer import Provider
+
+
+class Gate:
+    """Usage: `async with gate: await http.send(...)`."""
+
+    def __init__(
+        self,
+        concurrency: int,
+        per_second: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.concurrency = concurrency
+        self.per_second = per_second
+        self._clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._pace = asyncio.Lock()
+        self._tokens = float(per_second or 0)
+        self._updated = clock()
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+    async def __aenter__(self) -> None:
+        await self._slots.acquire()
+        try:
+            if self.per_second:
+                await self._take_token(self.per_second)
+        except BaseException:
+            self._slots.release()
+            raise
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.in_flight -= 1
+        self._slots.release()
+
+    async def _take_token(self, rate: float) -> None:
+        async with self._pace:
+            while True:
+                now = self._clock()
+                self._tokens = min(rate, self._tokens + (now - self._updated) * rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / rate)
+
+
+class Gates:
+    """One gate per (provider, credential), shared by every tenant using that credential."""
+
+    def __init__(self, limits: dict[Provider, tuple[int, float | None]]) -> None:
+        self._limits = limits
+        self._gates: dict[tuple[Provider, str], Gate] = {}
+
+    def gate(self, provider: Provider, credential: str) -> Gate:
+        # Keyed by a digest: the registry never holds a credential itself.
+        key = (provider, hashlib.sha256(credential.encode()).hexdigest())
+        gate = self._gates.get(key)
+        if gate is None:
+            concurrency, per_second = self._limits[provider]
+            gate = self._gates[key] = Gate(concurrency, per_second)
+        return gate
+
+
+__all__ = ["Gate", "Gates"]
