@@ -77,6 +77,7 @@ def create_app(
             endpoint.tenants = TenantDirectory(build_tenant(t, shared) for t in tenant_settings)
             app.state.tenants = endpoint.tenants
             app.state.cache = cache
+            app.state.gates = shared.gates
             yield
 
     return Starlette(

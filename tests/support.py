@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.cache.store import CacheStore
@@ -35,11 +37,26 @@ class CountingTransport(httpx.AsyncBaseTransport):
     """Passes requests on and remembers them, so tests can assert upstream call counts."""
 
     inner: httpx.AsyncBaseTransport
+    # Simulated network time per request, so concurrency shows as it would on a wire.
+    latency: float = 0.0
     requests: list[httpx.Request] = field(default_factory=list)
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    # Requests whose path contains one of these get a 503, as from a provider in trouble.
+    failing: set[str] = field(default_factory=set)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        return await self.inner.handle_async_request(request)
+        if any(part in request.url.path for part in self.failing):
+            return httpx.Response(503, json={"status": 503, "error": "Service Unavailable"})
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.in_flight -= 1
 
     def calls(self, path_part: str = "") -> list[httpx.Request]:
         return [r for r in self.requests if path_part in r.url.path]
@@ -53,6 +70,7 @@ class GatewayClient:
     http: httpx.AsyncClient
     upstream: CountingTransport
     sandbox: Sandbox
+    app: Starlette
 
     async def query(
         self,
@@ -70,16 +88,22 @@ class GatewayClient:
 
 @contextlib.asynccontextmanager
 async def gateway_client(
-    settings: Settings | None = None, sandbox: Sandbox | None = None
+    settings: Settings | None = None,
+    sandbox: Sandbox | None = None,
+    *,
+    latency: float = 0.0,
+    clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[GatewayClient]:
     """The gateway app in process, on the sandbox in process, with upstream calls counted."""
     sandbox = sandbox or Sandbox()
-    upstream = CountingTransport(httpx.ASGITransport(sandbox.app))
-    app = create_app(settings or Settings(), sandbox=sandbox, upstream_transport=upstream)
+    upstream = CountingTransport(httpx.ASGITransport(sandbox.app), latency)
+    app = create_app(
+        settings or Settings(), sandbox=sandbox, upstream_transport=upstream, clock=clock
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
-            yield GatewayClient(http, upstream, sandbox)
+            yield GatewayClient(http, upstream, sandbox, app)
 
 
 NO_CACHE = CachePolicy(ttl=0, stale_while_revalidate=0, stale_if_error=0)

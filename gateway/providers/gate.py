@@ -73,6 +73,9 @@ class Gates:
         self._limits = limits
         self._gates: dict[tuple[Provider, str], Gate] = {}
 
+    def all(self) -> list[Gate]:
+        return list(self._gates.values())
+
     def gate(self, provider: Provider, credential: str) -> Gate:
         # Keyed by a digest: the registry never holds a credential itself.
         key = (provider, hashlib.sha256(credential.encode()).hexdigest())
