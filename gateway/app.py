@@ -85,6 +85,7 @@ def create_app(
             Route("/", _to_playground),
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             Route("/healthz", _healthz),
+            Route("/readyz", _readyz),
             Mount(ASSETS_PATH, app=StaticFiles(directory=asset_directory()), name="graphiql"),
         ],
         lifespan=lifespan,
@@ -122,6 +123,24 @@ async def _to_playground(request: Request) -> Response:
 
 async def _healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
+
+
+async def _readyz(request: Request) -> Response:
+    """Ready to serve: settings loaded, and the cache reachable or knowingly degraded (a dead
+    Redis means uncached reads, not failed ones, so it does not make the gateway unready)."""
+    store: CacheStore = request.app.state.cache.store
+    reachable = await store.ping() if store.kind != "memory" else True
+    return JSONResponse(
+        {
+            "status": "ready",
+            "cache": {
+                "backend": store.kind,
+                "reachable": reachable,
+                "degraded": not reachable,
+                "lastError": store.last_error,
+            },
+        }
+    )
 
 
 __all__ = ["DEMO_TENANT", "create_app"]

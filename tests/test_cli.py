@@ -3,13 +3,8 @@ gateway configured like production, pointed at `customer-gateway sandbox`."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,58 +16,15 @@ from gateway.sandbox import (
     LAYER_CLIENT_ID,
     LAYER_CLIENT_SECRET,
 )
+from tests.services import free_port, gateway_process
 
 pytestmark = pytest.mark.timeout(120)
 QUERY = "{ customers(first: 9) { edges { node { provider displayName } } } }"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def running(
-    args: list[str],
-    ready_url: str,
-    env: dict[str, str] | None = None,
-    secrets: tuple[str, ...] = (),
-) -> Iterator[str]:
-    """Run `python -m gateway ARGS` until `ready_url` answers; on exit, check its output
-    holds none of `secrets`."""
-    process = subprocess.Popen(  # noqa: S603 - our own entry point
-        [sys.executable, "-m", "gateway", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(ready_url, timeout=1).status_code < 500:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"{args} did not start:\n{output}")
-            time.sleep(0.2)
-        yield ready_url
-    finally:
-        process.terminate()
-        output = process.communicate(timeout=20)[0].decode()
-        if process.returncode not in (0, -15):
-            pytest.fail(f"{args} exited with {process.returncode}:\n{output}")
-    for secret in secrets:
-        assert secret not in output
-
-
 def test_serve_with_no_configuration_reads_all_three_providers() -> None:
     port = free_port()
-    with running(["serve", "--port", str(port)], f"http://127.0.0.1:{port}/healthz"):
+    with gateway_process(["serve", "--port", str(port)], f"http://127.0.0.1:{port}/healthz"):
         response = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, timeout=30)
         playground = httpx.get(
             f"http://127.0.0.1:{port}/graphql", headers={"accept": "text/html"}, timeout=10
@@ -118,8 +70,8 @@ base_url = "{base}/lago/api/v1"
         "LAGO_API_KEY": DEMO_ACCOUNT.lago_api_key,
     }
     with (
-        running(["sandbox", "--port", str(sandbox_port)], f"{base}/lago/api/v1/customers"),
-        running(
+        gateway_process(["sandbox", "--port", str(sandbox_port)], f"{base}/lago/api/v1/customers"),
+        gateway_process(
             ["serve", "--port", str(gateway_port), "--config", str(config)],
             f"http://127.0.0.1:{gateway_port}/healthz",
             env,

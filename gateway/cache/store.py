@@ -35,6 +35,26 @@ class _Bytes(BaseSerializer):
         return value
 
 
+class _RedisCache(RedisCache):
+    """aiocache's Redis backend, minus the redis-py calls it makes that redis-py deprecated
+    (`setex`/`psetex` and `close`)."""
+
+    async def _set(
+        self,
+        key: str,
+        value: bytes,
+        ttl: float | None = None,
+        _cas_token: Any = None,
+        _conn: Any = None,
+    ) -> Any:
+        if _cas_token is not None or ttl is None:
+            return await super()._set(key, value, ttl, _cas_token, _conn)
+        return await self.client.set(key, value, px=int(ttl * 1000))
+
+    async def _close(self, *args: Any, _conn: Any = None, **kwargs: Any) -> None:
+        await self.client.aclose(close_connection_pool=True)
+
+
 class CacheStore:
     """Usage: `store = CacheStore.from_url(settings.cache.url)`; values are bytes."""
 
@@ -57,7 +77,7 @@ class CacheStore:
         parsed = urlparse(url)
         if parsed.scheme not in ("redis", "rediss"):
             raise ValueError("cache.url must be a redis:// or rediss:// URL")
-        backend = RedisCache(
+        backend = _RedisCache(
             serializer=_Bytes(),
             endpoint=parsed.hostname or "127.0.0.1",
             port=parsed.port or 6379,
@@ -156,9 +176,9 @@ class CacheStore:
         self._down_until = self._clock() + RETRY_PAUSE_SECONDS
 
 
-def _ttl(seconds: float) -> int:
-    # aiocache's Redis backend takes whole seconds; never round a live entry down to "forever".
-    return max(1, int(seconds + 0.999))
+def _ttl(seconds: float) -> float:
+    # A float keeps millisecond precision in Redis (PX); zero would mean "forever".
+    return max(0.001, float(seconds))
 
 
 __all__ = ["OPERATION_TIMEOUT_SECONDS", "RETRY_PAUSE_SECONDS", "CacheStore"]

@@ -1,0 +1,131 @@
+"""Real services the tests start themselves: Redis, and the gateway as its own process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def require(tool: str) -> str:
+    """The tool's path; without it, skip here and fail in CI (where .ci/run installs it)."""
+    path = shutil.which(tool)
+    if path is None:
+        message = f"{tool} is not installed (apt-get install {tool}); .ci/run installs it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@dataclass
+class RedisServer:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[RedisServer]:
+    executable = require("redis-server")
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - a fixed local binary
+        [
+            executable,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = RedisServer(port, process)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", port), 0.2) as s,
+            ):
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    break
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+        yield server
+    finally:
+        server.stop()
+
+
+def _pings(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2) as s:
+        s.sendall(b"PING\r\n")
+        return s.recv(16).startswith(b"+PONG")
+    return False
+
+
+@contextlib.contextmanager
+def gateway_process(
+    args: list[str],
+    ready_url: str,
+    env: dict[str, str] | None = None,
+    secrets: tuple[str, ...] = (),
+) -> Iterator[str]:
+    """Run `python -m gateway ARGS` until `ready_url` answers; on exit, check its output
+    holds none of `secrets`."""
+    process = subprocess.Popen(  # noqa: S603 - our own entry point
+        [sys.executable, "-m", "gateway", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(ready_url, timeout=1).status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"{args} did not start:\n{output}")
+            time.sleep(0.2)
+        yield ready_url
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0].decode()
+        if process.returncode not in (0, -15):
+            pytest.fail(f"{args} exited with {process.returncode}:\n{output}")
+    for secret in secrets:
+        assert secret not in output
