@@ -28,6 +28,7 @@ from gateway.sandbox import Sandbox
 from gateway.sandbox.server import serve_on_loopback
 from gateway.settings import CachePolicySettings, Settings
 from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
+from gateway.webhooks.endpoint import WebhookEndpoint
 from resolvers.schema import build_schema
 
 DEMO_TENANT = "demo"
@@ -45,6 +46,7 @@ def create_app(
     """Build the gateway. `upstream_transport` replaces the network (tests, benchmarks);
     `clock` is what cache freshness is measured with."""
     endpoint = GraphQLEndpoint(build_schema(), settings, TenantDirectory(()))
+    webhooks = WebhookEndpoint(clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -75,6 +77,7 @@ def create_app(
                     )
                 tenant_settings = [Sandbox.tenant(DEMO_TENANT, base_url)]
             endpoint.tenants = TenantDirectory(build_tenant(t, shared) for t in tenant_settings)
+            webhooks.tenants, webhooks.cache = endpoint.tenants, cache
             app.state.tenants = endpoint.tenants
             app.state.cache = cache
             app.state.gates = shared.gates
@@ -84,6 +87,7 @@ def create_app(
         routes=[
             Route("/", _to_playground),
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            Route("/webhooks/{provider}", webhooks.handle, methods=["POST"]),
             Route("/healthz", _healthz),
             Route("/readyz", _readyz),
             Mount(ASSETS_PATH, app=StaticFiles(directory=asset_directory()), name="graphiql"),

@@ -21,7 +21,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gateway.errors import ConfigError
 
 # Keys whose values are credentials: in a file they must be `${VAR}` references.
-SECRET_KEYS = frozenset({"api_key", "api_keys", "client_id", "client_secret"})
+SECRET_KEYS = frozenset(
+    {"api_key", "api_keys", "client_id", "client_secret", "webhook_secret", "webhook_hmac_key"}
+)
 _ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
@@ -36,12 +38,16 @@ class LayerConnection(_Section):
     base_url: str = "https://sandbox.layerfi.com"
     token_url: str = "https://auth.layerfi.com/oauth2/token"  # noqa: S105 - a URL, not a secret
     token_scope: str = "https://sandbox.layerfi.com/sandbox"  # noqa: S105
+    # "whsec_…": verifies Layer's webhook deliveries (see docs/webhooks.md).
+    webhook_secret: SecretStr | None = None
 
 
 class CodatConnection(_Section):
     company_id: str
     api_key: SecretStr
     base_url: str = "https://api.codat.io"
+    # "whsec_…" from the Codat portal: verifies read.completed deliveries.
+    webhook_secret: SecretStr | None = None
 
 
 class LagoConnection(_Section):
@@ -50,6 +56,8 @@ class LagoConnection(_Section):
     # Lago keys are organisation-scoped and its API never names the organisation; this label
     # goes into global ids and cache keys so two organisations of one tenant stay apart.
     organization_id: str = "default"
+    # The organisation's HMAC key (Lago: Developers → Webhooks, signature "HMAC").
+    webhook_hmac_key: SecretStr | None = None
 
 
 class TenantSettings(_Section):

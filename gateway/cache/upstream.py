@@ -124,6 +124,11 @@ class UpstreamCache:
             found.append(entry if fresh else None)
         return found
 
+    async def peek(self, scope: Scope, resource: str, params: Mapping[str, str]) -> Entry | None:
+        """The stored entry at any age, uncounted: for webhooks, which serve no read."""
+        key = entry_key(scope, await self.generation(scope), resource, params)
+        return Entry.decode(await self.store.get(key))
+
     async def put(
         self, scope: Scope, resource: str, params: Mapping[str, str], status: int, body: bytes
     ) -> None:

@@ -5,6 +5,7 @@ The credentials below are the sandbox's own, invented for it; they open nothing 
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass
 
@@ -17,11 +18,16 @@ from gateway.sandbox.lago import LagoSimulator
 from gateway.sandbox.layer import SANDBOX_SCOPE, LayerSimulator
 from gateway.sandbox.ratelimit import Clock
 from gateway.sandbox.seed import SandboxData, build_sandbox_data
+from gateway.sandbox.webhooks import WebhookEmitter
 from gateway.settings import CodatConnection, LagoConnection, LayerConnection, TenantSettings
 
 LAYER_CLIENT_ID = "sandbox-layer-client"
 LAYER_CLIENT_SECRET = "sandbox-layer-secret"
 CODAT_API_KEY = "sandbox-codat-key"
+# Webhook signing secrets the sandbox signs with and the demo tenant verifies with.
+LAYER_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"sandbox-layer-webhook-key").decode()
+CODAT_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"sandbox-codat-webhook-key").decode()
+LAGO_WEBHOOK_HMAC_KEY = "sandbox-lago-hmac-key"
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,12 @@ class Sandbox:
             [(a.layer_business_id, a.codat_company_id, a.lago_api_key) for a in ACCOUNTS]
         )
         # `clock` meters the rate limits; tests pass a frozen one to make throttling exact.
-        self.layer = LayerSimulator(self.data, {LAYER_CLIENT_ID: LAYER_CLIENT_SECRET}, clock)
-        self.codat = CodatSimulator(self.data, {CODAT_API_KEY}, clock)
-        self.lago = LagoSimulator(self.data, clock)
+        self.webhooks = WebhookEmitter()
+        self.layer = LayerSimulator(
+            self.data, {LAYER_CLIENT_ID: LAYER_CLIENT_SECRET}, self.webhooks, clock
+        )
+        self.codat = CodatSimulator(self.data, {CODAT_API_KEY}, self.webhooks, clock)
+        self.lago = LagoSimulator(self.data, self.webhooks, clock)
         self.app = Starlette(
             routes=[
                 Mount("/layer-auth", app=self.layer.auth_app),
@@ -96,16 +105,19 @@ class Sandbox:
                 base_url=f"{base}/layer",
                 token_url=f"{base}/layer-auth/oauth2/token",
                 token_scope=SANDBOX_SCOPE,
+                webhook_secret=SecretStr(LAYER_WEBHOOK_SECRET),
             ),
             codat=CodatConnection(
                 company_id=account.codat_company_id,
                 api_key=SecretStr(CODAT_API_KEY),
                 base_url=f"{base}/codat",
+                webhook_secret=SecretStr(CODAT_WEBHOOK_SECRET),
             ),
             lago=LagoConnection(
                 api_key=SecretStr(account.lago_api_key),
                 base_url=f"{base}/lago/api/v1",
                 organization_id=account.lago_organization_id,
+                webhook_hmac_key=SecretStr(LAGO_WEBHOOK_HMAC_KEY),
             ),
         )
 

@@ -9,6 +9,7 @@ import binascii
 import math
 import secrets
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +22,7 @@ from starlette.routing import Route
 from gateway.sandbox.codat_query import QueryError, compile_query
 from gateway.sandbox.ratelimit import Buckets, Clock
 from gateway.sandbox.seed import SandboxData
+from gateway.sandbox.webhooks import WebhookEmitter
 
 MAX_PAGE_SIZE = 5000
 DAILY_QUOTA = 1000 * 2
@@ -41,9 +43,14 @@ class CodatSimulator:
     """Usage: `CodatSimulator(data, api_keys={"key"}).app`."""
 
     def __init__(
-        self, data: SandboxData, api_keys: set[str], clock: Clock = time.monotonic
+        self,
+        data: SandboxData,
+        api_keys: set[str],
+        webhooks: WebhookEmitter,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.data = data
+        self.webhooks = webhooks
         self.api_keys = api_keys
         # The daily quota, metered like the real one but refilled over a day.
         self.buckets = Buckets(capacity=DAILY_QUOTA, rate=DAILY_QUOTA / 86400, clock=clock)
@@ -51,6 +58,13 @@ class CodatSimulator:
             routes=[
                 Route("/companies/{company_id}/data/customers", self.list_customers),
                 Route("/companies/{company_id}/data/customers/{customer_id}", self.get_customer),
+                # Sandbox only: stands for a change in the company's accounting software
+                # followed by a Codat sync.
+                Route(
+                    "/_sandbox/companies/{company_id}/customers/{customer_id}",
+                    self.change_at_source,
+                    methods=["POST"],
+                ),
             ]
         )
 
@@ -117,6 +131,38 @@ class CodatSimulator:
             if customer["id"] == wanted:
                 return self._ok(customer, key)
         return self._error(404, f"Customer {wanted} not found", key)
+
+    async def change_at_source(self, request: Request) -> JSONResponse:
+        """Apply changes as if the source system made them and Codat synced; deliver
+        `read.completed` for the customers data type."""
+        denied, key = self._authorize(request)
+        if denied:
+            return denied
+        company_id = request.path_params["company_id"]
+        customers = self.data.codat_companies.get(company_id, [])
+        wanted = request.path_params["customer_id"]
+        customer = next((c for c in customers if c["id"] == wanted), None)
+        if customer is None:
+            return self._error(404, f"Customer {wanted} not found", key)
+        customer.update(await request.json())
+        now = datetime.now(UTC)
+        customer["modifiedDate"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        await self.webhooks.emit(
+            "codat",
+            {
+                "id": str(uuid.uuid4()),
+                "eventType": "read.completed",
+                "generatedDate": customer["modifiedDate"],
+                "payload": {
+                    "referenceCompany": {"id": company_id, "name": "Sandbox company"},
+                    "modifiedFromDate": customer["modifiedDate"],
+                    "dataTypes": [
+                        {"dataType": "customers", "recordsModified": True, "status": "Complete"}
+                    ],
+                },
+            },
+        )
+        return self._ok(customer, key)
 
     def _authorize(self, request: Request) -> tuple[JSONResponse | None, str]:
         scheme, _, encoded = request.headers.get("authorization", "").partition(" ")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from typing import Any
 
 from starlette.applications import Starlette
@@ -15,6 +16,7 @@ from starlette.routing import Route
 
 from gateway.sandbox.ratelimit import Buckets, Clock
 from gateway.sandbox.seed import SandboxData
+from gateway.sandbox.webhooks import WebhookEmitter
 
 # Fields Lago sends only on a single-customer read.
 _GET_ONLY = ("applicable_invoice_custom_sections", "error_details")
@@ -34,12 +36,16 @@ class LagoSimulator:
     """Usage: `LagoSimulator(data).app`, mounted at `/api/v1`; `data.lago_organizations`
     maps each API key to its organisation's customers."""
 
-    def __init__(self, data: SandboxData, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, data: SandboxData, webhooks: WebhookEmitter, clock: Clock = time.monotonic
+    ) -> None:
         self.data = data
+        self.webhooks = webhooks
         self.buckets = Buckets(capacity=50, rate=50, clock=clock)
         self.app = Starlette(
             routes=[
-                Route("/customers", self.list_customers),
+                Route("/customers", self.list_customers, methods=["GET"]),
+                Route("/customers", self.upsert_customer, methods=["POST"]),
                 Route("/customers/{external_id:path}", self.get_customer),
             ]
         )
@@ -94,6 +100,40 @@ class LagoSimulator:
             "total_count": total,
         }
         return self._ok(JSONResponse({"customers": items, "meta": meta}), key)
+
+    async def upsert_customer(self, request: Request) -> JSONResponse:
+        """Create or update by external_id, then deliver `customer.created|updated` with the
+        whole customer, as Lago does."""
+        customers, key, denied = self._authorize(request)
+        if denied:
+            return denied
+        try:
+            changes = (await request.json())["customer"]
+            external_id = changes["external_id"]
+        except (ValueError, KeyError, TypeError):
+            return self._ok(
+                _error(400, "BadRequest: param is missing or the value is empty: customer"), key
+            )
+        existing = next((c for c in customers if c["external_id"] == external_id), None)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        if existing is None:
+            existing = {**changes, "created_at": now, "lago_id": str(uuid.uuid4())}
+            customers.append(existing)
+            kind = "customer.created"
+        else:
+            existing.update(changes)
+            kind = "customer.updated"
+        existing["updated_at"] = now
+        await self.webhooks.emit(
+            "lago",
+            {
+                "webhook_type": kind,
+                "object_type": "customer",
+                "organization_id": str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
+                "customer": existing,
+            },
+        )
+        return self._ok(JSONResponse({"customer": existing}), key)
 
     async def get_customer(self, request: Request) -> JSONResponse:
         customers, key, denied = self._authorize(request)

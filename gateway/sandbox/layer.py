@@ -8,6 +8,7 @@ import binascii
 import math
 import secrets
 import time
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -18,6 +19,7 @@ from starlette.routing import Route
 
 from gateway.sandbox.ratelimit import Buckets, Clock
 from gateway.sandbox.seed import SandboxData
+from gateway.sandbox.webhooks import WebhookEmitter
 
 TOKEN_LIFETIME_SECONDS = 3600
 MAX_LIMIT = 100
@@ -37,9 +39,14 @@ class LayerSimulator:
     `.auth_app` (the token endpoint lives on its own host in production)."""
 
     def __init__(
-        self, data: SandboxData, clients: dict[str, str], clock: Clock = time.monotonic
+        self,
+        data: SandboxData,
+        clients: dict[str, str],
+        webhooks: WebhookEmitter,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.data = data
+        self.webhooks = webhooks
         self.clients = clients
         self.tokens: dict[str, str] = {}  # token -> client id
         self.buckets = Buckets(capacity=100, rate=100, clock=clock)
@@ -47,6 +54,11 @@ class LayerSimulator:
             routes=[
                 Route("/v1/businesses/{business_id}/customers", self.list_customers),
                 Route("/v1/businesses/{business_id}/customers/{customer_id}", self.get_customer),
+                Route(
+                    "/v1/businesses/{business_id}/customers/{customer_id}",
+                    self.update_customer,
+                    methods=["PATCH", "PUT"],
+                ),
             ]
         )
         self.auth_app = Starlette(routes=[Route("/oauth2/token", self.token, methods=["POST"])])
@@ -111,6 +123,25 @@ class LayerSimulator:
             if customer["id"] == wanted:
                 return self._ok({"data": customer}, client)
         return _error(404, "NotFound", "Customer not found", "SpecifiedIdNotFound")
+
+    async def update_customer(self, request: Request) -> JSONResponse:
+        """Update fields, then deliver a thin `customer.updated` event, as Layer does."""
+        denied, client = self._authorize(request)
+        if denied:
+            return denied
+        customers = self.data.layer_businesses.get(request.path_params["business_id"], [])
+        wanted = request.path_params["customer_id"]
+        customer = next((c for c in customers if c["id"] == wanted), None)
+        if customer is None:
+            return _error(404, "NotFound", "Customer not found", "SpecifiedIdNotFound")
+        try:
+            changes = await request.json()
+        except ValueError:
+            return _error(400, "BadRequest", "Body is not JSON", "SpecifiedBadRequest")
+        customer.update({k: v for k, v in changes.items() if k not in ("id", "type")})
+        event = {"id": str(uuid.uuid4()), "type": "customer.updated", "data": {"id": wanted}}
+        await self.webhooks.emit("layer", event)
+        return self._ok({"data": customer}, client)
 
     def _basic_client(self, request: Request) -> str | None:
         scheme, _, encoded = request.headers.get("authorization", "").partition(" ")

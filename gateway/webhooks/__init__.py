@@ -1,0 +1,1 @@
+"""Provider webhooks: verify the signature, then update or retire the cached entries."""

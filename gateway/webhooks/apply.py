@@ -1,0 +1,82 @@
+"""What each provider's event does to the cache.
+
+- Lago `customer.created|updated` carries the customer: the tenant's Lago entries are retired
+  (lists may now order or filter differently) and the customer's own entry is replaced. The
+  event's object lacks some fields a read returns (taxes, metadata, invoice custom sections,
+  error details); those keep their previously cached value.
+- Layer `customer.*` carries only an id: the tenant's Layer entries are retired.
+- Codat `read.completed` with modified customers: the company's Codat entries are retired.
+
+Anything else is acknowledged and ignored, so providers do not retry it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from gateway.cache.keys import Scope
+from gateway.cache.upstream import UpstreamCache
+from gateway.domain.customer import Provider
+from gateway.tenants import Tenant
+
+LAGO_CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated"})
+LAYER_CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated", "customer.archived"})
+
+
+async def apply_lago(tenant: Tenant, cache: UpstreamCache, event: dict[str, Any]) -> str:
+    lago = tenant.settings.lago
+    customer = event.get("customer")
+    if (
+        lago is None
+        or event.get("webhook_type") not in LAGO_CUSTOMER_EVENTS
+        or not isinstance(customer, dict)
+        or not isinstance(customer.get("external_id"), str)
+    ):
+        return "ignored"
+    scope = Scope(tenant.id, Provider.LAGO, lago.organization_id)
+    key = {"id": customer["external_id"]}
+    previous = await cache.peek(scope, "customer", key)
+    await cache.retire(scope)
+    merged = dict(customer)
+    if previous is not None and previous.status == 200:
+        cached = orjson.loads(previous.body).get("customer", {})
+        merged = {**cached, **customer}
+    elif "taxes" not in customer or "metadata" not in customer:
+        # Not enough to answer a read with: the next read fetches the customer whole.
+        return "retired"
+    await cache.put(scope, "customer", key, 200, orjson.dumps({"customer": merged}))
+    return "replaced"
+
+
+async def apply_layer(tenant: Tenant, cache: UpstreamCache, event: dict[str, Any]) -> str:
+    layer = tenant.settings.layer
+    if layer is None or event.get("type") not in LAYER_CUSTOMER_EVENTS:
+        return "ignored"
+    # Layer's thin events name the customer but (unverified) not its business: every Layer
+    # entry of the tenant goes, which covers its one business.
+    await cache.retire(Scope(tenant.id, Provider.LAYER, layer.business_id))
+    return "retired"
+
+
+async def apply_codat(tenant: Tenant, cache: UpstreamCache, event: dict[str, Any]) -> str:
+    codat = tenant.settings.codat
+    payload = event.get("payload")
+    if codat is None or event.get("eventType") != "read.completed" or not isinstance(payload, dict):
+        return "ignored"
+    company = payload.get("referenceCompany")
+    if not isinstance(company, dict) or company.get("id") != codat.company_id:
+        return "ignored"
+    data_types = payload.get("dataTypes")
+    modified = isinstance(data_types, list) and any(
+        isinstance(d, dict) and d.get("dataType") == "customers" and d.get("recordsModified")
+        for d in data_types
+    )
+    if not modified:
+        return "ignored"
+    await cache.retire(Scope(tenant.id, Provider.CODAT, codat.company_id))
+    return "retired"
+
+
+__all__ = ["apply_codat", "apply_lago", "apply_layer"]
