@@ -6,6 +6,7 @@ the provider sandbox on a loopback port and serves one demo tenant that needs no
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +22,7 @@ from gateway.cache.store import CacheStore
 from gateway.cache.upstream import CachePolicy, UpstreamCache
 from gateway.domain.customer import Provider
 from gateway.graphql_http import GraphQLEndpoint
+from gateway.persisted import ManifestFile, PersistedQueries, stop
 from gateway.playground import ASSETS_PATH, asset_directory
 from gateway.providers.gate import Gates
 from gateway.providers.layer.auth import LayerTokens
@@ -45,7 +47,10 @@ def create_app(
 ) -> Starlette:
     """Build the gateway. `upstream_transport` replaces the network (tests, benchmarks);
     `clock` is what cache freshness is measured with."""
-    endpoint = GraphQLEndpoint(build_schema(), settings, TenantDirectory(()))
+    manifest = ManifestFile(settings.persisted.manifest_path)
+    endpoint = GraphQLEndpoint(
+        build_schema(), settings, TenantDirectory(()), _persisted(settings, manifest, None)
+    )
     webhooks = WebhookEndpoint(clock)
 
     @contextlib.asynccontextmanager
@@ -68,6 +73,11 @@ def create_app(
             )
             stack.push_async_callback(cache.close)
             shared = SharedUpstream(http, cache, _gates(settings), LayerTokens())
+            endpoint.persisted = _persisted(settings, manifest, store)
+            watcher = asyncio.create_task(
+                manifest.watch(settings.persisted.reload_interval_seconds)
+            )
+            stack.push_async_callback(stop, watcher)
             tenant_settings = list(settings.tenants)
             if settings.uses_sandbox:
                 base_url = _IN_PROCESS_SANDBOX
@@ -93,6 +103,19 @@ def create_app(
             Mount(ASSETS_PATH, app=StaticFiles(directory=asset_directory()), name="graphiql"),
         ],
         lifespan=lifespan,
+    )
+
+
+def _persisted(
+    settings: Settings, manifest: ManifestFile, store: CacheStore | None
+) -> PersistedQueries:
+    return PersistedQueries(
+        settings.persisted_mode,
+        manifest,
+        # APQ registrations live in the cache backend: with Redis, every process sees them.
+        store or CacheStore.from_url(None),
+        apq=settings.persisted.apq,
+        ttl=settings.persisted.apq_ttl_seconds,
     )
 
 

@@ -41,6 +41,7 @@ def _serve(config: Path | None, host: str | None, port: int | None) -> int:
 
     try:
         settings = load_settings(config)
+        app = create_app(settings)
     except ConfigError as exc:
         print(f"customer-gateway: {exc}", file=sys.stderr)
         return 2
@@ -50,7 +51,7 @@ def _serve(config: Path | None, host: str | None, port: int | None) -> int:
         print("customer-gateway: no tenants configured, serving the demo tenant on the sandbox")
     if settings.graphiql_enabled:
         print(f"customer-gateway: GraphiQL at http://{host}:{port}/graphql")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info")
     return 0
 
 

@@ -7,6 +7,7 @@ a legacy `application/json` client gets 200 for any well-formed request.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from gateway.context import Context
 from gateway.errors import TenantError
 from gateway.errors_format import format_error, format_partial
 from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
+from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.playground import render_graphiql
 from gateway.settings import Settings
 from gateway.tenants import TenantDirectory
@@ -40,6 +42,7 @@ class GraphQLRequest:
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
+    document_id: str | None = None
 
 
 class RequestRejected(Exception):
@@ -60,12 +63,24 @@ class GraphQLEndpoint:
     """
 
     def __init__(
-        self, schema: strawberry.Schema, settings: Settings, tenants: TenantDirectory
+        self,
+        schema: strawberry.Schema,
+        settings: Settings,
+        tenants: TenantDirectory,
+        persisted: PersistedQueries,
     ) -> None:
         self.schema = schema
         self.settings = settings
-        # Replaced in the app's lifespan, once the upstream HTTP client exists.
+        # Both replaced in the app's lifespan, once the HTTP client and cache exist.
         self.tenants = tenants
+        self.persisted = persisted
+        # Freshness of a GET answer that read no provider at all.
+        self.default_max_age = int(
+            min(
+                p.ttl_seconds
+                for p in (settings.cache.layer, settings.cache.codat, settings.cache.lago)
+            )
+        )
 
     async def handle(self, request: Request) -> Response:
         request_id = _request_id(request.headers.get("x-request-id"))
@@ -80,12 +95,27 @@ class GraphQLEndpoint:
                 )
             graphql_request = await _read_request(request)
             tenant = self.tenants.authenticate(request.headers.get("authorization"))
+            resolved = await self.persisted.resolve(
+                tenant.id,
+                graphql_request.query,
+                graphql_request.extensions,
+                graphql_request.document_id,
+            )
             context = Context(tenant=tenant, settings=self.settings, request_id=request_id)
             ledger, token = start_ledger()
             try:
-                result = await self._execute(request.method, graphql_request, context)
+                result = await self._execute(
+                    request.method, resolved.query, graphql_request, context
+                )
             finally:
                 end_ledger(token)
+            if resolved.register is not None and not _is_request_error(result):
+                await self.persisted.register(tenant.id, resolved.register, resolved.query)
+        except PersistedQueryError as exc:
+            rejection = RequestRejected(exc.status, exc.code, exc.message)
+            if exc.cache_control:
+                rejection.headers["Cache-Control"] = exc.cache_control
+            return _rejection(rejection, media_type or JSON, request_id)
         except TenantError as exc:
             rejection = RequestRejected(
                 401, exc.code, exc.message, {"WWW-Authenticate": 'Bearer realm="customer-gateway"'}
@@ -96,7 +126,32 @@ class GraphQLEndpoint:
         trace = request.headers.get("x-gateway-trace") == "upstream" and (
             self.settings.mode == "development" or tenant.settings.allow_trace
         )
-        return self._respond(result, context, ledger, trace, media_type, request_id)
+        response = self._respond(result, context, ledger, trace, media_type, request_id)
+        if request.method == "GET":
+            return self._cacheable(request, response, ledger)
+        return response
+
+    def _cacheable(self, request: Request, response: Response, ledger: UpstreamLedger) -> Response:
+        """Cache headers for a GET: `private` (data is per tenant), as fresh as the least fresh
+        upstream answer used, `no-store` when anything failed; an ETag and 304 on a match."""
+        failed = response.status_code != 200 or b'"errors"' in response.body or ledger.stale_served
+        if failed:
+            response.headers["Cache-Control"] = "private, no-store"
+            return response
+        max_age = self.default_max_age if ledger.freshness is None else int(ledger.freshness)
+        response.headers["Cache-Control"] = f"private, max-age={max_age}"
+        etag = '"' + hashlib.sha256(response.body).hexdigest()[:32] + '"'
+        response.headers["ETag"] = etag
+        if etag in _etags(request.headers.get("if-none-match")):
+            return Response(
+                status_code=304,
+                headers={
+                    "ETag": etag,
+                    "Cache-Control": response.headers["Cache-Control"],
+                    "X-Request-Id": response.headers["X-Request-Id"],
+                },
+            )
+        return response
 
     def _wants_playground(self, request: Request) -> bool:
         return (
@@ -113,12 +168,12 @@ class GraphQLEndpoint:
         )
 
     async def _execute(
-        self, method: str, graphql_request: GraphQLRequest, context: Context
+        self, method: str, query: str, graphql_request: GraphQLRequest, context: Context
     ) -> ExecutionResult:
         allowed = {OperationType.QUERY} if method == "GET" else None
         try:
             return await self.schema.execute(
-                graphql_request.query,
+                query,
                 variable_values=graphql_request.variables,
                 context_value=context,
                 operation_name=graphql_request.operation_name,
@@ -141,7 +196,7 @@ class GraphQLEndpoint:
     ) -> Response:
         errors = [format_error(e, request_id) for e in result.errors or ()]
         errors.extend(format_partial(p) for p in context.partial_errors)
-        request_error = result.data is None and all("path" not in e for e in errors) and errors
+        request_error = _is_request_error(result) and not context.partial_errors
         body: dict[str, Any] = {} if request_error else {"data": result.data}
         if errors:
             body["errors"] = errors
@@ -162,6 +217,22 @@ class GraphQLEndpoint:
         )
 
 
+def _is_request_error(result: ExecutionResult) -> bool:
+    """No data and no error tied to a field: the request never ran (parse, validation,
+    variables)."""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(e.path is None for e in result.errors or ())
+    )
+
+
+def _etags(header: str | None) -> set[str]:
+    if not header:
+        return set()
+    return {t.strip().removeprefix("W/") for t in header.split(",")}
+
+
 async def _read_request(request: Request) -> GraphQLRequest:
     if request.method == "GET":
         params = request.query_params
@@ -171,6 +242,7 @@ async def _read_request(request: Request) -> GraphQLRequest:
                 "variables": _json_param(params.get("variables"), "variables"),
                 "operationName": params.get("operationName"),
                 "extensions": _json_param(params.get("extensions"), "extensions"),
+                "documentId": params.get("documentId"),
             }
         )
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -209,15 +281,18 @@ def _json_param(value: str | None, name: str) -> Any:
 def _to_graphql_request(payload: dict[str, Any]) -> GraphQLRequest:
     query, variables = payload.get("query"), payload.get("variables")
     operation_name, extensions = payload.get("operationName"), payload.get("extensions")
-    if not isinstance(query, str) or not query.strip():
-        raise RequestRejected(400, "BAD_REQUEST", "The request has no GraphQL query")
+    document_id = payload.get("documentId")
+    if query is not None and (not isinstance(query, str) or not query.strip()):
+        raise RequestRejected(400, "BAD_REQUEST", "query must be a non-empty string")
+    if document_id is not None and not isinstance(document_id, str):
+        raise RequestRejected(400, "BAD_REQUEST", "documentId must be a string")
     if variables is not None and not isinstance(variables, dict):
         raise RequestRejected(400, "BAD_REQUEST", "variables must be a JSON object")
     if operation_name is not None and not isinstance(operation_name, str):
         raise RequestRejected(400, "BAD_REQUEST", "operationName must be a string")
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestRejected(400, "BAD_REQUEST", "extensions must be a JSON object")
-    return GraphQLRequest(query, variables, operation_name, extensions)
+    return GraphQLRequest(query, variables, operation_name, extensions, document_id)
 
 
 def _request_id(offered: str | None) -> str:

@@ -27,6 +27,12 @@ class UpstreamLedger:
     generations: dict[tuple[str, Provider, str], int] = field(default_factory=dict)
     # Set when a response used an entry past its freshness because the provider failed.
     stale_served: set[Provider] = field(default_factory=set)
+    # The shortest remaining freshness among the upstream answers used, in seconds.
+    freshness: float | None = None
+
+    def note_freshness(self, seconds: float) -> None:
+        seconds = max(0.0, seconds)
+        self.freshness = seconds if self.freshness is None else min(self.freshness, seconds)
 
     def counts(self, provider: Provider) -> ProviderCounts:
         counts = self.by_provider.get(provider)
@@ -75,6 +81,11 @@ def end_ledger(token: contextvars.Token[UpstreamLedger | None]) -> None:
     _current.reset(token)
 
 
+def note_freshness(seconds: float) -> None:
+    if (ledger := _current.get()) is not None:
+        ledger.note_freshness(seconds)
+
+
 def count_call(provider: Provider) -> None:
     if (ledger := _current.get()) is not None:
         ledger.counts(provider).calls += 1
@@ -96,5 +107,6 @@ __all__ = [
     "count_lookup",
     "current_ledger",
     "end_ledger",
+    "note_freshness",
     "start_ledger",
 ]

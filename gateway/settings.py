@@ -106,6 +106,19 @@ class CacheSettings(_Section):
     lago: CachePolicySettings = CachePolicySettings()
 
 
+class PersistedSettings(_Section):
+    """Persisted queries: Apollo APQ, and trusted documents from a manifest file."""
+
+    # off: manifest ignored; allow: manifest and APQ, free-form queries too; require: only
+    # manifest operations run. Unset: require in production when a manifest is configured,
+    # allow in development with one, off without.
+    mode: Literal["off", "allow", "require"] | None = None
+    manifest_path: Path | None = None
+    apq: bool = True
+    apq_ttl_seconds: float = Field(default=86400, gt=0)
+    reload_interval_seconds: float = Field(default=1.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GATEWAY_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -117,6 +130,7 @@ class Settings(BaseSettings):
     tenants: tuple[TenantSettings, ...] = ()
     limits: LimitSettings = LimitSettings()
     cache: CacheSettings = CacheSettings()
+    persisted: PersistedSettings = PersistedSettings()
     # GraphiQL: on in development, off in production unless switched on here.
     graphiql: bool | None = None
 
@@ -124,6 +138,15 @@ class Settings(BaseSettings):
     def uses_sandbox(self) -> bool:
         """With no tenant configured the gateway serves the demo tenant on the sandbox."""
         return not self.tenants
+
+    @property
+    def persisted_mode(self) -> Literal["off", "allow", "require"]:
+        configured = self.persisted.mode
+        if configured is not None:
+            return configured
+        if self.persisted.manifest_path is None:
+            return "off"
+        return "require" if self.mode == "production" else "allow"
 
     @property
     def graphiql_enabled(self) -> bool:
@@ -179,6 +202,7 @@ __all__ = [
     "LagoConnection",
     "LayerConnection",
     "LimitSettings",
+    "PersistedSettings",
     "ProviderLimits",
     "Settings",
     "TenantSettings",

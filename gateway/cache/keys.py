@@ -41,6 +41,11 @@ def entry_key(scope: Scope, generation: int, resource: str, params: Mapping[str,
     return f"{scope.prefix()}:g{generation}:{_part(resource)}:{digest}"
 
 
+def persisted_query_key(tenant: str, sha256: str) -> str:
+    """An APQ registration: per tenant, so one tenant cannot probe another's operations."""
+    return f"{VERSION}:{_part(tenant)}:apq:{_part(sha256)}"
+
+
 def lock_key(key: str) -> str:
     return f"{key}:lock"
 
@@ -49,4 +54,4 @@ def _part(value: str) -> str:
     return quote(value, safe="")
 
 
-__all__ = ["VERSION", "Scope", "entry_key", "generation_key", "lock_key"]
+__all__ = ["VERSION", "Scope", "entry_key", "generation_key", "lock_key", "persisted_query_key"]

@@ -21,7 +21,7 @@ from gateway.cache.keys import Scope, entry_key, generation_key, lock_key
 from gateway.cache.store import CacheStore
 from gateway.domain.customer import Provider
 from gateway.errors import UpstreamError
-from gateway.ledger import count_lookup, current_ledger
+from gateway.ledger import count_lookup, current_ledger, note_freshness
 
 log = logging.getLogger("gateway.cache")
 # How often a process waiting on another process's fetch looks for the result.
@@ -93,12 +93,15 @@ class UpstreamCache:
         age = self.clock() - entry.stored_at if entry else 0.0
         if entry is not None and age < policy.ttl + policy.stale_while_revalidate:
             count_lookup(scope.provider, hit=True)
+            note_freshness(policy.ttl - age)
             if age >= policy.ttl:
                 self._refresh(key, fetch, policy)
             return entry
         count_lookup(scope.provider, hit=False)
         try:
-            return await self._single_flight(key, fetch, policy)
+            fetched = await self._single_flight(key, fetch, policy)
+            note_freshness(policy.ttl - (self.clock() - fetched.stored_at))
+            return fetched
         except UpstreamError:
             if entry is None or age >= policy.ttl + policy.stale_if_error:
                 raise
@@ -121,6 +124,8 @@ class UpstreamCache:
             entry = Entry.decode(raw)
             fresh = entry is not None and now - entry.stored_at < policy.ttl
             count_lookup(scope.provider, hit=fresh)
+            if entry is not None and fresh:
+                note_freshness(policy.ttl - (now - entry.stored_at))
             found.append(entry if fresh else None)
         return found
 
