@@ -32,7 +32,7 @@ async def post(
 
 async def get(
     gateway: GatewayClient, params: dict[str, str], headers: dict[str, str] | None = None
-):
+) -> httpx.Response:
     return await gateway.http.get("/graphql", params=params, headers=headers or {})
 
 
