@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     persisted: PersistedSettings = PersistedSettings()
     # GraphiQL: on in development, off in production unless switched on here.
     graphiql: bool | None = None
+    # Browser origins allowed to call the gateway (CORS), e.g. "https://app.example.com".
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def uses_sandbox(self) -> bool:
