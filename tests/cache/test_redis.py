@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,23 @@ def test_two_processes_share_one_redis(redis: RedisServer, tmp_path: Path) -> No
         # Twenty cold requests over two processes: one upstream read per resource in all.
         counts = [provider_calls(bodies, p) for p in ("LAYER", "CODAT", "LAGO")]
         assert counts == [1, 1, 1], [b["extensions"]["upstream"] for b in bodies]
+
+        # APQ registrations live in the same Redis: register on one, run by hash on the other.
+        apq_query = "{ customers(first: 1) { edges { cursor } } }"
+        extensions = {
+            "persistedQuery": {
+                "version": 1,
+                "sha256Hash": hashlib.sha256(apq_query.encode()).hexdigest(),
+            }
+        }
+        miss = httpx.post(two, json={"extensions": extensions}, timeout=30).json()
+        assert miss["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        registered = httpx.post(
+            one, json={"query": apq_query, "extensions": extensions}, timeout=30
+        )
+        hit = httpx.post(two, json={"extensions": extensions}, timeout=30)
+        assert hit.json() == registered.json()
+        assert "data" in hit.json()
 
         redis.stop()
         # With Redis gone, reads go upstream every time, and nothing fails.
