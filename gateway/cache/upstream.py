@@ -216,6 +216,13 @@ class UpstreamCache:
                 waited = await self._wait_for_other_process(key, policy)
                 if waited is not None:
                     return waited
+            elif locked:
+                # Another process may have filled the entry and let go of the lock between
+                # our miss and our taking the lock: look once more before calling.
+                filled = Entry.decode(await self.store.get(key))
+                if filled is not None and self.clock() - filled.stored_at < policy.ttl:
+                    await self.store.delete(lock_key(key))
+                    return filled
         try:
             fetched = await fetch()
             entry = Entry(fetched.status, fetched.body, self.clock())
