@@ -51,7 +51,7 @@ def create_app(
     `clock` is what cache freshness is measured with."""
     manifest = ManifestFile(settings.persisted.manifest_path)
     endpoint = GraphQLEndpoint(
-        build_schema(), settings, TenantDirectory(()), _persisted(settings, manifest, None)
+        build_schema(settings), settings, TenantDirectory(()), _persisted(settings, manifest, None)
     )
     webhooks = WebhookEndpoint(clock)
 

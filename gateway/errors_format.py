@@ -50,7 +50,21 @@ def format_partial(partial: PartialError) -> dict[str, Any]:
     }
 
 
+# Strawberry's limiters report plain errors; their messages say which limit was hit.
+_LIMIT_CODES = (
+    ("exceeds maximum operation depth", "QUERY_TOO_DEEP"),
+    ("aliases found. Allowed:", "TOO_MANY_ALIASES"),
+    ("Document contains more than", "QUERY_TOO_LARGE"),
+    ("introspection has been disabled", "INTROSPECTION_DISABLED"),
+)
+
+
 def request_error_code(error: GraphQLError) -> str:
+    if error.extensions and isinstance(error.extensions.get("code"), str):
+        return str(error.extensions["code"])
+    for fragment, code in _LIMIT_CODES:
+        if fragment in error.message:
+            return code
     if isinstance(error, GraphQLSyntaxError) or error.message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
     if error.message.startswith("Variable '$"):

@@ -95,6 +95,11 @@ class GraphQLEndpoint:
                 )
             graphql_request = await _read_request(request)
             tenant = self.tenants.authenticate(request.headers.get("authorization"))
+            limit = self.settings.limits.max_document_chars
+            if graphql_request.query is not None and len(graphql_request.query) > limit:
+                raise RequestRejected(
+                    400, "QUERY_TOO_LARGE", f"The query is longer than {limit} characters"
+                )
             resolved = await self.persisted.resolve(
                 tenant.id,
                 graphql_request.query,

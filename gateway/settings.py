@@ -83,6 +83,14 @@ class LimitSettings(_Section):
     default_page_size: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=100, ge=1)
     max_nodes: int = Field(default=100, ge=1)
+    # The GraphQL edge: refused before parsing (characters), at parsing (tokens), at
+    # validation (depth, aliases), or by the cost estimate (fields, provider calls).
+    max_document_chars: int = Field(default=15_000, ge=100)
+    max_tokens: int = Field(default=2_000, ge=100)
+    max_depth: int = Field(default=8, ge=2)
+    max_aliases: int = Field(default=15, ge=0)
+    max_fields: int = Field(default=25_000, ge=100)
+    max_upstream_calls: int = Field(default=120, ge=1)
     upstream_timeout_seconds: float = Field(default=5.0, gt=0)
     # Below each provider's documented limits, leaving room for other clients of the key.
     layer: ProviderLimits = ProviderLimits(concurrency=20, requests_per_second=90)
@@ -133,6 +141,8 @@ class Settings(BaseSettings):
     persisted: PersistedSettings = PersistedSettings()
     # GraphiQL: on in development, off in production unless switched on here.
     graphiql: bool | None = None
+    # Introspection: on in development, off in production unless switched on here.
+    introspection: bool | None = None
     # Browser origins allowed to call the gateway (CORS), e.g. "https://app.example.com".
     cors_origins: tuple[str, ...] = ()
 
@@ -149,6 +159,12 @@ class Settings(BaseSettings):
         if self.persisted.manifest_path is None:
             return "off"
         return "require" if self.mode == "production" else "allow"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.introspection is not None:
+            return self.introspection
+        return self.mode == "development"
 
     @property
     def graphiql_enabled(self) -> bool:

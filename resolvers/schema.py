@@ -1,14 +1,26 @@
-"""The Strawberry schema: the one place the GraphQL surface is assembled."""
+"""The Strawberry schema: the one place the GraphQL surface and its limits are assembled."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gateway.settings import Settings
+from resolvers.limits import CostLimiter
 from resolvers.query import Query
 from resolvers.types.customer import CodatCustomer, LagoCustomer, LayerCustomer
 
@@ -22,12 +34,30 @@ class GatewaySchema(strawberry.Schema):
         return None
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    limits = settings.limits
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        partial(
+            CostLimiter,
+            max_fields=limits.max_fields,
+            max_upstream_calls=limits.max_upstream_calls,
+            default_page_size=limits.default_page_size,
+        ),
+        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        # Factories: each request gets its own extension; the LRU caches behind them are shared.
+        partial(ParserCache, maxsize=256),
+        partial(ValidationCache, maxsize=256),
+        partial(QueryDepthLimiter, max_depth=limits.max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+    ]
+    if not settings.introspection_enabled:
+        extensions.append(DisableIntrospection)
     return GatewaySchema(
         query=Query,
         types=[LayerCustomer, CodatCustomer, LagoCustomer],
-        # Factories: each request gets its own extension; the LRU caches behind them are shared.
-        extensions=[partial(ParserCache, maxsize=256), partial(ValidationCache, maxsize=256)],
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=settings.mode == "production"),
     )
 
 

@@ -71,7 +71,7 @@ async def test_customer_by_external_id(
         assert not gateway.upstream.calls("/codat/")
 
 
-@pytest.mark.parametrize("first", [0, -1, 101, 100000])
+@pytest.mark.parametrize("first", [0, -1, 101, 1000])
 async def test_first_out_of_range_is_bad_user_input(gateway: GatewayClient, first: int) -> None:
     body = await gateway.query(
         "query($n: Int) { customers(first: $n) { edges { cursor } } }", {"n": first}
