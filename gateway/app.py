@@ -28,9 +28,10 @@ from gateway.persisted import ManifestFile, PersistedQueries, stop
 from gateway.playground import ASSETS_PATH, asset_directory
 from gateway.providers.gate import Gates
 from gateway.providers.layer.auth import LayerTokens
+from gateway.providers.resilience import Breaker, Resilience, RetryPolicy, Timer
 from gateway.sandbox import Sandbox
 from gateway.sandbox.server import serve_on_loopback
-from gateway.settings import CachePolicySettings, Settings
+from gateway.settings import CachePolicySettings, ResilienceSettings, Settings
 from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
 from gateway.webhooks.endpoint import WebhookEndpoint
 from resolvers.schema import build_schema
@@ -46,12 +47,19 @@ def create_app(
     sandbox: Sandbox | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
+    timer: Timer | None = None,
 ) -> Starlette:
     """Build the gateway. `upstream_transport` replaces the network (tests, benchmarks);
-    `clock` is what cache freshness is measured with."""
+    `clock` is what cache freshness is measured with, `timer` what deadlines, backoff and
+    the circuit breakers are."""
+    timer = timer or Timer()
     manifest = ManifestFile(settings.persisted.manifest_path)
     endpoint = GraphQLEndpoint(
-        build_schema(settings), settings, TenantDirectory(()), _persisted(settings, manifest, None)
+        build_schema(settings),
+        settings,
+        TenantDirectory(()),
+        _persisted(settings, manifest, None),
+        timer,
     )
     webhooks = WebhookEndpoint(clock)
 
@@ -61,7 +69,7 @@ def create_app(
             http = await stack.enter_async_context(
                 httpx.AsyncClient(
                     transport=upstream_transport,
-                    timeout=httpx.Timeout(settings.limits.upstream_timeout_seconds),
+                    timeout=_timeouts(settings.resilience),
                     follow_redirects=False,
                 )
             )
@@ -74,7 +82,7 @@ def create_app(
                 clock=clock,
             )
             stack.push_async_callback(cache.close)
-            shared = SharedUpstream(http, cache, _gates(settings), LayerTokens())
+            shared = SharedUpstream(http, cache, _gates(settings, timer), LayerTokens())
             endpoint.persisted = _persisted(settings, manifest, store)
             watcher = asyncio.create_task(
                 manifest.watch(settings.persisted.reload_interval_seconds)
@@ -148,14 +156,38 @@ def _policies(settings: Settings) -> dict[Provider, CachePolicy]:
     }
 
 
-def _gates(settings: Settings) -> Gates:
-    limits = settings.limits
+def _gates(settings: Settings, timer: Timer) -> Gates:
+    limits, r = settings.limits, settings.resilience
+    policy = RetryPolicy(
+        attempts=r.attempts,
+        backoff_initial=r.backoff_initial_seconds,
+        backoff_max=r.backoff_max_seconds,
+        retry_after_max=r.retry_after_max_seconds,
+        call_timeout=r.call_timeout_seconds,
+        max_body_bytes=r.max_response_bytes,
+    )
+
+    def resilience() -> Resilience:
+        breaker = Breaker(r.breaker_threshold, r.breaker_pause_seconds, timer.clock)
+        return Resilience(policy, breaker, timer)
+
     return Gates(
         {
             Provider.LAYER: (limits.layer.concurrency, limits.layer.requests_per_second),
             Provider.CODAT: (limits.codat.concurrency, limits.codat.requests_per_second),
             Provider.LAGO: (limits.lago.concurrency, limits.lago.requests_per_second),
-        }
+        },
+        resilience,
+    )
+
+
+def _timeouts(r: ResilienceSettings) -> httpx.Timeout:
+    # httpx's read timeout is per chunk: a trickling body is cut by the call timeout instead.
+    return httpx.Timeout(
+        connect=r.connect_timeout_seconds,
+        read=r.read_timeout_seconds,
+        write=r.read_timeout_seconds,
+        pool=r.pool_timeout_seconds,
     )
 
 

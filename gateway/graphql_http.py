@@ -27,6 +27,7 @@ from gateway.errors_format import format_error, format_partial
 from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
 from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.playground import render_graphiql
+from gateway.providers.resilience import Timer
 from gateway.settings import Settings
 from gateway.tenants import TenantDirectory
 
@@ -68,12 +69,14 @@ class GraphQLEndpoint:
         settings: Settings,
         tenants: TenantDirectory,
         persisted: PersistedQueries,
+        timer: Timer,
     ) -> None:
         self.schema = schema
         self.settings = settings
         # Both replaced in the app's lifespan, once the HTTP client and cache exist.
         self.tenants = tenants
         self.persisted = persisted
+        self.timer = timer
         # Freshness of a GET answer that read no provider at all.
         self.default_max_age = int(
             min(
@@ -107,7 +110,8 @@ class GraphQLEndpoint:
                 graphql_request.document_id,
             )
             context = Context(tenant=tenant, settings=self.settings, request_id=request_id)
-            ledger, token = start_ledger()
+            deadline = self.timer.clock() + self.settings.resilience.request_deadline_seconds
+            ledger, token = start_ledger(deadline)
             try:
                 result = await self._execute(
                     request.method, resolved.query, graphql_request, context

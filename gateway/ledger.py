@@ -29,6 +29,8 @@ class UpstreamLedger:
     stale_served: set[Provider] = field(default_factory=set)
     # The shortest remaining freshness among the upstream answers used, in seconds.
     freshness: float | None = None
+    # When the request must be answered by, on the resilience timer's clock.
+    deadline: float | None = None
 
     def note_freshness(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
@@ -72,8 +74,10 @@ def current_ledger() -> UpstreamLedger | None:
     return _current.get()
 
 
-def start_ledger() -> tuple[UpstreamLedger, contextvars.Token[UpstreamLedger | None]]:
-    ledger = UpstreamLedger()
+def start_ledger(
+    deadline: float | None = None,
+) -> tuple[UpstreamLedger, contextvars.Token[UpstreamLedger | None]]:
+    ledger = UpstreamLedger(deadline=deadline)
     return ledger, _current.set(ledger)
 
 

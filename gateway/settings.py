@@ -91,11 +91,29 @@ class LimitSettings(_Section):
     max_aliases: int = Field(default=15, ge=0)
     max_fields: int = Field(default=25_000, ge=100)
     max_upstream_calls: int = Field(default=120, ge=1)
-    upstream_timeout_seconds: float = Field(default=5.0, gt=0)
     # Below each provider's documented limits, leaving room for other clients of the key.
     layer: ProviderLimits = ProviderLimits(concurrency=20, requests_per_second=90)
     codat: ProviderLimits = ProviderLimits(concurrency=10)
     lago: ProviderLimits = ProviderLimits(concurrency=10, requests_per_second=45)
+
+
+class ResilienceSettings(_Section):
+    """Timeouts, retries and the circuit breaker for provider calls."""
+
+    # Everything a request does upstream must fit in this; a call gets what is left.
+    request_deadline_seconds: float = Field(default=8.0, gt=0)
+    call_timeout_seconds: float = Field(default=6.0, gt=0)
+    connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    read_timeout_seconds: float = Field(default=5.0, gt=0)
+    pool_timeout_seconds: float = Field(default=1.0, gt=0)
+    # GETs only; on connection errors, timeouts, 5xx and 429.
+    attempts: int = Field(default=3, ge=1)
+    backoff_initial_seconds: float = Field(default=0.1, ge=0)
+    backoff_max_seconds: float = Field(default=2.0, ge=0)
+    retry_after_max_seconds: float = Field(default=2.0, ge=0)
+    breaker_threshold: int = Field(default=5, ge=1)
+    breaker_pause_seconds: float = Field(default=30.0, gt=0)
+    max_response_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
 
 
 class CachePolicySettings(_Section):
@@ -138,6 +156,7 @@ class Settings(BaseSettings):
     tenants: tuple[TenantSettings, ...] = ()
     limits: LimitSettings = LimitSettings()
     cache: CacheSettings = CacheSettings()
+    resilience: ResilienceSettings = ResilienceSettings()
     persisted: PersistedSettings = PersistedSettings()
     # GraphiQL: on in development, off in production unless switched on here.
     graphiql: bool | None = None
@@ -222,6 +241,7 @@ __all__ = [
     "LimitSettings",
     "PersistedSettings",
     "ProviderLimits",
+    "ResilienceSettings",
     "Settings",
     "TenantSettings",
     "load_settings",

@@ -50,7 +50,8 @@ class SharedUpstream:
 def build_tenant(settings: TenantSettings, shared: SharedUpstream) -> Tenant:
     def upstream(provider: Provider, credential: str) -> Upstream:
         gate = shared.gates.gate(provider, credential)
-        return Upstream(shared.http, shared.cache, gate, settings.id)
+        resilience = shared.gates.resilience(provider, credential)
+        return Upstream(shared.http, shared.cache, gate, settings.id, resilience)
 
     sources: dict[Provider, CustomerSource] = {}
     if layer := settings.layer:

@@ -6,8 +6,9 @@ rate-limit answer says when to come back).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -28,6 +29,7 @@ from gateway.errors import (
 )
 from gateway.ledger import count_call
 from gateway.providers.gate import Gate
+from gateway.providers.resilience import Breaker, Resilience
 
 RetryAfterReader = Callable[[httpx.Response], float | None]
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
@@ -53,6 +55,15 @@ class Upstream:
     cache: UpstreamCache
     gate: Gate
     tenant: str
+    resilience: Resilience = field(default_factory=Resilience)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+# Failures worth another attempt for an idempotent read, and that count against the breaker.
+_TRANSIENT = (UpstreamUnavailable, UpstreamTimeout)
 
 
 async def send(
@@ -67,20 +78,90 @@ async def send(
 
     2xx and the `passthrough` statuses come back to the caller, which knows what they mean for
     its endpoint (a 404 on a get is "no such customer"; a Layer 401 asks for a new token).
+    GETs are retried as `gateway.providers.resilience` describes.
     """
+    resilience = upstream.resilience
+    policy, breaker, timer = resilience.policy, resilience.breaker, resilience.timer
+    if not breaker.allow():
+        # Open: answer at once, and spare the provider the call.
+        raise UpstreamUnavailable(provider)
+    attempts = policy.attempts if request.method == "GET" else 1
+    for attempt in range(1, attempts + 1):
+        budget = min(policy.call_timeout, timer.remaining())
+        if budget <= 0:
+            breaker.failed()
+            raise UpstreamTimeout(provider)
+        try:
+            response = await _attempt(upstream, provider, request, budget, policy.max_body_bytes)
+            return _judge(provider, response, passthrough, retry_after, breaker)
+        except UpstreamRateLimited as limited:
+            wait = limited.retry_after
+            retry = (
+                attempt < attempts
+                and wait is not None
+                and wait <= policy.retry_after_max
+                and wait < timer.remaining()
+            )
+            if not retry:
+                raise
+            assert wait is not None
+            await timer.sleep(wait)
+        except _TRANSIENT:
+            pause = timer.backoff(policy, attempt)
+            if attempt == attempts or pause >= timer.remaining():
+                breaker.failed()
+                raise
+            await timer.sleep(pause)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+async def _attempt(
+    upstream: Upstream,
+    provider: Provider,
+    request: httpx.Request,
+    budget: float,
+    max_body: int,
+) -> httpx.Response:
     count_call(provider)
     try:
-        async with upstream.gate:
-            response = await upstream.http.send(request)
-    except httpx.TimeoutException as exc:
+        async with asyncio.timeout(budget), upstream.gate:
+            response = await upstream.http.send(request, stream=True)
+            try:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body.extend(chunk)
+                    if len(body) > max_body:
+                        raise _BodyTooLarge
+            finally:
+                await response.aclose()
+    except (TimeoutError, httpx.TimeoutException) as exc:
         raise UpstreamTimeout(provider) from exc
+    except _BodyTooLarge:
+        raise UpstreamBadResponse(provider) from None
     except httpx.HTTPError as exc:
+        # Refused connections, resets mid-body, protocol errors.
         raise UpstreamUnavailable(provider) from exc
+    return httpx.Response(
+        response.status_code, headers=response.headers, content=bytes(body), request=request
+    )
+
+
+def _judge(
+    provider: Provider,
+    response: httpx.Response,
+    passthrough: frozenset[int],
+    retry_after: RetryAfterReader,
+    breaker: Breaker,
+) -> httpx.Response:
     status = response.status_code
+    if status == 429:
+        breaker.answered()
+        raise UpstreamRateLimited(provider, retry_after(response))
+    if status < 500:
+        # Up and answering, whatever it thinks of this request.
+        breaker.succeeded()
     if status < 300 or status in passthrough:
         return response
-    if status == 429:
-        raise UpstreamRateLimited(provider, retry_after(response))
     if status in (401, 403):
         raise UpstreamAuthError(provider)
     if status >= 500:

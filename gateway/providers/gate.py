@@ -13,6 +13,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from gateway.domain.customer import Provider
+from gateway.providers.resilience import Resilience
 
 
 class Gate:
@@ -67,23 +68,48 @@ class Gate:
 
 
 class Gates:
-    """One gate per (provider, credential), shared by every tenant using that credential."""
+    """One gate and one resilience state (breaker) per (provider, credential), shared by every
+    tenant using that credential."""
 
-    def __init__(self, limits: dict[Provider, tuple[int, float | None]]) -> None:
+    def __init__(
+        self,
+        limits: dict[Provider, tuple[int, float | None]],
+        resilience: Callable[[], Resilience] = Resilience,
+    ) -> None:
         self._limits = limits
+        self._make_resilience = resilience
         self._gates: dict[tuple[Provider, str], Gate] = {}
+        self._resilience: dict[tuple[Provider, str], Resilience] = {}
 
     def all(self) -> list[Gate]:
         return list(self._gates.values())
 
     def gate(self, provider: Provider, credential: str) -> Gate:
-        # Keyed by a digest: the registry never holds a credential itself.
-        key = (provider, hashlib.sha256(credential.encode()).hexdigest())
+        key = _key(provider, credential)
         gate = self._gates.get(key)
         if gate is None:
             concurrency, per_second = self._limits[provider]
             gate = self._gates[key] = Gate(concurrency, per_second)
         return gate
+
+    def resilience(self, provider: Provider, credential: str) -> Resilience:
+        key = _key(provider, credential)
+        found = self._resilience.get(key)
+        if found is None:
+            found = self._resilience[key] = self._make_resilience()
+        return found
+
+    def breakers(self) -> dict[Provider, list[str]]:
+        """Breaker states by provider, for health checks (no credential shown)."""
+        states: dict[Provider, list[str]] = {}
+        for (provider, _), resilience in self._resilience.items():
+            states.setdefault(provider, []).append(resilience.breaker.state)
+        return states
+
+
+def _key(provider: Provider, credential: str) -> tuple[Provider, str]:
+    # Keyed by a digest: the registry never holds a credential itself.
+    return (provider, hashlib.sha256(credential.encode()).hexdigest())
 
 
 __all__ = ["Gate", "Gates"]
