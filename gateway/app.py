@@ -30,6 +30,7 @@ from gateway.providers.gate import Gates
 from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.resilience import Breaker, Resilience, RetryPolicy, Timer
 from gateway.sandbox import Sandbox
+from gateway.sandbox.admin import FaultAdmin
 from gateway.sandbox.server import serve_on_loopback
 from gateway.settings import CachePolicySettings, ResilienceSettings, Settings
 from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
@@ -53,6 +54,8 @@ def create_app(
     `clock` is what cache freshness is measured with, `timer` what deadlines, backoff and
     the circuit breakers are."""
     timer = timer or Timer()
+    if settings.uses_sandbox and sandbox is None:
+        sandbox = Sandbox()
     manifest = ManifestFile(settings.persisted.manifest_path)
     endpoint = GraphQLEndpoint(
         build_schema(settings),
@@ -92,9 +95,8 @@ def create_app(
             if settings.uses_sandbox:
                 base_url = _IN_PROCESS_SANDBOX
                 if upstream_transport is None:
-                    base_url = await stack.enter_async_context(
-                        serve_on_loopback((sandbox or Sandbox()).app)
-                    )
+                    assert sandbox is not None
+                    base_url = await stack.enter_async_context(serve_on_loopback(sandbox.app))
                 tenant_settings = [Sandbox.tenant(DEMO_TENANT, base_url)]
             endpoint.tenants = TenantDirectory(build_tenant(t, shared) for t in tenant_settings)
             webhooks.tenants, webhooks.cache = endpoint.tenants, cache
@@ -115,9 +117,17 @@ def create_app(
                 max_age=600,
             )
         )
+    routes = []
+    if sandbox is not None and settings.mode == "development":
+        routes.append(
+            Route(
+                "/_dev/sandbox/faults", FaultAdmin(sandbox.faults).handle, methods=["GET", "POST"]
+            )
+        )
     return Starlette(
         middleware=middleware,
         routes=[
+            *routes,
             Route("/", _to_playground),
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             Route("/webhooks/{provider}", webhooks.handle, methods=["POST"]),

@@ -12,6 +12,7 @@ import uvicorn
 
 from gateway.errors import ConfigError
 from gateway.sandbox import ACCOUNTS, CODAT_API_KEY, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET, Sandbox
+from gateway.sandbox.faults import Faults, FaultSpecError, parse_fault
 from gateway.sandbox.server import serve_on_loopback
 from gateway.settings import load_settings
 
@@ -23,25 +24,47 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default=None, help="default 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default 8000")
     serve.add_argument("--config", type=Path, default=None, help="a TOML settings file")
+    fault_help = (
+        "PROVIDER=KIND[:ARG], e.g. lago=latency:100 (repeatable; see gateway/sandbox/faults.py)"
+    )
+    serve.add_argument("--sandbox-fault", action="append", default=[], help=fault_help)
     sandbox = commands.add_parser("sandbox", help="run only the Layer, Codat and Lago simulators")
     sandbox.add_argument("--port", type=int, default=8100)
+    sandbox.add_argument("--fault", action="append", default=[], help=fault_help)
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", type=Path, default=Path("schema.graphql"))
     args = parser.parse_args(argv)
 
-    if args.command == "serve":
-        return _serve(args.config, args.host, args.port)
-    if args.command == "sandbox":
-        return _sandbox(args.port)
+    try:
+        if args.command == "serve":
+            return _serve(args.config, args.host, args.port, _faults(args.sandbox_fault))
+        if args.command == "sandbox":
+            return _sandbox(args.port, _faults(args.fault))
+    except FaultSpecError as exc:
+        parser.error(str(exc))
     return _export(args.output)
 
 
-def _serve(config: Path | None, host: str | None, port: int | None) -> int:
+def _faults(specs: list[str]) -> Faults:
+    faults = Faults()
+    for spec in specs:
+        faults.set(*parse_fault(spec))
+    return faults
+
+
+def _serve(config: Path | None, host: str | None, port: int | None, faults: Faults) -> int:
     from gateway.app import create_app
 
     try:
         settings = load_settings(config)
-        app = create_app(settings)
+        if faults.active and not settings.uses_sandbox:
+            print(
+                "customer-gateway: --sandbox-fault needs the sandbox (no tenants)", file=sys.stderr
+            )
+            return 2
+        app = create_app(
+            settings, sandbox=Sandbox(faults=faults) if settings.uses_sandbox else None
+        )
     except ConfigError as exc:
         print(f"customer-gateway: {exc}", file=sys.stderr)
         return 2
@@ -49,15 +72,17 @@ def _serve(config: Path | None, host: str | None, port: int | None) -> int:
     port = port or settings.port
     if settings.uses_sandbox:
         print("customer-gateway: no tenants configured, serving the demo tenant on the sandbox")
+        for provider, fault in sorted(faults.active.items()):
+            print(f"customer-gateway: sandbox fault {provider}={fault}")
     if settings.graphiql_enabled:
         print(f"customer-gateway: GraphiQL at http://{host}:{port}/graphql")
     uvicorn.run(app, host=host, port=port, log_level="info")
     return 0
 
 
-def _sandbox(port: int) -> int:
+def _sandbox(port: int, faults: Faults) -> int:
     async def run() -> None:
-        async with serve_on_loopback(Sandbox().app, port) as base_url:
+        async with serve_on_loopback(Sandbox(faults=faults).app, port) as base_url:
             print(f"sandbox: Layer {base_url}/layer (token URL {base_url}/layer-auth/oauth2/token)")
             print(f"sandbox: Codat {base_url}/codat   Lago {base_url}/lago/api/v1")
             print(f"sandbox: Layer client {LAYER_CLIENT_ID} / {LAYER_CLIENT_SECRET}")

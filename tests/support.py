@@ -58,6 +58,9 @@ class CountingTransport(httpx.AsyncBaseTransport):
         finally:
             self.in_flight -= 1
 
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
     def calls(self, path_part: str = "") -> list[httpx.Request]:
         return [r for r in self.requests if path_part in r.url.path]
 

@@ -107,3 +107,36 @@ def test_serve_refuses_a_config_with_a_literal_secret(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "literal secret" in result.stderr
     assert "super-secret-lago-key" not in result.stderr + result.stdout
+
+
+def test_serve_with_a_sandbox_fault_and_the_admin_route() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = ["serve", "--port", str(port), "--sandbox-fault", "lago=error:503"]
+    with gateway_process(args, f"{base}/healthz"):
+        faulty = httpx.post(f"{base}/graphql", json={"query": QUERY}, timeout=30).json()
+        listed = httpx.get(f"{base}/_dev/sandbox/faults", timeout=10).json()
+        cleared = httpx.post(
+            f"{base}/_dev/sandbox/faults", json={"provider": "lago", "fault": None}, timeout=10
+        ).json()
+        healthy = httpx.post(f"{base}/graphql", json={"query": QUERY}, timeout=30).json()
+        bad = httpx.post(
+            f"{base}/_dev/sandbox/faults", json={"provider": "lago", "fault": "explode"}, timeout=10
+        )
+    assert faulty["errors"][0]["extensions"] == {"code": "UPSTREAM_UNAVAILABLE", "provider": "LAGO"}
+    assert listed == {"lago": "error:503"}
+    assert cleared == {}
+    assert "errors" not in healthy
+    assert bad.status_code == 400
+
+
+def test_a_bad_fault_spec_is_a_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "serve", "--sandbox-fault", "lago=explode"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "unknown fault 'explode'" in result.stderr

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from gateway.sandbox.codat import CodatSimulator
+from gateway.sandbox.faults import FaultInjector, Faults
 from gateway.sandbox.lago import LagoSimulator
 from gateway.sandbox.layer import SANDBOX_SCOPE, LayerSimulator
 from gateway.sandbox.ratelimit import Clock
@@ -64,7 +65,12 @@ class Sandbox:
     `/lago/api/v1`.
     """
 
-    def __init__(self, data: SandboxData | None = None, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        data: SandboxData | None = None,
+        clock: Clock = time.monotonic,
+        faults: Faults | None = None,
+    ) -> None:
         self.data = data or build_sandbox_data(
             [(a.layer_business_id, a.codat_company_id, a.lago_api_key) for a in ACCOUNTS]
         )
@@ -75,12 +81,13 @@ class Sandbox:
         )
         self.codat = CodatSimulator(self.data, {CODAT_API_KEY}, self.webhooks, clock)
         self.lago = LagoSimulator(self.data, self.webhooks, clock)
+        self.faults = faults or Faults()
         self.app = Starlette(
             routes=[
-                Mount("/layer-auth", app=self.layer.auth_app),
-                Mount("/layer", app=self.layer.app),
-                Mount("/codat", app=self.codat.app),
-                Mount("/lago/api/v1", app=self.lago.app),
+                Mount("/layer-auth", app=FaultInjector(self.layer.auth_app, "layer", self.faults)),
+                Mount("/layer", app=FaultInjector(self.layer.app, "layer", self.faults)),
+                Mount("/codat", app=FaultInjector(self.codat.app, "codat", self.faults)),
+                Mount("/lago/api/v1", app=FaultInjector(self.lago.app, "lago", self.faults)),
             ]
         )
 
