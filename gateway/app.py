@@ -29,6 +29,7 @@ from gateway.playground import ASSETS_PATH, asset_directory
 from gateway.providers.gate import Gates
 from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.resilience import Breaker, Resilience, RetryPolicy, Timer
+from gateway.ratelimit import TenantRateLimiter
 from gateway.sandbox import Sandbox
 from gateway.sandbox.admin import FaultAdmin
 from gateway.sandbox.server import serve_on_loopback
@@ -87,6 +88,12 @@ def create_app(
             stack.push_async_callback(cache.close)
             shared = SharedUpstream(http, cache, _gates(settings, timer), LayerTokens())
             endpoint.persisted = _persisted(settings, manifest, store)
+            endpoint.rate_limiter = TenantRateLimiter(
+                store,
+                settings.limits.tenant_requests_per_second,
+                settings.limits.tenant_burst,
+                timer.clock,
+            )
             watcher = asyncio.create_task(
                 manifest.watch(settings.persisted.reload_interval_seconds)
             )

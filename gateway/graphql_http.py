@@ -28,6 +28,7 @@ from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
 from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.playground import render_graphiql
 from gateway.providers.resilience import Timer
+from gateway.ratelimit import TenantRateLimiter, retry_after_header
 from gateway.settings import Settings
 from gateway.tenants import TenantDirectory
 
@@ -77,6 +78,8 @@ class GraphQLEndpoint:
         self.tenants = tenants
         self.persisted = persisted
         self.timer = timer
+        # Set in the lifespan, beside the cache store it may keep its buckets in.
+        self.rate_limiter: TenantRateLimiter | None = None
         # Freshness of a GET answer that read no provider at all.
         self.default_max_age = int(
             min(
@@ -98,6 +101,14 @@ class GraphQLEndpoint:
                 )
             graphql_request = await _read_request(request)
             tenant = self.tenants.authenticate(request.headers.get("authorization"))
+            wait = await self.rate_limiter.acquire(tenant) if self.rate_limiter else None
+            if wait is not None:
+                raise RequestRejected(
+                    429,
+                    "RATE_LIMITED",
+                    "Too many requests for this tenant; retry after the Retry-After seconds",
+                    {"Retry-After": retry_after_header(wait)},
+                )
             limit = self.settings.limits.max_document_chars
             if graphql_request.query is not None and len(graphql_request.query) > limit:
                 raise RequestRejected(

@@ -67,6 +67,9 @@ class TenantSettings(_Section):
     allow_anonymous: bool = False
     # Honour `X-Gateway-Trace: upstream` for this tenant in production mode.
     allow_trace: bool = False
+    # Requests a second this tenant may make (a token bucket of `burst`); default: limits'.
+    requests_per_second: float | None = Field(default=None, gt=0)
+    burst: int | None = Field(default=None, ge=1)
     layer: LayerConnection | None = None
     codat: CodatConnection | None = None
     lago: LagoConnection | None = None
@@ -91,6 +94,9 @@ class LimitSettings(_Section):
     max_aliases: int = Field(default=15, ge=0)
     max_fields: int = Field(default=25_000, ge=100)
     max_upstream_calls: int = Field(default=120, ge=1)
+    # Per-tenant request rate (None: unlimited unless a tenant sets its own).
+    tenant_requests_per_second: float | None = Field(default=None, gt=0)
+    tenant_burst: int = Field(default=50, ge=1)
     # Below each provider's documented limits, leaving room for other clients of the key.
     layer: ProviderLimits = ProviderLimits(concurrency=20, requests_per_second=90)
     codat: ProviderLimits = ProviderLimits(concurrency=10)

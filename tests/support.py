@@ -26,6 +26,7 @@ from gateway.providers.gate import Gate
 from gateway.providers.lago.client import LagoSource
 from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.layer.client import LayerSource
+from gateway.providers.resilience import Timer
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import Settings
 
@@ -96,12 +97,17 @@ async def gateway_client(
     *,
     latency: float = 0.0,
     clock: Callable[[], float] = time.time,
+    timer: Timer | None = None,
 ) -> AsyncIterator[GatewayClient]:
     """The gateway app in process, on the sandbox in process, with upstream calls counted."""
     sandbox = sandbox or Sandbox()
     upstream = CountingTransport(httpx.ASGITransport(sandbox.app), latency)
     app = create_app(
-        settings or Settings(), sandbox=sandbox, upstream_transport=upstream, clock=clock
+        settings or Settings(),
+        sandbox=sandbox,
+        upstream_transport=upstream,
+        clock=clock,
+        timer=timer,
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)

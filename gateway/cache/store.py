@@ -138,6 +138,18 @@ class CacheStore:
         value = await self._call("increment", key, 1)
         return int(value) if value is not None else None
 
+    async def eval(self, script: str, keys: list[str], args: list[object]) -> str | None:
+        """Run a Lua script on Redis; None on the memory backend or when Redis fails."""
+        client = getattr(self.backend, "client", None)
+        if client is None or self.degraded:
+            return None
+        try:
+            result = await client.eval(script, len(keys), *keys, *args)
+        except Exception as exc:  # noqa: BLE001 - a failing Redis degrades, never fails
+            self._failed("eval", exc)
+            return None
+        return result.decode() if isinstance(result, bytes) else str(result)
+
     async def ping(self) -> bool:
         """Try the backend now, even while degraded; used by health checks."""
         try:

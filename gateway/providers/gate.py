@@ -14,6 +14,7 @@ from types import TracebackType
 
 from gateway.domain.customer import Provider
 from gateway.providers.resilience import Resilience
+from gateway.tokenbucket import TokenBucket
 
 
 class Gate:
@@ -27,19 +28,19 @@ class Gate:
     ) -> None:
         self.concurrency = concurrency
         self.per_second = per_second
-        self._clock = clock
         self._slots = asyncio.Semaphore(concurrency)
         self._pace = asyncio.Lock()
-        self._tokens = float(per_second or 0)
-        self._updated = clock()
+        self._bucket = (
+            TokenBucket(max(1, int(per_second)), per_second, clock) if per_second else None
+        )
         self.in_flight = 0
         self.peak_in_flight = 0
 
     async def __aenter__(self) -> None:
         await self._slots.acquire()
         try:
-            if self.per_second:
-                await self._take_token(self.per_second)
+            if self._bucket is not None:
+                await self._take_token(self._bucket)
         except BaseException:
             self._slots.release()
             raise
@@ -55,16 +56,11 @@ class Gate:
         self.in_flight -= 1
         self._slots.release()
 
-    async def _take_token(self, rate: float) -> None:
+    async def _take_token(self, bucket: TokenBucket) -> None:
         async with self._pace:
-            while True:
-                now = self._clock()
-                self._tokens = min(rate, self._tokens + (now - self._updated) * rate)
-                self._updated = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                await asyncio.sleep((1 - self._tokens) / rate)
+            # Pacing, not waiting for an event: the token accrues with time alone.
+            while not bucket.take():  # noqa: ASYNC110
+                await asyncio.sleep(bucket.seconds_until_token())
 
 
 class Gates:
