@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 from starlette.applications import Starlette
@@ -24,6 +24,8 @@ from gateway.cache.store import CacheStore
 from gateway.cache.upstream import CachePolicy, UpstreamCache
 from gateway.domain.customer import Provider
 from gateway.graphql_http import GraphQLEndpoint
+from gateway.observability.metrics import CONTENT_TYPE, Metrics
+from gateway.observability.tracing import configure_tracing
 from gateway.persisted import ManifestFile, PersistedQueries, stop
 from gateway.playground import ASSETS_PATH, asset_directory
 from gateway.providers.gate import Gates
@@ -58,12 +60,16 @@ def create_app(
     if settings.uses_sandbox and sandbox is None:
         sandbox = Sandbox()
     manifest = ManifestFile(settings.persisted.manifest_path)
+    metrics = Metrics()
+    if settings.tracing:
+        configure_tracing("customer-gateway")
     endpoint = GraphQLEndpoint(
         build_schema(settings),
         settings,
         TenantDirectory(()),
         _persisted(settings, manifest, None),
         timer,
+        metrics,
     )
     webhooks = WebhookEndpoint(clock)
 
@@ -110,6 +116,7 @@ def create_app(
             app.state.tenants = endpoint.tenants
             app.state.cache = cache
             app.state.gates = shared.gates
+            metrics.watch_breakers(shared.gates.breakers)
             yield
 
     middleware = []
@@ -140,6 +147,7 @@ def create_app(
             Route("/webhooks/{provider}", webhooks.handle, methods=["POST"]),
             Route("/healthz", _healthz),
             Route("/readyz", _readyz),
+            Route("/metrics", _metrics_route(metrics)),
             Mount(ASSETS_PATH, app=StaticFiles(directory=asset_directory()), name="graphiql"),
         ],
         lifespan=lifespan,
@@ -217,21 +225,39 @@ async def _healthz(request: Request) -> Response:
 
 
 async def _readyz(request: Request) -> Response:
-    """Ready to serve: settings loaded, and the cache reachable or knowingly degraded (a dead
-    Redis means uncached reads, not failed ones, so it does not make the gateway unready)."""
+    """Settings loaded (or the app would not run), the cache backend reachable, and each
+    provider's last-known state. A configured Redis that is down makes this instance unready
+    (503), so a load balancer can prefer instances that still share the cache; requests it
+    does get are still served, uncached."""
     store: CacheStore = request.app.state.cache.store
     reachable = await store.ping() if store.kind != "memory" else True
-    return JSONResponse(
-        {
-            "status": "ready",
-            "cache": {
-                "backend": store.kind,
-                "reachable": reachable,
-                "degraded": not reachable,
-                "lastError": store.last_error,
-            },
-        }
-    )
+    gates: Gates = request.app.state.gates
+    providers = {
+        provider.value: "open"
+        if "open" in states
+        else "half_open"
+        if "half_open" in states
+        else "closed"
+        for provider, states in gates.breakers().items()
+    }
+    body = {
+        "status": "ready" if reachable else "unready",
+        "cache": {
+            "backend": store.kind,
+            "reachable": reachable,
+            "degraded": not reachable,
+            "lastError": store.last_error,
+        },
+        "providers": providers,
+    }
+    return JSONResponse(body, status_code=200 if reachable else 503)
+
+
+def _metrics_route(metrics: Metrics) -> Callable[[Request], Awaitable[Response]]:
+    async def exposition(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
+    return exposition
 
 
 __all__ = ["DEMO_TENANT", "create_app"]

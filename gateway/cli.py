@@ -11,6 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from gateway.errors import ConfigError
+from gateway.observability.logs import logging_config
 from gateway.sandbox import ACCOUNTS, CODAT_API_KEY, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET, Sandbox
 from gateway.sandbox.faults import Faults, FaultSpecError, parse_fault
 from gateway.sandbox.server import serve_on_loopback
@@ -76,7 +77,7 @@ def _serve(config: Path | None, host: str | None, port: int | None, faults: Faul
             print(f"customer-gateway: sandbox fault {provider}={fault}")
     if settings.graphiql_enabled:
         print(f"customer-gateway: GraphiQL at http://{host}:{port}/graphql")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_config=logging_config())
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,9 @@ from gateway.context import Context
 from gateway.errors import TenantError
 from gateway.errors_format import format_error, format_partial
 from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
+from gateway.observability.logs import request_id as current_request_id
+from gateway.observability.metrics import Metrics
+from gateway.observability.tracing import tracer
 from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.playground import render_graphiql
 from gateway.providers.resilience import Timer
@@ -45,6 +49,15 @@ class GraphQLRequest:
     operation_name: str | None
     extensions: dict[str, Any] | None
     document_id: str | None = None
+
+
+@dataclass
+class _Outcome:
+    """What the metrics and the request span learn while a request is served."""
+
+    operation: str | None = None
+    tenant: str | None = None
+    ledger: UpstreamLedger | None = None
 
 
 class RequestRejected(Exception):
@@ -71,6 +84,7 @@ class GraphQLEndpoint:
         tenants: TenantDirectory,
         persisted: PersistedQueries,
         timer: Timer,
+        metrics: Metrics,
     ) -> None:
         self.schema = schema
         self.settings = settings
@@ -78,6 +92,7 @@ class GraphQLEndpoint:
         self.tenants = tenants
         self.persisted = persisted
         self.timer = timer
+        self.metrics = metrics
         # Set in the lifespan, beside the cache store it may keep its buckets in.
         self.rate_limiter: TenantRateLimiter | None = None
         # Freshness of a GET answer that read no provider at all.
@@ -89,7 +104,32 @@ class GraphQLEndpoint:
         )
 
     async def handle(self, request: Request) -> Response:
+        """Serve one request, timed, traced and counted."""
         request_id = _request_id(request.headers.get("x-request-id"))
+        token = current_request_id.set(request_id)
+        started = time.perf_counter()
+        self.metrics.in_flight.inc()
+        outcome = _Outcome()
+        response: Response | None = None
+        try:
+            with tracer.start_as_current_span(
+                "graphql.request", attributes={"gateway.request_id": request_id}
+            ) as span:
+                response = await self._handle(request, request_id, outcome)
+                span.set_attribute("http.response.status_code", response.status_code)
+                if outcome.tenant:
+                    span.set_attribute("gateway.tenant", outcome.tenant)
+                if outcome.operation:
+                    span.set_attribute("graphql.operation.name", outcome.operation)
+            return response
+        finally:
+            self.metrics.in_flight.dec()
+            status = response.status_code if response is not None else 500
+            seconds = time.perf_counter() - started
+            self.metrics.observe(outcome.operation, status, seconds, outcome.ledger)
+            current_request_id.reset(token)
+
+    async def _handle(self, request: Request, request_id: str, outcome: _Outcome) -> Response:
         media_type = _negotiate(request.headers.get("accept"))
         try:
             if media_type is None:
@@ -100,7 +140,9 @@ class GraphQLEndpoint:
                     headers={"X-Request-Id": request_id},
                 )
             graphql_request = await _read_request(request)
+            outcome.operation = graphql_request.operation_name
             tenant = self.tenants.authenticate(request.headers.get("authorization"))
+            outcome.tenant = tenant.id
             wait = await self.rate_limiter.acquire(tenant) if self.rate_limiter else None
             if wait is not None:
                 raise RequestRejected(
@@ -114,15 +156,23 @@ class GraphQLEndpoint:
                 raise RequestRejected(
                     400, "QUERY_TOO_LARGE", f"The query is longer than {limit} characters"
                 )
-            resolved = await self.persisted.resolve(
-                tenant.id,
-                graphql_request.query,
-                graphql_request.extensions,
-                graphql_request.document_id,
-            )
+            try:
+                resolved = await self.persisted.resolve(
+                    tenant.id,
+                    graphql_request.query,
+                    graphql_request.extensions,
+                    graphql_request.document_id,
+                )
+            except PersistedQueryError as exc:
+                if exc.code == "PERSISTED_QUERY_NOT_FOUND":
+                    self.metrics.persisted.labels("apq_miss").inc()
+                raise
+            if resolved.via:
+                self.metrics.persisted.labels(resolved.via).inc()
             context = Context(tenant=tenant, settings=self.settings, request_id=request_id)
             deadline = self.timer.clock() + self.settings.resilience.request_deadline_seconds
-            ledger, token = start_ledger(deadline)
+            ledger, token = start_ledger(deadline, request_id)
+            outcome.ledger = ledger
             try:
                 result = await self._execute(
                     request.method, resolved.query, graphql_request, context

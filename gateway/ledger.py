@@ -31,6 +31,10 @@ class UpstreamLedger:
     freshness: float | None = None
     # When the request must be answered by, on the resilience timer's clock.
     deadline: float | None = None
+    # Sent upstream as X-Request-Id, so a provider's logs can be matched with ours.
+    request_id: str | None = None
+    # Every upstream attempt: provider, HTTP status (0 when none came back), seconds.
+    attempts: list[tuple[Provider, int, float]] = field(default_factory=list)
 
     def note_freshness(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
@@ -75,9 +79,9 @@ def current_ledger() -> UpstreamLedger | None:
 
 
 def start_ledger(
-    deadline: float | None = None,
+    deadline: float | None = None, request_id: str | None = None
 ) -> tuple[UpstreamLedger, contextvars.Token[UpstreamLedger | None]]:
-    ledger = UpstreamLedger(deadline=deadline)
+    ledger = UpstreamLedger(deadline=deadline, request_id=request_id)
     return ledger, _current.set(ledger)
 
 

@@ -139,6 +139,8 @@ class Resolved:
     query: str
     # Set when the request registers an APQ hash, to store once the query has run cleanly.
     register: str | None = None
+    # How a persisted query was found: "manifest", "apq_hit" or "apq_register".
+    via: str | None = None
 
 
 class PersistedQueries:
@@ -175,11 +177,11 @@ class PersistedQueries:
                 raise PersistedQueryError(
                     400, "PERSISTED_QUERY_NOT_IN_LIST", "No trusted document has that id"
                 )
-            return Resolved(found)
+            return Resolved(found, via="manifest")
         if wanted is not None and self.mode == "allow":
             found = self.manifest.current.get(wanted)
             if found is not None:
-                return Resolved(found)
+                return Resolved(found, via="manifest")
         if document_id is not None and sha is None:
             raise PersistedQueryError(
                 400, "PERSISTED_QUERY_NOT_IN_LIST", "No trusted document has that id"
@@ -196,12 +198,12 @@ class PersistedQueries:
             stored = await self.store.get(persisted_query_key(tenant, sha))
             if stored is None:
                 raise not_found()
-            return Resolved(stored.decode())
+            return Resolved(stored.decode(), via="apq_hit")
         if hashlib.sha256(query.encode()).hexdigest() != sha:
             raise PersistedQueryError(
                 400, "PERSISTED_QUERY_HASH_MISMATCH", "provided sha does not match query"
             )
-        return Resolved(query, register=sha)
+        return Resolved(query, register=sha, via="apq_register")
 
     async def register(self, tenant: str, sha: str, query: str) -> None:
         await self.store.set(persisted_query_key(tenant, sha), query.encode(), self.ttl)

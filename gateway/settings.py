@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     graphiql: bool | None = None
     # Introspection: on in development, off in production unless switched on here.
     introspection: bool | None = None
+    # OpenTelemetry spans per request, loader batch, cache read and provider call (to stdout,
+    # unless a tracer provider is configured already).
+    tracing: bool = False
     # Browser origins allowed to call the gateway (CORS), e.g. "https://app.example.com".
     cors_origins: tuple[str, ...] = ()
 

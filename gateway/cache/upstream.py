@@ -22,6 +22,7 @@ from gateway.cache.store import CacheStore
 from gateway.domain.customer import Provider
 from gateway.errors import UpstreamError
 from gateway.ledger import count_lookup, current_ledger, note_freshness
+from gateway.observability.tracing import tracer
 
 log = logging.getLogger("gateway.cache")
 # How often a process waiting on another process's fetch looks for the result.
@@ -87,6 +88,22 @@ class UpstreamCache:
     async def fetch(
         self, scope: Scope, resource: str, params: Mapping[str, str], fetch: Fetch
     ) -> Entry:
+        with tracer.start_as_current_span(
+            "cache.fetch",
+            attributes={
+                "gateway.provider": scope.provider.value,
+                "gateway.tenant": scope.tenant,
+                "gateway.resource": resource,
+                "gateway.cache_hit": False,
+            },
+        ) as span:
+            entry, hit = await self._fetch(scope, resource, params, fetch)
+            span.set_attribute("gateway.cache_hit", hit)
+            return entry
+
+    async def _fetch(
+        self, scope: Scope, resource: str, params: Mapping[str, str], fetch: Fetch
+    ) -> tuple[Entry, bool]:
         policy = self.policies[scope.provider]
         key = entry_key(scope, await self.generation(scope), resource, params)
         entry = Entry.decode(await self.store.get(key))
@@ -96,18 +113,18 @@ class UpstreamCache:
             note_freshness(policy.ttl - age)
             if age >= policy.ttl:
                 self._refresh(key, fetch, policy)
-            return entry
+            return entry, True
         count_lookup(scope.provider, hit=False)
         try:
             fetched = await self._single_flight(key, fetch, policy)
             note_freshness(policy.ttl - (self.clock() - fetched.stored_at))
-            return fetched
+            return fetched, False
         except UpstreamError:
             if entry is None or age >= policy.ttl + policy.stale_if_error:
                 raise
             if (ledger := current_ledger()) is not None:
                 ledger.stale_served.add(scope.provider)
-            return entry
+            return entry, True
 
     async def lookup_many(
         self, scope: Scope, resource: str, params: list[Mapping[str, str]]

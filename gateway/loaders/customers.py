@@ -9,6 +9,7 @@ from strawberry.dataloader import DataLoader
 
 from gateway.domain.customer import Customer, CustomerKey
 from gateway.errors import GatewayError
+from gateway.observability.tracing import tracer
 from gateway.providers._http import settle
 from gateway.tenants import Tenant
 
@@ -19,6 +20,12 @@ def customer_loader(tenant: Tenant) -> CustomerLoader:
     """A loader for one request of `tenant`; never share one between requests."""
 
     async def load(keys: list[CustomerKey]) -> list[Customer | BaseException | None]:
+        with tracer.start_as_current_span(
+            "loader.customers", attributes={"gateway.tenant": tenant.id, "gateway.keys": len(keys)}
+        ):
+            return await _load(keys)
+
+    async def _load(keys: list[CustomerKey]) -> list[Customer | BaseException | None]:
         groups: dict[tuple[object, str], list[CustomerKey]] = defaultdict(list)
         for key in keys:
             groups[(key.provider, key.scope)].append(key)

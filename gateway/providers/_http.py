@@ -7,6 +7,7 @@ rate-limit answer says when to come back).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -27,7 +28,8 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from gateway.ledger import count_call
+from gateway.ledger import count_call, current_ledger
+from gateway.observability.tracing import tracer
 from gateway.providers.gate import Gate
 from gateway.providers.resilience import Breaker, Resilience
 
@@ -123,6 +125,37 @@ async def _attempt(
     max_body: int,
 ) -> httpx.Response:
     count_call(provider)
+    ledger = current_ledger()
+    if ledger is not None and ledger.request_id:
+        request.headers["X-Request-Id"] = ledger.request_id
+    started = time.perf_counter()
+    status = 0
+    with tracer.start_as_current_span(
+        "upstream.call",
+        attributes={
+            "gateway.provider": provider.value,
+            "gateway.tenant": upstream.tenant,
+            "http.request.method": request.method,
+            "url.path": request.url.path,
+        },
+    ) as span:
+        try:
+            response = await _exchange(upstream, provider, request, budget, max_body)
+            status = response.status_code
+            span.set_attribute("http.response.status_code", status)
+            return response
+        finally:
+            if ledger is not None:
+                ledger.attempts.append((provider, status, time.perf_counter() - started))
+
+
+async def _exchange(
+    upstream: Upstream,
+    provider: Provider,
+    request: httpx.Request,
+    budget: float,
+    max_body: int,
+) -> httpx.Response:
     try:
         async with asyncio.timeout(budget), upstream.gate:
             response = await upstream.http.send(request, stream=True)

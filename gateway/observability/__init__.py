@@ -1,0 +1,1 @@
+"""Metrics, traces and logs: what platform teams read to run the gateway."""
