@@ -32,6 +32,7 @@ from gateway.providers.gate import Gates
 from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.resilience import Breaker, Resilience, RetryPolicy, Timer
 from gateway.ratelimit import TenantRateLimiter
+from gateway.response_cache import ResponseCache
 from gateway.sandbox import Sandbox
 from gateway.sandbox.admin import FaultAdmin
 from gateway.sandbox.server import serve_on_loopback
@@ -94,6 +95,8 @@ def create_app(
             stack.push_async_callback(cache.close)
             shared = SharedUpstream(http, cache, _gates(settings, timer), LayerTokens())
             endpoint.persisted = _persisted(settings, manifest, store)
+            if settings.cache.responses:
+                endpoint.response_cache = ResponseCache(store, clock)
             endpoint.rate_limiter = TenantRateLimiter(
                 store,
                 settings.limits.tenant_requests_per_second,

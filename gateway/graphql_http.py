@@ -33,6 +33,7 @@ from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.playground import render_graphiql
 from gateway.providers.resilience import Timer
 from gateway.ratelimit import TenantRateLimiter, retry_after_header
+from gateway.response_cache import ResponseCache
 from gateway.settings import Settings
 from gateway.tenants import TenantDirectory
 
@@ -93,8 +94,9 @@ class GraphQLEndpoint:
         self.persisted = persisted
         self.timer = timer
         self.metrics = metrics
-        # Set in the lifespan, beside the cache store it may keep its buckets in.
+        # Set in the lifespan, beside the cache store they keep their entries in.
         self.rate_limiter: TenantRateLimiter | None = None
+        self.response_cache: ResponseCache | None = None
         # Freshness of a GET answer that read no provider at all.
         self.default_max_age = int(
             min(
@@ -169,6 +171,31 @@ class GraphQLEndpoint:
                 raise
             if resolved.via:
                 self.metrics.persisted.labels(resolved.via).inc()
+            trace = request.headers.get("x-gateway-trace") == "upstream" and (
+                self.settings.mode == "development" or tenant.settings.allow_trace
+            )
+            cache = self._response_cache_for(request, trace)
+            cache_key = (
+                await cache.key(
+                    tenant,
+                    resolved.query,
+                    graphql_request.operation_name,
+                    graphql_request.variables,
+                )
+                if cache
+                else None
+            )
+            if cache is not None and cache_key is not None:
+                hit = await cache.get(cache_key)
+                self.metrics.response_cache.labels("hit" if hit else "miss").inc()
+                if hit is not None:
+                    response = Response(
+                        hit.body,
+                        media_type=media_type,
+                        headers={"X-Request-Id": request_id, "X-Response-Cache": "hit"},
+                    )
+                    max_age = int(hit.expires_at - cache.clock())
+                    return self._cacheable(request, response, max_age, failed=False)
             context = Context(tenant=tenant, settings=self.settings, request_id=request_id)
             deadline = self.timer.clock() + self.settings.resilience.request_deadline_seconds
             ledger, token = start_ledger(deadline, request_id)
@@ -193,22 +220,35 @@ class GraphQLEndpoint:
             return _rejection(rejection, media_type or JSON, request_id)
         except RequestRejected as rejection:
             return _rejection(rejection, media_type or JSON, request_id)
-        trace = request.headers.get("x-gateway-trace") == "upstream" and (
-            self.settings.mode == "development" or tenant.settings.allow_trace
-        )
         response = self._respond(result, context, ledger, trace, media_type, request_id)
-        if request.method == "GET":
-            return self._cacheable(request, response, ledger)
-        return response
+        clean = (
+            response.status_code == 200
+            and not result.errors
+            and not context.partial_errors
+            and not ledger.stale_served
+        )
+        fresh_for = self.default_max_age if ledger.freshness is None else ledger.freshness
+        if cache is not None and cache_key is not None and clean:
+            await cache.put(cache_key, bytes(response.body), fresh_for)
+        return self._cacheable(request, response, int(fresh_for), failed=not clean)
 
-    def _cacheable(self, request: Request, response: Response, ledger: UpstreamLedger) -> Response:
+    def _response_cache_for(self, request: Request, trace: bool) -> ResponseCache | None:
+        """The response cache, unless this request must be executed: tracing was asked for,
+        or the client said `Cache-Control: no-cache`."""
+        if trace or "no-cache" in request.headers.get("cache-control", "").lower():
+            return None
+        return self.response_cache
+
+    def _cacheable(
+        self, request: Request, response: Response, max_age: int, *, failed: bool
+    ) -> Response:
         """Cache headers for a GET: `private` (data is per tenant), as fresh as the least fresh
         upstream answer used, `no-store` when anything failed; an ETag and 304 on a match."""
-        failed = response.status_code != 200 or b'"errors"' in response.body or ledger.stale_served
+        if request.method != "GET":
+            return response
         if failed:
             response.headers["Cache-Control"] = "private, no-store"
             return response
-        max_age = self.default_max_age if ledger.freshness is None else int(ledger.freshness)
         response.headers["Cache-Control"] = f"private, max-age={max_age}"
         etag = '"' + hashlib.sha256(response.body).hexdigest()[:32] + '"'
         response.headers["ETag"] = etag

@@ -131,6 +131,8 @@ class CachePolicySettings(_Section):
 class CacheSettings(_Section):
     # redis://host:port/db to share entries between processes; memory when absent.
     url: str | None = None
+    # Whole clean responses, served without executing the query (gateway/response_cache.py).
+    responses: bool = True
     lock_lease_seconds: float = Field(default=2.0, gt=0)
     layer: CachePolicySettings = CachePolicySettings()
     # Codat serves its own synced copy, refreshed at most as often as the company syncs.

@@ -52,10 +52,13 @@ async def test_metrics_count_known_traffic(gateway: GatewayClient) -> None:
     assert sample(metrics, "gateway_requests_total", operation="Listing", status="200") == 2
     assert sample(metrics, "gateway_requests_total", operation="anonymous", status="200") == 1
     assert sample(metrics, "gateway_request_seconds_count", operation="Listing") == 2
-    # First request: a miss per provider; second: a hit per provider.
+    # First request: an upstream-cache miss per provider; the second is served whole from
+    # the response cache, without executing.
+    assert sample(metrics, "gateway_response_cache_total", result="miss") == 2
+    assert sample(metrics, "gateway_response_cache_total", result="hit") == 1
     for provider in ("LAYER", "CODAT", "LAGO"):
         assert sample(metrics, "gateway_cache_lookups_total", provider=provider, result="miss") == 1
-        assert sample(metrics, "gateway_cache_lookups_total", provider=provider, result="hit") == 1
+        assert sample(metrics, "gateway_cache_lookups_total", provider=provider, result="hit") == 0
         assert (
             sample(metrics, "gateway_upstream_seconds_count", provider=provider, status="200") >= 1
         )

@@ -114,6 +114,17 @@ class CacheStore:
             return [None] * len(keys)
         return [v if isinstance(v, bytes) else None for v in values]
 
+    async def multi_get_numbers(self, keys: list[str]) -> list[int]:
+        """Counters kept by `increment`, 0 where absent (or when the backend is down)."""
+        values = await self._call("multi_get", keys) if keys else []
+        numbers = []
+        for value in values or [None] * len(keys):
+            try:
+                numbers.append(int(value) if value is not None else 0)
+            except (TypeError, ValueError):
+                numbers.append(0)
+        return numbers
+
     async def multi_set(self, pairs: list[tuple[str, bytes]], ttl: float) -> None:
         if pairs:
             await self._call("multi_set", pairs, ttl=_ttl(ttl))

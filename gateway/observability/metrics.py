@@ -71,6 +71,9 @@ class Metrics:
         self.cache_lookups = Counter(
             "gateway_cache_lookups", "Upstream cache lookups", ["provider", "result"], registry=r
         )
+        self.response_cache = Counter(
+            "gateway_response_cache", "Response-cache lookups", ["result"], registry=r
+        )
         self.persisted = Counter(
             "gateway_persisted_queries",
             "Persisted-query resolutions (apq_hit, apq_miss, apq_register, manifest)",
