@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from gateway.cache.decoded import Decoded
 from gateway.cache.keys import Scope, entry_key, generation_key, lock_key
 from gateway.cache.store import CacheStore
 from gateway.domain.customer import Provider
@@ -83,6 +84,8 @@ class UpstreamCache:
         self.lock_lease = lock_lease
         self.clock = clock
         self._inflight: dict[str, asyncio.Future[Entry]] = {}
+        # Parsed answers, shared read-only: providers parse a cached body once per process.
+        self.decoded = Decoded()
         self._background: set[asyncio.Task[Entry]] = set()
 
     async def fetch(

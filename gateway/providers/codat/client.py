@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import quote
 
 import orjson
@@ -37,6 +36,8 @@ class CodatSource:
         self._connection = connection
         self._pushdown = pushdown
         self._cache_scope = Scope(upstream.tenant, self.provider, connection.company_id)
+        # Parsed pages are shared per tenant and account only: ids embed the account.
+        self._memo = f"{self._cache_scope.prefix()}"
         base = connection.base_url.rstrip("/")
         company = quote(connection.company_id, safe="")
         self._customers_url = f"{base}/companies/{company}/data/customers"
@@ -54,12 +55,23 @@ class CodatSource:
         params = {"page": str(page), "pageSize": str(PAGE_SIZE), "orderBy": "id"}
         if self._pushdown and (query := filter_query(filter)):
             params["query"] = query
-        body, raws = await self._list(params)
-        items = tuple(to_domain(w, self.scope, r) for w, r in zip(body.results, raws, strict=True))
+        entry = await self._list_entry(params)
+        items, has_next = self._upstream.cache.decoded.get(
+            entry.body, f"{self._memo}:page", self._page
+        )
+        return Page(items=items, next_token=str(page + 1) if has_next and items else None)
+
+    def _page(self, raw: bytes) -> tuple[tuple[Customer, ...], bool]:
+        payload = read_json(self.provider, raw)
+        body = parse(self.provider, CodatCustomerList, payload)
+        items = tuple(
+            to_domain(w, self.scope, r)
+            for w, r in zip(body.results, payload["results"], strict=True)
+        )
         has_next = bool(body.links and body.links.next) or (
             body.pageNumber * body.pageSize < body.totalResults
         )
-        return Page(items=items, next_token=str(page + 1) if has_next and items else None)
+        return items, has_next
 
     async def get(self, native_id: str) -> Customer | None:
         url = f"{self._customers_url}/{quote(native_id, safe='')}"
@@ -100,19 +112,15 @@ class CodatSource:
 
     async def _get_batch(self, ids: list[str]) -> dict[str, Customer | None]:
         params = {"page": "1", "pageSize": str(len(ids)), "query": any_of("id", "=", ids)}
-        body, raws = await self._list(params, asked=ids)
-        found = {w.id: to_domain(w, self.scope, r) for w, r in zip(body.results, raws, strict=True)}
+        entry = await self._list_entry(params, asked=ids)
+        items, _ = self._upstream.cache.decoded.get(entry.body, f"{self._memo}:page", self._page)
+        found = {c.key.native_id: c for c in items}
         return {i: found.get(i) for i in ids}
 
-    async def _list(
-        self, params: dict[str, str], asked: list[str] | None = None
-    ) -> tuple[CodatCustomerList, list[Any]]:
-        entry = await self._upstream.cache.fetch(
+    async def _list_entry(self, params: dict[str, str], asked: list[str] | None = None) -> Entry:
+        return await self._upstream.cache.fetch(
             self._cache_scope, "customers", params, lambda: self._fetch_list(params, asked)
         )
-        payload = read_json(self.provider, entry.body)
-        body = parse(self.provider, CodatCustomerList, payload)
-        return body, payload["results"]
 
     async def _fetch_list(self, params: dict[str, str], asked: list[str] | None) -> Entry:
         """List, and store each customer listed under its own get key, so later reads of it
@@ -137,7 +145,10 @@ class CodatSource:
     def _customer(self, entry: Entry) -> Customer | None:
         if entry.status == 404:
             return None
-        payload = read_json(self.provider, entry.body)
+        return self._upstream.cache.decoded.get(entry.body, f"{self._memo}:customer", self._decode)
+
+    def _decode(self, raw: bytes) -> Customer:
+        payload = read_json(self.provider, raw)
         return to_domain(parse(self.provider, CodatCustomer, payload), self.scope, payload)
 
     async def _fetch(self, url: str, params: dict[str, str], not_found_ok: bool) -> Entry:

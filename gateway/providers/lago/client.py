@@ -52,6 +52,8 @@ class LagoSource:
         self._connection = connection
         self._pushdown = pushdown
         self._cache_scope = Scope(upstream.tenant, self.provider, connection.organization_id)
+        # Parsed pages are shared per tenant and account only: ids embed the account.
+        self._memo = f"{self._cache_scope.prefix()}"
         self._customers_url = f"{connection.base_url.rstrip('/')}/customers"
 
     @property
@@ -84,7 +86,10 @@ class LagoSource:
             params,
             lambda: self._fetch(self._customers_url, params, False),
         )
-        payload = read_json(self.provider, entry.body)
+        return self._upstream.cache.decoded.get(entry.body, f"{self._memo}:page", self._page)
+
+    def _page(self, raw: bytes) -> Page:
+        payload = read_json(self.provider, raw)
         body = parse(self.provider, LagoCustomerList, payload)
         items = tuple(
             to_domain(w, self.scope, r)
@@ -101,7 +106,12 @@ class LagoSource:
         )
         if entry.status == 404:
             return None
-        payload = read_json(self.provider, entry.body)
+        return self._upstream.cache.decoded.get(
+            entry.body, f"{self._memo}:customer", self._customer
+        )
+
+    def _customer(self, raw: bytes) -> Customer:
+        payload = read_json(self.provider, raw)
         body = parse(self.provider, LagoCustomerEnvelope, payload)
         return to_domain(body.customer, self.scope, payload["customer"])
 

@@ -51,6 +51,8 @@ class LayerSource:
         self._tokens = tokens
         self._pushdown = pushdown
         self._cache_scope = Scope(upstream.tenant, self.provider, connection.business_id)
+        # Parsed pages are shared per tenant and account only: ids embed the account.
+        self._memo = f"{self._cache_scope.prefix()}"
         base = connection.base_url.rstrip("/")
         business = quote(connection.business_id, safe="")
         self._customers_url = f"{base}/v1/businesses/{business}/customers"
@@ -65,7 +67,11 @@ class LayerSource:
 
     async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
         params = drop_empty({"limit": str(PAGE_SIZE), "cursor": token, **self._pushed_down(filter)})
-        payload = await self._list(params)
+        entry = await self._list_entry(params)
+        return self._upstream.cache.decoded.get(entry.body, f"{self._memo}:page", self._page)
+
+    def _page(self, raw: bytes) -> Page:
+        payload = self._object(raw)
         body = parse(self.provider, LayerCustomerList, payload)
         pagination = body.meta.pagination if body.meta else None
         next_token = pagination.cursor if pagination and pagination.has_more else None
@@ -82,7 +88,12 @@ class LayerSource:
         )
         if entry.status == 404:
             return None
-        payload = read_json(self.provider, entry.body)
+        return self._upstream.cache.decoded.get(
+            entry.body, f"{self._memo}:customer", self._customer
+        )
+
+    def _customer(self, raw: bytes) -> Customer:
+        payload = read_json(self.provider, raw)
         body = parse(self.provider, LayerCustomerEnvelope, payload)
         return to_domain(body.data, self.scope, payload["data"])
 
@@ -96,7 +107,7 @@ class LayerSource:
 
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         params = {"external_id": external_id, "include_archived": "true", "limit": "1"}
-        payload = await self._list(params)
+        payload = self._object((await self._list_entry(params)).body)
         body = parse(self.provider, LayerCustomerList, payload)
         matches = [
             to_domain(w, self.scope, r)
@@ -113,11 +124,13 @@ class LayerSource:
             params["external_id"] = filter.external_id
         return params
 
-    async def _list(self, params: dict[str, str]) -> dict[str, Any]:
-        entry = await self._upstream.cache.fetch(
+    async def _list_entry(self, params: dict[str, str]) -> Entry:
+        return await self._upstream.cache.fetch(
             self._cache_scope, "customers", params, lambda: self._fetch_list(params)
         )
-        payload = read_json(self.provider, entry.body)
+
+    def _object(self, raw: bytes) -> dict[str, Any]:
+        payload = read_json(self.provider, raw)
         if not isinstance(payload, dict):
             raise UpstreamBadResponse(self.provider)
         return payload
