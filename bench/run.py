@@ -48,7 +48,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server(args: list[str], ready: str, env: dict[str, str] | None = None) -> Iterator[int]:
-    process = subprocess.Popen(  # noqa: S603 - our own commands
+    process = subprocess.Popen(
         args,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -85,7 +85,12 @@ def post(url: str, query: str, variables: dict[str, object], headers: dict[str, 
     body = json.dumps({"query": query, "variables": variables})
 
     def make(client: httpx.AsyncClient, i: int) -> httpx.Request:
-        return client.build_request("POST", url, content=body, headers={"content-type": "application/json", **(headers or {})})
+        return client.build_request(
+            "POST",
+            url,
+            content=body,
+            headers={"content-type": "application/json", **(headers or {})},
+        )
 
     make.wrk = {"url": url, "method": "POST", "body": body, "headers": headers or {}}  # type: ignore[attr-defined]
     return make
@@ -109,48 +114,107 @@ def main() -> None:
     gw = f"http://127.0.0.1:{gateway_port}/graphql"
     env = {"GATEWAY_LIMITS__MAX_PAGE_SIZE": "1000"}
     serve = [sys.executable, "-m", "gateway", "serve"]
-    with server([*serve, "--port", str(gateway_port)], f"http://127.0.0.1:{gateway_port}/healthz", env) as gateway_pid:
+    with server(
+        [*serve, "--port", str(gateway_port)], f"http://127.0.0.1:{gateway_port}/healthz", env
+    ) as gateway_pid:
         start_rss = rss_kib(gateway_pid)
         body20 = httpx.post(gw, json={"query": Q20, "variables": {"n": 20}}, timeout=30).content
         page1000 = httpx.post(gw, json={"query": Q20, "variables": {"n": 1000}}, timeout=60).json()
         (work / "body.json").write_bytes(body20)
         (work / "items.json").write_text(json.dumps(page1000["data"]["customers"]["edges"]))
-        floor_env = {"BENCH_BODY_FILE": str(work / "body.json"), "BENCH_ITEMS": str(work / "items.json")}
+        floor_env = {
+            "BENCH_BODY_FILE": str(work / "body.json"),
+            "BENCH_ITEMS": str(work / "items.json"),
+        }
         uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--log-level", "warning"]
         with (
-            server([*uvicorn, "bench.floors:static_app", "--port", str(static_port)], f"http://127.0.0.1:{static_port}/graphql", floor_env),
-            server([*uvicorn, "bench.floors:strawberry_app", "--port", str(floor_port)], f"http://127.0.0.1:{floor_port}/graphql", floor_env),
+            server(
+                [*uvicorn, "bench.floors:static_app", "--port", str(static_port)],
+                f"http://127.0.0.1:{static_port}/graphql",
+                floor_env,
+            ),
+            server(
+                [*uvicorn, "bench.floors:strawberry_app", "--port", str(floor_port)],
+                f"http://127.0.0.1:{floor_port}/graphql",
+                floor_env,
+            ),
         ):
             twenty = {"n": 20}
-            rows.append(("floor: bare Starlette, same bytes", measure(post(f"http://127.0.0.1:{static_port}/graphql", Q20, twenty), seconds)))
-            rows.append(("floor: plain Strawberry + caches, 20", measure(post(f"http://127.0.0.1:{floor_port}/graphql", Q20, twenty), seconds)))
-            rows.append(("gateway: 20 customers, response cache", measure(post(gw, Q20, twenty), seconds)))
+            rows.append(
+                (
+                    "floor: bare Starlette, same bytes",
+                    measure(post(f"http://127.0.0.1:{static_port}/graphql", Q20, twenty), seconds),
+                )
+            )
+            rows.append(
+                (
+                    "floor: plain Strawberry + caches, 20",
+                    measure(post(f"http://127.0.0.1:{floor_port}/graphql", Q20, twenty), seconds),
+                )
+            )
+            rows.append(
+                ("gateway: 20 customers, response cache", measure(post(gw, Q20, twenty), seconds))
+            )
             sha = hashlib.sha256(Q20.encode()).hexdigest()
             extensions = json.dumps({"persistedQuery": {"version": 1, "sha256Hash": sha}})
-            httpx.post(gw, json={"query": Q20, "variables": twenty, "extensions": json.loads(extensions)}, timeout=30)
+            httpx.post(
+                gw,
+                json={"query": Q20, "variables": twenty, "extensions": json.loads(extensions)},
+                timeout=30,
+            )
 
             def persisted_get(client: httpx.AsyncClient, i: int) -> httpx.Request:
                 params = {"extensions": extensions, "variables": json.dumps(twenty)}
                 return client.build_request("GET", gw, params=params)
 
-            query_string = httpx.QueryParams({"extensions": extensions, "variables": json.dumps(twenty)})
+            query_string = httpx.QueryParams(
+                {"extensions": extensions, "variables": json.dumps(twenty)}
+            )
             persisted_get.wrk = {"url": f"{gw}?{query_string}", "method": "GET"}  # type: ignore[attr-defined]
 
             rows.append(("gateway: same, persisted GET", measure(persisted_get, seconds)))
-            rows.append(("gateway: 20, executed (upstream cache warm)", measure(post(gw, Q20, twenty, {"cache-control": "no-cache"}), seconds)))
+            rows.append(
+                (
+                    "gateway: 20, executed (upstream cache warm)",
+                    measure(post(gw, Q20, twenty, {"cache-control": "no-cache"}), seconds),
+                )
+            )
             thousand = {"n": 1000}
-            rows.append(("floor: plain Strawberry, 1000", measure(post(f"http://127.0.0.1:{floor_port}/graphql", Q20, thousand), seconds, 2)))
-            rows.append(("gateway: 1000, executed", measure(post(gw, Q20, thousand, {"cache-control": "no-cache"}), seconds, 2)))
+            rows.append(
+                (
+                    "floor: plain Strawberry, 1000",
+                    measure(
+                        post(f"http://127.0.0.1:{floor_port}/graphql", Q20, thousand), seconds, 2
+                    ),
+                )
+            )
+            rows.append(
+                (
+                    "gateway: 1000, executed",
+                    measure(post(gw, Q20, thousand, {"cache-control": "no-cache"}), seconds, 2),
+                )
+            )
         end_rss = rss_kib(gateway_pid)
 
-    faults = ["--sandbox-fault", "layer=latency:100", "--sandbox-fault", "codat=latency:100", "--sandbox-fault", "lago=latency:100"]
+    faults = [
+        "--sandbox-fault",
+        "layer=latency:100",
+        "--sandbox-fault",
+        "codat=latency:100",
+        "--sandbox-fault",
+        "lago=latency:100",
+    ]
     latent = f"http://127.0.0.1:{latent_port}/graphql"
-    with server([*serve, "--port", str(latent_port), *faults], f"http://127.0.0.1:{latent_port}/healthz"):
+    with server(
+        [*serve, "--port", str(latent_port), *faults], f"http://127.0.0.1:{latent_port}/healthz"
+    ):
         # A fresh filter each time misses every cache, so each request reads its providers.
         def fan(providers: list[str] | None):  # type: ignore[no-untyped-def]
             def make(client: httpx.AsyncClient, i: int) -> httpx.Request:
                 variables = {"f": {"name": f"zz{i}x{time.perf_counter_ns()}"}, "p": providers}
-                return client.build_request("POST", latent, json={"query": FANOUT, "variables": variables})
+                return client.build_request(
+                    "POST", latent, json={"query": FANOUT, "variables": variables}
+                )
 
             return make
 
@@ -161,11 +225,16 @@ def main() -> None:
     report(rows, start_rss, end_rss)
 
 
-def report(rows: list[tuple[str, Result]], start_rss: dict[str, int], end_rss: dict[str, int]) -> None:
+def report(
+    rows: list[tuple[str, Result]], start_rss: dict[str, int], end_rss: dict[str, int]
+) -> None:
     by = dict(rows)
     static = by["floor: bare Starlette, same bytes"].rps
     floor = by["floor: plain Strawberry + caches, 20"].rps
-    print(f"{'case':44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'/Starlette':>10} {'/Strawberry':>11}")
+    print(
+        f"{'case':44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
+        f"{'/Starlette':>10} {'/Strawberry':>11}"
+    )
     for name, r in rows:
         print(
             f"{name:44} {r.rps:8.1f} {r.p50:8.1f} {r.percentile(99):8.1f} {r.errors:6d} "
@@ -176,10 +245,19 @@ def report(rows: list[tuple[str, Result]], start_rss: dict[str, int], end_rss: d
     per_customer_gw = 1000 / by["gateway: 1000, executed"].rps / 1000
     per_customer_floor = 1000 / by["floor: plain Strawberry, 1000"].rps / 1000
     print()
-    print(f"load generator: {'wrk' if wrk_available() else 'bench.load (Python)'}; fan-out rows: bench.load")
+    print(
+        f"load generator: {'wrk' if wrk_available() else 'bench.load (Python)'}; "
+        "fan-out rows: bench.load"
+    )
     print(f"fan-out p50, 3 providers / 1 provider: {fan3.p50 / fan1.p50:.2f}")
-    print(f"1,000-customer page: {per_customer_gw:.3f} ms per customer (plain Strawberry {per_customer_floor:.3f})")
-    print(f"gateway RSS: {start_rss['VmRSS'] / 1024:.0f} MiB at start, {end_rss['VmRSS'] / 1024:.0f} MiB after the run, peak {end_rss['VmHWM'] / 1024:.0f} MiB")
+    print(
+        f"1,000-customer page: {per_customer_gw:.3f} ms per customer "
+        f"(plain Strawberry {per_customer_floor:.3f})"
+    )
+    print(
+        f"gateway RSS: {start_rss['VmRSS'] / 1024:.0f} MiB at start, "
+        f"{end_rss['VmRSS'] / 1024:.0f} MiB after the run, peak {end_rss['VmHWM'] / 1024:.0f} MiB"
+    )
     plot(rows)
 
 
@@ -192,7 +270,11 @@ def plot(rows: list[tuple[str, Result]]) -> None:
     names = [n for n, _ in rows if not n.startswith("fan-out")]
     results = [r for n, r in rows if not n.startswith("fan-out")]
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
-    left.barh(names, [r.rps for r in results], color=["#888" if n.startswith("floor") else "#d6336c" for n in names])
+    left.barh(
+        names,
+        [r.rps for r in results],
+        color=["#888" if n.startswith("floor") else "#d6336c" for n in names],
+    )
     left.set_xscale("log")
     left.set_xlabel("requests/s (log), one worker, same run")
     right.barh(names, [r.p50 for r in results], color="#4263eb")

@@ -42,8 +42,17 @@ def wrk(
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
-        output = subprocess.run(  # noqa: S603 - a fixed local binary
-            ["wrk", "-t1", f"-c{connections}", f"-d{max(1, int(seconds))}s", "--latency", "-s", handle.name, url],
+        output = subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{max(1, int(seconds))}s",
+                "--latency",
+                "-s",
+                handle.name,
+                url,
+            ],
             capture_output=True,
             text=True,
             timeout=seconds + 60,
@@ -55,7 +64,8 @@ def wrk(
     total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     percentiles = {
-        int(p): float(v) * _UNITS[u] for p, v, u in re.findall(r"\s(\d+)%\s+([\d.]+)(us|ms|s)\b", output)
+        int(p): float(v) * _UNITS[u]
+        for p, v, u in re.findall(r"\s(\d+)%\s+([\d.]+)(us|ms|s)\b", output)
     }
     # wrk gives percentiles, not samples: keep them as the latency list's key points.
     return Result(
