@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -16,8 +16,9 @@ import httpx
 import orjson
 import pydantic
 
+from gateway.cache.keys import Scope
 from gateway.cache.upstream import Entry, UpstreamCache
-from gateway.domain.customer import Provider
+from gateway.domain.customer import Customer, Provider
 from gateway.errors import (
     GatewayError,
     UpstreamAuthError,
@@ -233,6 +234,30 @@ def settle(results: list[T | BaseException]) -> list[T | GatewayError]:
     return settled
 
 
+async def read_one(
+    upstream: Upstream,
+    scope: Scope,
+    memo: str,
+    native_id: str,
+    fetch: Callable[[], Awaitable[Entry]],
+    decode: Callable[[bytes], Customer],
+) -> Customer | None:
+    """One customer by id, through the cache: None on a (cached) 404, else parsed once."""
+    entry = await upstream.cache.fetch(scope, "customer", {"id": native_id}, fetch)
+    if entry.status == 404:
+        return None
+    return upstream.cache.decoded.get(entry.body, f"{memo}:customer", decode)
+
+
+async def read_each(
+    get: Callable[[str], Awaitable[Customer | None]], native_ids: Sequence[str]
+) -> dict[str, Customer | GatewayError | None]:
+    """For providers with no multi-id read: one get per id, concurrently (the gate bounds
+    how many reach the provider at once); a failed id carries its own error."""
+    results = await asyncio.gather(*(get(i) for i in native_ids), return_exceptions=True)
+    return dict(zip(native_ids, settle(results), strict=True))
+
+
 def drop_empty(params: Mapping[str, str | None]) -> dict[str, str]:
     return {k: v for k, v in params.items() if v is not None}
 
@@ -244,7 +269,9 @@ __all__ = [
     "cacheable",
     "drop_empty",
     "parse",
+    "read_each",
     "read_json",
+    "read_one",
     "retry_after_seconds",
     "send",
     "settle",

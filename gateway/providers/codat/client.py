@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Sequence
+from functools import partial
 from urllib.parse import quote
 
 import orjson
@@ -14,7 +15,15 @@ from gateway.cache.upstream import Entry
 from gateway.domain.customer import Customer, Provider
 from gateway.domain.filter import CustomerFilter
 from gateway.errors import GatewayError, UpstreamBadResponse, UpstreamUnavailable
-from gateway.providers._http import Upstream, cacheable, parse, read_json, send, settle
+from gateway.providers._http import (
+    Upstream,
+    cacheable,
+    parse,
+    read_json,
+    read_one,
+    send,
+    settle,
+)
 from gateway.providers.base import Page
 from gateway.providers.codat.mapping import to_domain
 from gateway.providers.codat.query import MAX_QUERY_LENGTH, any_of, filter_query, is_plain
@@ -75,10 +84,10 @@ class CodatSource:
 
     async def get(self, native_id: str) -> Customer | None:
         url = f"{self._customers_url}/{quote(native_id, safe='')}"
-        entry = await self._upstream.cache.fetch(
-            self._cache_scope, "customer", {"id": native_id}, lambda: self._fetch(url, {}, True)
+        fetch = partial(self._fetch, url, {}, True)
+        return await read_one(
+            self._upstream, self._cache_scope, self._memo, native_id, fetch, self._decode
         )
-        return self._customer(entry)
 
     async def get_many(
         self, native_ids: Sequence[str]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
+from functools import partial
 from urllib.parse import quote
 
 import httpx
@@ -18,9 +18,10 @@ from gateway.providers._http import (
     cacheable,
     drop_empty,
     parse,
+    read_each,
     read_json,
+    read_one,
     send,
-    settle,
 )
 from gateway.providers.base import Page
 from gateway.providers.lago.mapping import to_domain
@@ -101,13 +102,9 @@ class LagoSource:
     async def get(self, native_id: str) -> Customer | None:
         # Lago addresses customers by external id only; the native id is the external id.
         url = f"{self._customers_url}/{quote(native_id, safe='')}"
-        entry = await self._upstream.cache.fetch(
-            self._cache_scope, "customer", {"id": native_id}, lambda: self._fetch(url, {}, True)
-        )
-        if entry.status == 404:
-            return None
-        return self._upstream.cache.decoded.get(
-            entry.body, f"{self._memo}:customer", self._customer
+        fetch = partial(self._fetch, url, {}, True)
+        return await read_one(
+            self._upstream, self._cache_scope, self._memo, native_id, fetch, self._customer
         )
 
     def _customer(self, raw: bytes) -> Customer:
@@ -118,9 +115,7 @@ class LagoSource:
     async def get_many(
         self, native_ids: Sequence[str]
     ) -> dict[str, Customer | GatewayError | None]:
-        # No multi-id lookup in Lago: one get per id, bounded by the gate.
-        results = await asyncio.gather(*(self.get(i) for i in native_ids), return_exceptions=True)
-        return dict(zip(native_ids, settle(results), strict=True))
+        return await read_each(self.get, native_ids)
 
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         return await self.get(external_id)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -19,9 +19,10 @@ from gateway.providers._http import (
     cacheable,
     drop_empty,
     parse,
+    read_each,
     read_json,
+    read_one,
     send,
-    settle,
 )
 from gateway.providers.base import Page
 from gateway.providers.layer.auth import LayerTokens
@@ -83,13 +84,9 @@ class LayerSource:
 
     async def get(self, native_id: str) -> Customer | None:
         url = f"{self._customers_url}/{quote(native_id, safe='')}"
-        entry = await self._upstream.cache.fetch(
-            self._cache_scope, "customer", {"id": native_id}, lambda: self._fetch(url, {}, True)
-        )
-        if entry.status == 404:
-            return None
-        return self._upstream.cache.decoded.get(
-            entry.body, f"{self._memo}:customer", self._customer
+        fetch = partial(self._fetch, url, {}, True)
+        return await read_one(
+            self._upstream, self._cache_scope, self._memo, native_id, fetch, self._customer
         )
 
     def _customer(self, raw: bytes) -> Customer:
@@ -100,10 +97,7 @@ class LayerSource:
     async def get_many(
         self, native_ids: Sequence[str]
     ) -> dict[str, Customer | GatewayError | None]:
-        # Layer has no multi-id lookup: one get per id, each through the cache, the gate
-        # bounding how many run at once.
-        results = await asyncio.gather(*(self.get(i) for i in native_ids), return_exceptions=True)
-        return dict(zip(native_ids, settle(results), strict=True))
+        return await read_each(self.get, native_ids)
 
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         params = {"external_id": external_id, "include_archived": "true", "limit": "1"}
