@@ -196,6 +196,16 @@ def main() -> None:
             )
         end_rss = rss_kib(gateway_pid)
 
+    two_port = free_port()
+    two = f"http://127.0.0.1:{two_port}/graphql"
+    with server(
+        [*serve, "--port", str(two_port), "--workers", "2"], f"http://127.0.0.1:{two_port}/healthz"
+    ):
+        measure(post(two, Q20, {"n": 20}), 2.0)  # each worker fills its own cache
+        rows.append(
+            ("gateway, 2 workers: 20, response cache", measure(post(two, Q20, {"n": 20}), seconds))
+        )
+
     faults = [
         "--sandbox-fault",
         "layer=latency:100",

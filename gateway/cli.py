@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from pathlib import Path
 
 import uvicorn
+from starlette.applications import Starlette
 
 from gateway.errors import ConfigError
 from gateway.observability.logs import logging_config
@@ -25,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default=None, help="default 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default 8000")
     serve.add_argument("--config", type=Path, default=None, help="a TOML settings file")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (default 1)"
+    )
     fault_help = (
         "PROVIDER=KIND[:ARG], e.g. lago=latency:100 (repeatable; see gateway/sandbox/faults.py)"
     )
@@ -38,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "serve":
-            return _serve(args.config, args.host, args.port, _faults(args.sandbox_fault))
+            faults = _faults(args.sandbox_fault)
+            if args.workers > 1:
+                return _serve_workers(args, faults)
+            return _serve(args.config, args.host, args.port, faults)
         if args.command == "sandbox":
             return _sandbox(args.port, _faults(args.fault))
     except FaultSpecError as exc:
@@ -79,6 +87,44 @@ def _serve(config: Path | None, host: str | None, port: int | None, faults: Faul
         print(f"customer-gateway: GraphiQL at http://{host}:{port}/graphql")
     uvicorn.run(app, host=host, port=port, log_config=logging_config())
     return 0
+
+
+# How `serve --workers N` hands its arguments to the worker processes uvicorn starts.
+_CONFIG_ENV = "CUSTOMER_GATEWAY_CONFIG"
+_FAULTS_ENV = "CUSTOMER_GATEWAY_SANDBOX_FAULTS"
+
+
+def _serve_workers(args: argparse.Namespace, faults: Faults) -> int:
+    """Several worker processes: each builds its own app (and, with no tenants, its own
+    sandbox on the same seed); share a Redis cache between them with `cache.url`."""
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"customer-gateway: {exc}", file=sys.stderr)
+        return 2
+    if args.config is not None:
+        os.environ[_CONFIG_ENV] = str(args.config.resolve())
+    os.environ[_FAULTS_ENV] = ";".join(f"{p}={f}" for p, f in faults.active.items())
+    uvicorn.run(
+        "gateway.cli:worker_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_config=logging_config(),
+    )
+    return 0
+
+
+def worker_app() -> Starlette:
+    """The app of one `serve --workers N` process."""
+    from gateway.app import create_app
+
+    config = os.environ.get(_CONFIG_ENV)
+    settings = load_settings(Path(config) if config else None)
+    specs = [s for s in os.environ.get(_FAULTS_ENV, "").split(";") if s]
+    sandbox = Sandbox(faults=_faults(specs)) if settings.uses_sandbox else None
+    return create_app(settings, sandbox=sandbox)
 
 
 def _sandbox(port: int, faults: Faults) -> int:

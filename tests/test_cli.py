@@ -140,3 +140,19 @@ def test_a_bad_fault_spec_is_a_usage_error() -> None:
     )
     assert result.returncode == 2
     assert "unknown fault 'explode'" in result.stderr
+
+
+def test_serve_with_two_workers() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with gateway_process(["serve", "--port", str(port), "--workers", "2"], f"{base}/healthz"):
+        bodies = [
+            httpx.post(f"{base}/graphql", json={"query": QUERY}, timeout=30).json()
+            for _ in range(4)
+        ]
+    for body in bodies:
+        assert {e["node"]["provider"] for e in body["data"]["customers"]["edges"]} == {
+            "LAYER",
+            "CODAT",
+            "LAGO",
+        }
