@@ -26,7 +26,7 @@ from gateway.domain.customer import Provider
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.observability.metrics import CONTENT_TYPE, Metrics
 from gateway.observability.tracing import configure_tracing
-from gateway.persisted import ManifestFile, PersistedQueries, stop
+from gateway.persisted import ManifestFile, PersistedQueries
 from gateway.playground import ASSETS_PATH, asset_directory
 from gateway.providers.gate import Gates
 from gateway.providers.layer.auth import LayerTokens
@@ -106,7 +106,7 @@ def create_app(
             watcher = asyncio.create_task(
                 manifest.watch(settings.persisted.reload_interval_seconds)
             )
-            stack.push_async_callback(stop, watcher)
+            stack.push_async_callback(_stop, watcher)
             tenant_settings = list(settings.tenants)
             if settings.uses_sandbox:
                 base_url = _IN_PROCESS_SANDBOX
@@ -155,6 +155,12 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _persisted(

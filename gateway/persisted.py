@@ -13,7 +13,6 @@ Modes: `off` (APQ only), `allow` (manifest operations by id, APQ, and free-form 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import re
@@ -224,12 +223,6 @@ def _apq_hash(persisted: Any) -> str:
     return sha
 
 
-async def stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
 __all__ = [
     "EMPTY_MANIFEST",
     "Manifest",
@@ -239,5 +232,4 @@ __all__ = [
     "Resolved",
     "not_found",
     "parse_manifest",
-    "stop",
 ]

@@ -33,8 +33,6 @@ class Gate:
         self._bucket = (
             TokenBucket(max(1, int(per_second)), per_second, clock) if per_second else None
         )
-        self.in_flight = 0
-        self.peak_in_flight = 0
 
     async def __aenter__(self) -> None:
         await self._slots.acquire()
@@ -44,8 +42,6 @@ class Gate:
         except BaseException:
             self._slots.release()
             raise
-        self.in_flight += 1
-        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
     async def __aexit__(
         self,
@@ -53,7 +49,6 @@ class Gate:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.in_flight -= 1
         self._slots.release()
 
     async def _take_token(self, bucket: TokenBucket) -> None:
@@ -76,9 +71,6 @@ class Gates:
         self._make_resilience = resilience
         self._gates: dict[tuple[Provider, str], Gate] = {}
         self._resilience: dict[tuple[Provider, str], Resilience] = {}
-
-    def all(self) -> list[Gate]:
-        return list(self._gates.values())
 
     def gate(self, provider: Provider, credential: str) -> Gate:
         key = _key(provider, credential)
