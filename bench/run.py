@@ -196,15 +196,54 @@ def main() -> None:
             )
         end_rss = rss_kib(gateway_pid)
 
-    two_port = free_port()
+    two_port, static_two, floor_two = free_port(), free_port(), free_port()
     two = f"http://127.0.0.1:{two_port}/graphql"
-    with server(
-        [*serve, "--port", str(two_port), "--workers", "2"], f"http://127.0.0.1:{two_port}/healthz"
+    uvicorn_two = [*uvicorn, "--workers", "2"]
+    # Workers keep their own APQ stores: a trusted-document manifest serves the hash in both.
+    manifest = work / "manifest.json"
+    manifest.write_text(json.dumps({sha: Q20}))
+    with (
+        server(
+            [*serve, "--port", str(two_port), "--workers", "2"],
+            f"http://127.0.0.1:{two_port}/healthz",
+            {"GATEWAY_PERSISTED__MANIFEST_PATH": str(manifest)},
+        ),
+        server(
+            [*uvicorn_two, "bench.floors:static_app", "--port", str(static_two)],
+            f"http://127.0.0.1:{static_two}/graphql",
+            floor_env,
+        ),
+        server(
+            [*uvicorn_two, "bench.floors:strawberry_app", "--port", str(floor_two)],
+            f"http://127.0.0.1:{floor_two}/graphql",
+            floor_env,
+        ),
     ):
-        measure(post(two, Q20, {"n": 20}), 2.0)  # each worker fills its own cache
+        twenty = {"n": 20}
         rows.append(
-            ("gateway, 2 workers: 20, response cache", measure(post(two, Q20, {"n": 20}), seconds))
+            (
+                "floor, 2 workers: bare Starlette",
+                measure(post(f"http://127.0.0.1:{static_two}/graphql", Q20, twenty), seconds),
+            )
         )
+        rows.append(
+            (
+                "floor, 2 workers: plain Strawberry, 20",
+                measure(post(f"http://127.0.0.1:{floor_two}/graphql", Q20, twenty), seconds),
+            )
+        )
+        # Each worker keeps its own memory cache: warm both.
+        measure(post(two, Q20, twenty), 2.0)
+        rows.append(
+            ("gateway, 2 workers: 20, response cache", measure(post(two, Q20, twenty), seconds))
+        )
+        get_two = {"url": persisted_get.wrk["url"].replace(gw, two), "method": "GET"}  # type: ignore[attr-defined]
+
+        def persisted_get_two(client: httpx.AsyncClient, i: int) -> httpx.Request:
+            return client.build_request("GET", get_two["url"])
+
+        persisted_get_two.wrk = get_two  # type: ignore[attr-defined]
+        rows.append(("gateway, 2 workers: persisted GET", measure(persisted_get_two, seconds)))
 
     faults = [
         "--sandbox-fault",
@@ -239,13 +278,23 @@ def report(
     rows: list[tuple[str, Result]], start_rss: dict[str, int], end_rss: dict[str, int]
 ) -> None:
     by = dict(rows)
-    static = by["floor: bare Starlette, same bytes"].rps
-    floor = by["floor: plain Strawberry + caches, 20"].rps
+    # Ratios against the floors run with the same number of workers.
+    floors = {
+        1: (
+            by["floor: bare Starlette, same bytes"].rps,
+            by["floor: plain Strawberry + caches, 20"].rps,
+        ),
+        2: (
+            by["floor, 2 workers: bare Starlette"].rps,
+            by["floor, 2 workers: plain Strawberry, 20"].rps,
+        ),
+    }
     print(
         f"{'case':44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
         f"{'/Starlette':>10} {'/Strawberry':>11}"
     )
     for name, r in rows:
+        static, floor = floors[2 if "2 workers" in name else 1]
         print(
             f"{name:44} {r.rps:8.1f} {r.p50:8.1f} {r.percentile(99):8.1f} {r.errors:6d} "
             f"{r.rps / static:10.3f} {r.rps / floor:11.3f}"
