@@ -154,5 +154,7 @@ def _export(output: Path) -> int:
     return 0
 
 
+__all__ = ["main", "worker_app"]
+
 if __name__ == "__main__":
     raise SystemExit(main())

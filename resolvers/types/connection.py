@@ -27,3 +27,6 @@ class CustomerEdge:
 class CustomerConnection:
     edges: list[CustomerEdge]
     page_info: PageInfo
+
+
+__all__ = ["CustomerConnection", "CustomerEdge", "PageInfo"]

@@ -58,3 +58,6 @@ class CustomerFilterInput:
             statuses=frozenset(self.status) if self.status is not None else None,
             modified_since=self.modified_since,
         )
+
+
+__all__ = ["MAX_TEXT_LENGTH", "CustomerFilterInput"]
