@@ -6,8 +6,9 @@ from collections.abc import Callable
 from functools import partial
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -34,6 +35,12 @@ class GatewaySchema(strawberry.Schema):
         return None
 
 
+def _limit_rules(max_depth: int, max_aliases: int) -> list[type[ASTValidationRule]]:
+    depth = QueryDepthLimiter(max_depth=max_depth)
+    aliases = MaxAliasesLimiter(max_alias_count=max_aliases)
+    return [*depth.validation_rules, *aliases.validation_rules]
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     limits = settings.limits
@@ -48,8 +55,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         # Factories: each request gets its own extension; the LRU caches behind them are shared.
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
-        partial(QueryDepthLimiter, max_depth=limits.max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+        # The depth and alias limiters build a new rule class per instance, and the validation
+        # cache keys on the rules: build them once, or every request validates afresh.
+        partial(AddValidationRules, _limit_rules(limits.max_depth, limits.max_aliases)),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
