@@ -1,4 +1,4 @@
-"""The gateway against its floors, measured in one run.
+"""The gateway against its floors, measured in one run, then upstream calls per query.
 
 Run: python3 -m pip install -e '.[bench]' && python3 -m bench.run [--seconds 5]
 
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import upstream_calls
 from bench.load import Result, run
 from bench.wrk import available as wrk_available
 from bench.wrk import wrk
@@ -272,6 +273,9 @@ def main() -> None:
         rows.append(("fan-out: 1 provider at 100 ms", measure(fan(["LAGO"]), seconds, 4)))
 
     report(rows, start_rss, end_rss)
+    print()
+    print("Upstream calls per query, mixed workload (bench.upstream_calls), same run:")
+    upstream_calls.main()
 
 
 def report(
