@@ -339,7 +339,7 @@ def plot(rows: list[tuple[str, Result]]) -> None:
         color=["#888" if n.startswith("floor") else "#d6336c" for n in names],
     )
     left.set_xscale("log")
-    left.set_xlabel("requests/s (log), one worker, same run")
+    left.set_xlabel("requests/s (log), all from one run")
     right.barh(names, [r.p50 for r in results], color="#4263eb")
     right.set_xscale("log")
     right.set_xlabel("p50 latency, ms (log)")
