@@ -71,6 +71,31 @@ def server(args: list[str], ready: str, env: dict[str, str] | None = None) -> It
         process.wait(timeout=20)
 
 
+@contextlib.contextmanager
+def floors(workers: int, env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """The bare-Starlette and plain-Strawberry floors, each with `workers` processes."""
+    uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--log-level", "warning"]
+    uvicorn += ["--workers", str(workers)]
+    static_port, floor_port = free_port(), free_port()
+    static = f"http://127.0.0.1:{static_port}/graphql"
+    floor = f"http://127.0.0.1:{floor_port}/graphql"
+    with (
+        server([*uvicorn, "bench.floors:static_app", "--port", str(static_port)], static, env),
+        server([*uvicorn, "bench.floors:strawberry_app", "--port", str(floor_port)], floor, env),
+    ):
+        yield static, floor
+
+
+def measure_floors(
+    static_label: str, floor_label: str, static: str, floor: str, seconds: float
+) -> list[tuple[str, Result]]:
+    twenty = {"n": 20}
+    return [
+        (static_label, measure(post(static, Q20, twenty), seconds)),
+        (floor_label, measure(post(floor, Q20, twenty), seconds)),
+    ]
+
+
 def rss_kib(pid: int) -> dict[str, int]:
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -111,7 +136,7 @@ def main() -> None:
     seconds = args.seconds
     rows: list[tuple[str, Result]] = []
     work = Path(tempfile.mkdtemp(prefix="bench-"))
-    gateway_port, latent_port, static_port, floor_port = (free_port() for _ in range(4))
+    gateway_port, latent_port = free_port(), free_port()
     gw = f"http://127.0.0.1:{gateway_port}/graphql"
     env = {"GATEWAY_LIMITS__MAX_PAGE_SIZE": "1000"}
     serve = [sys.executable, "-m", "gateway", "serve"]
@@ -127,31 +152,14 @@ def main() -> None:
             "BENCH_BODY_FILE": str(work / "body.json"),
             "BENCH_ITEMS": str(work / "items.json"),
         }
-        uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--log-level", "warning"]
-        with (
-            server(
-                [*uvicorn, "bench.floors:static_app", "--port", str(static_port)],
-                f"http://127.0.0.1:{static_port}/graphql",
-                floor_env,
-            ),
-            server(
-                [*uvicorn, "bench.floors:strawberry_app", "--port", str(floor_port)],
-                f"http://127.0.0.1:{floor_port}/graphql",
-                floor_env,
-            ),
-        ):
+        with floors(1, floor_env) as (static, floor):
             twenty = {"n": 20}
-            rows.append(
-                (
-                    "floor: bare Starlette, same bytes",
-                    measure(post(f"http://127.0.0.1:{static_port}/graphql", Q20, twenty), seconds),
-                )
-            )
-            rows.append(
-                (
-                    "floor: plain Strawberry + caches, 20",
-                    measure(post(f"http://127.0.0.1:{floor_port}/graphql", Q20, twenty), seconds),
-                )
+            rows += measure_floors(
+                "floor: bare Starlette, same bytes",
+                "floor: plain Strawberry + caches, 20",
+                static,
+                floor,
+                seconds,
             )
             rows.append(
                 ("gateway: 20 customers, response cache", measure(post(gw, Q20, twenty), seconds))
@@ -184,9 +192,7 @@ def main() -> None:
             rows.append(
                 (
                     "floor: plain Strawberry, 1000",
-                    measure(
-                        post(f"http://127.0.0.1:{floor_port}/graphql", Q20, thousand), seconds, 2
-                    ),
+                    measure(post(floor, Q20, thousand), seconds, 2),
                 )
             )
             rows.append(
@@ -197,9 +203,8 @@ def main() -> None:
             )
         end_rss = rss_kib(gateway_pid)
 
-    two_port, static_two, floor_two = free_port(), free_port(), free_port()
+    two_port = free_port()
     two = f"http://127.0.0.1:{two_port}/graphql"
-    uvicorn_two = [*uvicorn, "--workers", "2"]
     # Workers keep their own APQ stores: a trusted-document manifest serves the hash in both.
     manifest = work / "manifest.json"
     manifest.write_text(json.dumps({sha: Q20}))
@@ -209,29 +214,14 @@ def main() -> None:
             f"http://127.0.0.1:{two_port}/healthz",
             {"GATEWAY_PERSISTED__MANIFEST_PATH": str(manifest)},
         ),
-        server(
-            [*uvicorn_two, "bench.floors:static_app", "--port", str(static_two)],
-            f"http://127.0.0.1:{static_two}/graphql",
-            floor_env,
-        ),
-        server(
-            [*uvicorn_two, "bench.floors:strawberry_app", "--port", str(floor_two)],
-            f"http://127.0.0.1:{floor_two}/graphql",
-            floor_env,
-        ),
+        floors(2, floor_env) as (static_two, floor_two),
     ):
-        twenty = {"n": 20}
-        rows.append(
-            (
-                "floor, 2 workers: bare Starlette",
-                measure(post(f"http://127.0.0.1:{static_two}/graphql", Q20, twenty), seconds),
-            )
-        )
-        rows.append(
-            (
-                "floor, 2 workers: plain Strawberry, 20",
-                measure(post(f"http://127.0.0.1:{floor_two}/graphql", Q20, twenty), seconds),
-            )
+        rows += measure_floors(
+            "floor, 2 workers: bare Starlette",
+            "floor, 2 workers: plain Strawberry, 20",
+            static_two,
+            floor_two,
+            seconds,
         )
         # Each worker keeps its own memory cache: warm both.
         measure(post(two, Q20, twenty), 2.0)
