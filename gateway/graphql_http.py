@@ -175,7 +175,7 @@ class GraphQLEndpoint:
                 self.settings.mode == "development" or tenant.settings.allow_trace
             )
             cache = self._response_cache_for(request, trace)
-            cache_key = (
+            cache_key, generations = (
                 await cache.key(
                     tenant,
                     resolved.query,
@@ -183,7 +183,7 @@ class GraphQLEndpoint:
                     graphql_request.variables,
                 )
                 if cache
-                else None
+                else (None, {})
             )
             if cache is not None and cache_key is not None:
                 hit = await cache.get(cache_key)
@@ -199,6 +199,7 @@ class GraphQLEndpoint:
             context = Context(tenant=tenant, settings=self.settings, request_id=request_id)
             deadline = self.timer.clock() + self.settings.resilience.request_deadline_seconds
             ledger, token = start_ledger(deadline, request_id)
+            ledger.generations.update(generations)
             outcome.ledger = ledger
             try:
                 result = await self._execute(

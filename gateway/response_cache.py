@@ -18,6 +18,7 @@ import orjson
 
 from gateway.cache.keys import VERSION, Scope, generation_key
 from gateway.cache.store import CacheStore
+from gateway.domain.customer import Provider
 from gateway.tenants import Tenant
 
 # An answer fresh for less than this is not worth storing.
@@ -41,7 +42,9 @@ class ResponseCache:
         query: str,
         operation_name: str | None,
         variables: Mapping[str, Any] | None,
-    ) -> str:
+    ) -> tuple[str, dict[tuple[str, Provider, str], int]]:
+        """The key, and the generations it was built from, in the shape the request ledger
+        memoises them: the upstream cache then reuses them instead of reading them again."""
         scopes = [
             Scope(tenant.id, p, s.scope)
             for p, s in sorted(tenant.sources.items(), key=lambda i: i[0].value)
@@ -51,7 +54,10 @@ class ResponseCache:
             [query, operation_name, variables or {}, generations], option=orjson.OPT_SORT_KEYS
         )
         digest = hashlib.sha256(material).hexdigest()
-        return f"{VERSION}:{tenant.id}:response:{digest}"
+        read = {
+            (s.tenant, s.provider, s.scope): g for s, g in zip(scopes, generations, strict=True)
+        }
+        return f"{VERSION}:{tenant.id}:response:{digest}", read
 
     async def get(self, key: str) -> CachedResponse | None:
         raw = await self.store.get(key)

@@ -17,10 +17,9 @@ from gateway.sandbox import (
     LAYER_CLIENT_SECRET,
     LAYER_WEBHOOK_SECRET,
     SECOND_ACCOUNT,
-    Sandbox,
 )
 from gateway.settings import CacheSettings, LimitSettings
-from tests.cache.test_caching import FakeClock, twin_tenants
+from tests.cache.test_caching import FakeClock, shared_name, twin_tenants
 from tests.services import RedisServer, redis_server
 from tests.support import gateway_client
 
@@ -29,15 +28,10 @@ READ = "query($id: ID!) { customer(id: $id) { displayName email } }"
 LIST = "{ customers(first: 4, providers: [LAGO]) { edges { node { displayName } } } }"
 
 
-def expected_name(lago_key: str) -> str:
-    customers = Sandbox().data.lago_organizations[lago_key]
-    return next(str(c["name"]) for c in customers if c["external_id"] == "shared-000")
-
-
 async def test_200_interleaved_requests_from_two_tenants_never_cross() -> None:
     names = {
-        "a": expected_name(DEMO_ACCOUNT.lago_api_key),
-        "b": expected_name(SECOND_ACCOUNT.lago_api_key),
+        "a": shared_name(DEMO_ACCOUNT.lago_api_key),
+        "b": shared_name(SECOND_ACCOUNT.lago_api_key),
     }
     async with gateway_client(twin_tenants(), latency=0.002) as gateway:
 

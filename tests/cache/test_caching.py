@@ -120,6 +120,12 @@ async def test_50_concurrent_cold_queries_make_one_call_per_resource() -> None:
         assert sum(b["extensions"]["upstream"]["calls"] for b in bodies) == 4
 
 
+def shared_name(lago_key: str) -> str:
+    """The name of the `shared-000` customer in the Lago organisation behind `lago_key`."""
+    customers = Sandbox().data.lago_organizations[lago_key]
+    return next(str(c["name"]) for c in customers if c["external_id"] == "shared-000")
+
+
 def twin_tenants() -> Settings:
     """Two tenants whose connections differ only in credentials: their cache keys differ only
     by tenant, so any key that forgot the tenant would leak one's data to the other."""
@@ -146,12 +152,8 @@ async def test_two_tenants_never_see_each_others_cached_data() -> None:
                 names.setdefault(tenant, set()).add(body["data"]["customer"]["displayName"])
         lago_calls = gateway.upstream.calls("/lago/")
     expected = {
-        org: next(
-            c["name"]
-            for c in Sandbox().data.lago_organizations[key]
-            if c["external_id"] == "shared-000"
-        )
-        for org, key in (("a", DEMO_ACCOUNT.lago_api_key), ("b", SECOND_ACCOUNT.lago_api_key))
+        "a": shared_name(DEMO_ACCOUNT.lago_api_key),
+        "b": shared_name(SECOND_ACCOUNT.lago_api_key),
     }
     assert expected["a"] != expected["b"]
     assert names == {"a": {expected["a"]}, "b": {expected["b"]}}

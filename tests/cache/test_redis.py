@@ -19,10 +19,9 @@ from gateway.sandbox import (
     LAYER_CLIENT_ID,
     LAYER_CLIENT_SECRET,
     SECOND_ACCOUNT,
-    Sandbox,
 )
 from gateway.settings import CacheSettings
-from tests.cache.test_caching import CUSTOMER, twin_tenants
+from tests.cache.test_caching import CUSTOMER, shared_name, twin_tenants
 from tests.services import RedisServer, free_port, gateway_process, redis_server
 from tests.support import gateway_client
 
@@ -184,11 +183,7 @@ async def test_two_tenants_never_see_each_others_data_through_redis(redis: Redis
                 )
                 seen[tenant].add(body["data"]["customer"]["displayName"])
     names = {
-        tenant: next(
-            c["name"]
-            for c in Sandbox().data.lago_organizations[key]
-            if c["external_id"] == "shared-000"
-        )
-        for tenant, key in (("a", DEMO_ACCOUNT.lago_api_key), ("b", SECOND_ACCOUNT.lago_api_key))
+        "a": shared_name(DEMO_ACCOUNT.lago_api_key),
+        "b": shared_name(SECOND_ACCOUNT.lago_api_key),
     }
     assert seen == {"a": {names["a"]}, "b": {names["b"]}}
