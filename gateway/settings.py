@@ -22,7 +22,15 @@ from gateway.errors import ConfigError
 
 # Keys whose values are credentials: in a file they must be `${VAR}` references.
 SECRET_KEYS = frozenset(
-    {"api_key", "api_keys", "client_id", "client_secret", "webhook_secret", "webhook_hmac_key"}
+    {
+        "api_key",
+        "api_keys",
+        "client_id",
+        "client_secret",
+        "webhook_secret",
+        "webhook_hmac_key",
+        "cursor_key",
+    }
 )
 _ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
@@ -94,6 +102,15 @@ class LimitSettings(_Section):
     max_aliases: int = Field(default=15, ge=0)
     max_fields: int = Field(default=25_000, ge=100)
     max_upstream_calls: int = Field(default=120, ge=1)
+    # Selections a document expands to once every fragment spread is counted where it is
+    # spread: bounds the work of analysing and executing a document of nested fragments.
+    max_selections: int = Field(default=5_000, ge=100)
+    # Pages read from a provider for a filter it cannot apply upstream, before the page is
+    # answered with what was found and a FILTER_SCAN_LIMIT error.
+    max_filter_scan_pages: int = Field(default=5, ge=1)
+    # Operation names that get their own metric series, per tenant (trusted and persisted
+    # documents always do); later names are counted as "other".
+    max_operation_labels: int = Field(default=50, ge=0)
     # Per-tenant request rate (None: unlimited unless a tenant sets its own).
     tenant_requests_per_second: float | None = Field(default=None, gt=0)
     tenant_burst: int = Field(default=50, ge=1)
@@ -134,6 +151,9 @@ class CacheSettings(_Section):
     # Whole clean responses, served without executing the query (gateway/response_cache.py).
     responses: bool = True
     lock_lease_seconds: float = Field(default=2.0, gt=0)
+    # Per tenant, the response cache evicts its least recently used answers past these.
+    response_max_entries_per_tenant: int = Field(default=1_000, ge=1)
+    response_max_bytes_per_tenant: int = Field(default=32 * 1024 * 1024, ge=1024)
     layer: CachePolicySettings = CachePolicySettings()
     # Codat serves its own synced copy, refreshed at most as often as the company syncs.
     codat: CachePolicySettings = CachePolicySettings(ttl_seconds=300)
@@ -150,7 +170,19 @@ class PersistedSettings(_Section):
     manifest_path: Path | None = None
     apq: bool = True
     apq_ttl_seconds: float = Field(default=86400, gt=0)
+    # Per tenant, APQ registrations past these evict the least recently used.
+    apq_max_entries_per_tenant: int = Field(default=1_000, ge=1)
+    apq_max_bytes_per_tenant: int = Field(default=8 * 1024 * 1024, ge=1024)
     reload_interval_seconds: float = Field(default=1.0, gt=0)
+
+
+class WebhookSettings(_Section):
+    """Provider webhook deliveries: replay protection and deduplication."""
+
+    # A signature whose timestamp is further than this from now is refused (replays).
+    signature_tolerance_seconds: float = Field(default=300, gt=0)
+    # Event ids remembered, so a redelivery inside this window is acknowledged, not applied.
+    dedup_retention_seconds: float = Field(default=72 * 3600, gt=0)
 
 
 class Settings(BaseSettings):
@@ -166,6 +198,11 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     resilience: ResilienceSettings = ResilienceSettings()
     persisted: PersistedSettings = PersistedSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    # Signs `customers` cursors (HMAC-SHA256), so a client cannot forge a position or replay
+    # another tenant's. Instances behind one endpoint need the same key; unset, each process
+    # draws a random one (cursors then end with the process). From the environment only.
+    cursor_key: SecretStr | None = None
     # GraphiQL: on in development, off in production unless switched on here.
     graphiql: bool | None = None
     # Introspection: on in development, off in production unless switched on here.
@@ -255,5 +292,6 @@ __all__ = [
     "ResilienceSettings",
     "Settings",
     "TenantSettings",
+    "WebhookSettings",
     "load_settings",
 ]
