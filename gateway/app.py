@@ -72,7 +72,7 @@ def create_app(
         timer,
         metrics,
     )
-    webhooks = WebhookEndpoint(clock)
+    webhooks = WebhookEndpoint(clock, settings.webhooks)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

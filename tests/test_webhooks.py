@@ -146,12 +146,15 @@ def standard_headers(secret: str, body: bytes, timestamp: int | None = None) -> 
     }
 
 
+INVALID = "WEBHOOK_SIGNATURE_INVALID"
+LAYER_BODY = b'{"type": "customer.updated", "data": {"id": "x"}}'
 FORGED = [
-    ("lago", lago_event("Forged"), {}),
+    ("lago", lago_event("Forged"), {}, INVALID),
     (
         "lago",
         lago_event("Forged"),
         {"X-Lago-Signature": lago_signature("wrong-key", lago_event("Forged"))},
+        INVALID,
     ),
     (
         "lago",
@@ -160,6 +163,7 @@ FORGED = [
             "X-Lago-Signature": lago_signature(LAGO_WEBHOOK_HMAC_KEY, lago_event("Other")),
             "X-Lago-Signature-Algorithm": "hmac",
         },
+        INVALID,
     ),
     (
         "lago",
@@ -168,34 +172,48 @@ FORGED = [
             "X-Lago-Signature": lago_signature(LAGO_WEBHOOK_HMAC_KEY, lago_event("Forged")),
             "X-Lago-Signature-Algorithm": "jwt",
         },
+        INVALID,
+    ),
+    # A header that is not ASCII must be a wrong signature, not a crash.
+    (
+        "lago",
+        lago_event("Forged"),
+        {"X-Lago-Signature": "\u00e9t\u00e9".encode("latin-1")},
+        INVALID,
+    ),
+    ("layer", LAYER_BODY, standard_headers(CODAT_WEBHOOK_SECRET, LAYER_BODY), INVALID),
+    (
+        "layer",
+        LAYER_BODY,
+        {**standard_headers(LAYER_WEBHOOK_SECRET, LAYER_BODY), "webhook-signature": b"v1,\xe9"},
+        INVALID,
     ),
     (
         "layer",
-        b'{"type": "customer.updated", "data": {"id": "x"}}',
-        standard_headers(
-            CODAT_WEBHOOK_SECRET, b'{"type": "customer.updated", "data": {"id": "x"}}'
-        ),
-    ),
-    (
-        "layer",
-        b'{"type": "customer.updated", "data": {"id": "x"}}',
-        standard_headers(
-            LAYER_WEBHOOK_SECRET,
-            b'{"type": "customer.updated", "data": {"id": "x"}}',
-            timestamp=int(time.time()) - 3600,
-        ),
+        LAYER_BODY,
+        standard_headers(LAYER_WEBHOOK_SECRET, LAYER_BODY, timestamp=int(time.time()) - 3600),
+        "WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE",
     ),
     (
         "codat",
         b'{"eventType": "read.completed"}',
         {"webhook-id": "msg_1", "webhook-timestamp": "1", "webhook-signature": "v1,AAAA"},
+        INVALID,
     ),
 ]
+MESSAGES = {
+    INVALID: "invalid signature",
+    "WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE": "the signature's timestamp is outside the tolerance",
+}
 
 
-@pytest.mark.parametrize(("provider", "body", "headers"), FORGED)
+@pytest.mark.parametrize(("provider", "body", "headers", "code"), FORGED)
 async def test_bad_signatures_are_refused_and_change_nothing(
-    gateway: GatewayClient, provider: str, body: bytes, headers: dict[str, str]
+    gateway: GatewayClient,
+    provider: str,
+    body: bytes,
+    headers: dict[str, str | bytes],
+    code: str,
 ) -> None:
     await read(gateway, GAVIN)
     await read(gateway, JOHN)
@@ -205,7 +223,7 @@ async def test_bad_signatures_are_refused_and_change_nothing(
         headers={"content-type": "application/json", **headers},
     )
     assert response.status_code == 401
-    assert response.json() == {"received": False, "error": "invalid signature"}
+    assert response.json() == {"received": False, "error": MESSAGES[code], "code": code}
     assert (await read(gateway, GAVIN)) == (
         {"displayName": "Gavin Belson", "taxes": [{"code": "french_standard_vat"}]},
         0,
@@ -246,11 +264,17 @@ async def test_signed_events_that_are_not_about_customers_are_ignored(
     assert response.json() == {"received": True, "action": "ignored"}
 
 
-async def test_a_signed_body_that_is_not_json_is_a_400(gateway: GatewayClient) -> None:
-    body = b"not json"
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [(b"not json", "WEBHOOK_BODY_NOT_JSON"), (b"[1, 2]", "WEBHOOK_BODY_NOT_OBJECT")],
+)
+async def test_a_signed_body_that_is_not_a_json_object_is_a_400(
+    gateway: GatewayClient, body: bytes, code: str
+) -> None:
     response = await gateway.http.post(
         "/webhooks/codat?tenant=demo",
         content=body,
         headers=standard_headers(CODAT_WEBHOOK_SECRET, body),
     )
     assert response.status_code == 400
+    assert response.json()["code"] == code

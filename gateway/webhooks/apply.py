@@ -3,7 +3,11 @@
 - Lago `customer.created|updated` carries the customer: the tenant's Lago entries are retired
   (lists may now order or filter differently) and the customer's own entry is replaced. The
   event's object lacks some fields a read returns (taxes, metadata, invoice custom sections,
-  error details); those keep their previously cached value.
+  error details); those keep their previously cached value. Events arrive late, out of order
+  and replayed, so the state an event carries is written only when its `updated_at` is not
+  older than the cached customer's: an older event changes nothing ("stale"), and one that
+  cannot be compared (nothing cached, or a time missing) only retires, so the next read asks
+  Lago. Retiring cannot roll anything back; writing old state could.
 - Layer `customer.*` carries only an id: the tenant's Layer entries are retired.
 - Codat `read.completed` with modified customers: the company's Codat entries are retired.
 
@@ -12,12 +16,13 @@ Anything else is acknowledged and ignored, so providers do not retry it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from gateway.cache.keys import Scope
-from gateway.cache.upstream import UpstreamCache
+from gateway.cache.upstream import Entry, UpstreamCache
 from gateway.domain.customer import Provider
 from gateway.tenants import Tenant
 
@@ -37,17 +42,41 @@ async def apply_lago(tenant: Tenant, cache: UpstreamCache, event: dict[str, Any]
         return "ignored"
     scope = Scope(tenant.id, Provider.LAGO, lago.organization_id)
     key = {"id": customer["external_id"]}
-    previous = await cache.peek(scope, "customer", key)
+    cached = _cached_customer(await cache.peek(scope, "customer", key))
+    event_time = updated_at(customer)
+    cached_time = updated_at(cached) if cached is not None else None
+    if event_time is not None and cached_time is not None and event_time < cached_time:
+        return "stale"
     await cache.retire(scope)
-    merged = dict(customer)
-    if previous is not None and previous.status == 200:
-        cached = orjson.loads(previous.body).get("customer", {})
-        merged = {**cached, **customer}
-    elif "taxes" not in customer or "metadata" not in customer:
-        # Not enough to answer a read with: the next read fetches the customer whole.
+    if cached is None or event_time is None or cached_time is None:
+        # Not provably current: the next read fetches the customer whole.
         return "retired"
+    merged = {**cached, **customer}
     await cache.put(scope, "customer", key, 200, orjson.dumps({"customer": merged}))
     return "replaced"
+
+
+def updated_at(record: dict[str, Any]) -> datetime | None:
+    """The record's own update time (ISO 8601; zone-less is taken as UTC), if it has one."""
+    value = record.get("updated_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _cached_customer(entry: Entry | None) -> dict[str, Any] | None:
+    if entry is None or entry.status != 200:
+        return None
+    try:
+        body = orjson.loads(entry.body)
+    except orjson.JSONDecodeError:
+        return None
+    customer = body.get("customer") if isinstance(body, dict) else None
+    return customer if isinstance(customer, dict) else None
 
 
 async def apply_layer(tenant: Tenant, cache: UpstreamCache, event: dict[str, Any]) -> str:
@@ -79,4 +108,4 @@ async def apply_codat(tenant: Tenant, cache: UpstreamCache, event: dict[str, Any
     return "retired"
 
 
-__all__ = ["apply_codat", "apply_lago", "apply_layer"]
+__all__ = ["apply_codat", "apply_lago", "apply_layer", "updated_at"]

@@ -1,25 +1,46 @@
-"""`POST /webhooks/{layer|codat|lago}?tenant=<id>`: verify, then update the cache.
+"""`POST /webhooks/{layer|codat|lago}?tenant=<id>`: verify, deduplicate, apply, acknowledge.
 
-401 for a missing or wrong signature (and nothing changes), 404 for a tenant or provider with
-no webhook configured, 413 for a body over 1 MiB, 400 for a signed body that is not JSON.
+Every answer is JSON with a stable `code` when something is refused:
+
+    200  {"received": true, "action": "replaced|retired|stale|duplicate|ignored"}
+    400  WEBHOOK_BODY_NOT_JSON, WEBHOOK_BODY_NOT_OBJECT      signed, but not a JSON object
+    401  WEBHOOK_SIGNATURE_INVALID                           missing or wrong signature
+    401  WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE                  signed too long ago (or ahead)
+    404  WEBHOOK_UNKNOWN_PROVIDER, WEBHOOK_NOT_CONFIGURED
+    413  WEBHOOK_BODY_TOO_LARGE                              over 1 MiB
+    503  WEBHOOK_CACHE_UNAVAILABLE                           a cache write failed: retry
+
+Nothing changes on a 4xx. A 2xx means the event is in the cache (or needs nothing), so the
+provider stops retrying; a 503 means it is not, and no receipt was written, so the retry is
+applied.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gateway.cache.keys import Scope
+from gateway.cache.store import RETRY_PAUSE_SECONDS
 from gateway.cache.upstream import UpstreamCache
 from gateway.domain.customer import Provider
+from gateway.settings import WebhookSettings
 from gateway.tenants import Tenant, TenantDirectory
 from gateway.webhooks.apply import apply_codat, apply_lago, apply_layer
-from gateway.webhooks.signatures import verify_lago, verify_standard
+from gateway.webhooks.receipts import Receipts
+from gateway.webhooks.signatures import (
+    Verdict,
+    lago_event_id,
+    standard_message_id,
+    verify_lago,
+    verify_standard,
+)
 
 log = logging.getLogger("gateway.webhooks")
 MAX_BODY_BYTES = 1024 * 1024
@@ -32,11 +53,16 @@ _APPLY: dict[Provider, Apply] = {
 
 
 class WebhookEndpoint:
-    """Usage: `Route("/webhooks/{provider}", WebhookEndpoint(...).handle, methods=["POST"])`;
-    `tenants` and `cache` are set once the app has started."""
+    """Usage: `Route("/webhooks/{provider}", WebhookEndpoint(clock, settings.webhooks).handle,
+    methods=["POST"])`; `tenants` and `cache` are set once the app has started."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.time,
+        settings: WebhookSettings | None = None,
+    ) -> None:
         self.clock = clock
+        self.settings = settings or WebhookSettings()
         self.tenants = TenantDirectory(())
         self.cache: UpstreamCache | None = None
 
@@ -44,32 +70,81 @@ class WebhookEndpoint:
         try:
             provider = Provider(request.path_params["provider"].upper())
         except ValueError:
-            return _answer(404, "no such provider")
+            return _refuse(404, "WEBHOOK_UNKNOWN_PROVIDER", "no such provider")
         tenant = self._tenant(provider, request.query_params.get("tenant"))
         secret = _secret(tenant, provider) if tenant else None
-        if tenant is None or secret is None or self.cache is None:
-            return _answer(404, "no webhook is configured for this tenant and provider")
+        cache = self.cache
+        if tenant is None or secret is None or cache is None:
+            return _refuse(
+                404,
+                "WEBHOOK_NOT_CONFIGURED",
+                "no webhook is configured for this tenant and provider",
+            )
         body = await _read(request)
         if body is None:
-            return _answer(413, "the body is too large")
+            return _refuse(413, "WEBHOOK_BODY_TOO_LARGE", "the body is too large")
         headers = {k.lower(): v for k, v in request.headers.items()}
-        valid = (
-            verify_lago(secret, headers, body)
-            if provider is Provider.LAGO
-            else verify_standard(secret, headers, body, self.clock())
-        )
-        if not valid:
-            log.warning("rejected a %s webhook with a bad signature", provider.value)
-            return _answer(401, "invalid signature")
+        verdict = self._verify(provider, secret, headers, body)
+        if verdict is not Verdict.VALID:
+            log.warning("rejected a %s webhook: %s", provider.value, verdict.value)
+            if verdict is Verdict.OUT_OF_TOLERANCE:
+                return _refuse(
+                    401,
+                    "WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE",
+                    "the signature's timestamp is outside the tolerance",
+                )
+            return _refuse(401, "WEBHOOK_SIGNATURE_INVALID", "invalid signature")
         try:
             event = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return _answer(400, "the body is not JSON")
+            return _refuse(400, "WEBHOOK_BODY_NOT_JSON", "the body is not JSON")
         if not isinstance(event, dict):
-            return _answer(400, "the body is not a JSON object")
-        action = await _APPLY[provider](tenant, self.cache, event)
+            return _refuse(400, "WEBHOOK_BODY_NOT_OBJECT", "the body is not a JSON object")
+        event_id = (
+            lago_event_id(headers) if provider is Provider.LAGO else standard_message_id(headers)
+        )
+        return await self._apply(tenant, provider, cache, event, event_id)
+
+    async def _apply(
+        self,
+        tenant: Tenant,
+        provider: Provider,
+        cache: UpstreamCache,
+        event: dict[str, Any],
+        event_id: str | None,
+    ) -> Response:
+        scope = Scope(tenant.id, provider, _account(tenant, provider))
+        receipts = Receipts(cache.store, self.settings.dedup_retention_seconds)
+        if event_id is not None and await receipts.seen(scope, event_id):
+            log.info("%s webhook for tenant %s: duplicate", provider.value, tenant.id)
+            return JSONResponse({"received": True, "action": "duplicate"})
+        action = await _APPLY[provider](tenant, cache, event)
+        if event_id is not None and not cache.store.degraded:
+            await receipts.record(scope, event_id)
+        # The store swallows backend errors (reads must not fail) and reports them by turning
+        # degraded: then some write of this event, or its receipt, did not happen.
+        if cache.store.degraded:
+            log.warning(
+                "%s webhook for tenant %s not applied: the cache backend is unavailable",
+                provider.value,
+                tenant.id,
+            )
+            return _refuse(
+                503,
+                "WEBHOOK_CACHE_UNAVAILABLE",
+                "the cache could not be updated; retry later",
+                {"Retry-After": str(int(RETRY_PAUSE_SECONDS))},
+            )
         log.info("%s webhook for tenant %s: %s", provider.value, tenant.id, action)
         return JSONResponse({"received": True, "action": action})
+
+    def _verify(
+        self, provider: Provider, secret: str, headers: Mapping[str, str], body: bytes
+    ) -> Verdict:
+        if provider is Provider.LAGO:
+            return verify_lago(secret, headers, body)
+        tolerance = self.settings.signature_tolerance_seconds
+        return verify_standard(secret, headers, body, self.clock(), tolerance)
 
     def _tenant(self, provider: Provider, tenant_id: str | None) -> Tenant | None:
         if tenant_id is not None:
@@ -91,6 +166,16 @@ def _secret(tenant: Tenant, provider: Provider) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
+def _account(tenant: Tenant, provider: Provider) -> str:
+    """The provider account the tenant's webhook speaks for (it has a secret, so it exists)."""
+    s = tenant.settings
+    if provider is Provider.LAYER and s.layer:
+        return s.layer.business_id
+    if provider is Provider.CODAT and s.codat:
+        return s.codat.company_id
+    return s.lago.organization_id if s.lago else ""
+
+
 async def _read(request: Request) -> bytes | None:
     body = bytearray()
     async for chunk in request.stream():
@@ -100,8 +185,12 @@ async def _read(request: Request) -> bytes | None:
     return bytes(body)
 
 
-def _answer(status: int, message: str) -> Response:
-    return JSONResponse({"received": False, "error": message}, status_code=status)
+def _refuse(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    return JSONResponse(
+        {"received": False, "error": message, "code": code}, status_code=status, headers=headers
+    )
 
 
 __all__ = ["MAX_BODY_BYTES", "WebhookEndpoint"]

@@ -5,7 +5,8 @@
   secret is "whsec_<base64 key>". Codat signs this way; Layer's scheme is not public, and the
   gateway assumes the same (see docs/webhooks.md).
 - Lago HMAC: `X-Lago-Signature` = base64(HMAC-SHA256(organisation HMAC key, body)), with
-  `X-Lago-Signature-Algorithm: hmac`.
+  `X-Lago-Signature-Algorithm: hmac`. It signs no timestamp: a Lago replay is stopped by the
+  unique-key receipts and the ordering by `updated_at` instead (gateway/webhooks/apply.py).
 """
 
 from __future__ import annotations
@@ -15,10 +16,18 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping
+from enum import Enum
 
-# How far a Standard Webhooks timestamp may be from our clock (replay protection).
-TOLERANCE_SECONDS = 300
 _PREFIX = "whsec_"
+
+
+class Verdict(Enum):
+    """What a delivery's signature proves."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    # Signed by the provider, but at a time too far from ours: a replay, or a clock to fix.
+    OUT_OF_TOLERANCE = "out_of_tolerance"
 
 
 def _standard_key(secret: str) -> bytes | None:
@@ -37,16 +46,34 @@ def standard_signature(secret: str, message_id: str, timestamp: int, body: bytes
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def verify_standard(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> bool:
-    message_id = headers.get("webhook-id") or headers.get("svix-id")
+def standard_message_id(headers: Mapping[str, str]) -> str | None:
+    """The event id a Standard Webhooks sender keeps across retries of one message."""
+    return headers.get("webhook-id") or headers.get("svix-id") or None
+
+
+def verify_standard(
+    secret: str, headers: Mapping[str, str], body: bytes, now: float, tolerance: float
+) -> Verdict:
+    """Valid when a `v1` signature matches and `webhook-timestamp` is within `tolerance`
+    seconds of `now`, either way (the timestamp is signed, so it cannot be moved)."""
+    message_id = standard_message_id(headers)
     timestamp = headers.get("webhook-timestamp") or headers.get("svix-timestamp")
     signatures = headers.get("webhook-signature") or headers.get("svix-signature")
     if not (message_id and timestamp and signatures) or not timestamp.isdigit():
-        return False
-    if abs(now - int(timestamp)) > TOLERANCE_SECONDS or _standard_key(secret) is None:
-        return False
+        return Verdict.INVALID
+    if _standard_key(secret) is None:
+        return Verdict.INVALID
     expected = standard_signature(secret, message_id, int(timestamp), body)
-    return any(hmac.compare_digest(expected, offered) for offered in signatures.split(" "))
+    if not any(_same(expected, offered) for offered in signatures.split(" ")):
+        return Verdict.INVALID
+    if abs(now - int(timestamp)) > tolerance:
+        return Verdict.OUT_OF_TOLERANCE
+    return Verdict.VALID
+
+
+def _same(expected: str, offered: str) -> bool:
+    # As bytes: compare_digest raises on non-ASCII str, and a header may hold any Latin-1.
+    return hmac.compare_digest(expected.encode(), offered.encode())
 
 
 def lago_signature(hmac_key: str, body: bytes) -> str:
@@ -54,16 +81,24 @@ def lago_signature(hmac_key: str, body: bytes) -> str:
     return base64.b64encode(digest).decode()
 
 
-def verify_lago(hmac_key: str, headers: Mapping[str, str], body: bytes) -> bool:
+def lago_event_id(headers: Mapping[str, str]) -> str | None:
+    """`X-Lago-Unique-Key`: one per event, the same on every retry of it."""
+    return headers.get("x-lago-unique-key") or None
+
+
+def verify_lago(hmac_key: str, headers: Mapping[str, str], body: bytes) -> Verdict:
     if headers.get("x-lago-signature-algorithm", "hmac").lower() != "hmac":
-        return False
+        return Verdict.INVALID
     offered = headers.get("x-lago-signature", "")
-    return bool(offered) and hmac.compare_digest(lago_signature(hmac_key, body), offered)
+    valid = bool(offered) and _same(lago_signature(hmac_key, body), offered)
+    return Verdict.VALID if valid else Verdict.INVALID
 
 
 __all__ = [
-    "TOLERANCE_SECONDS",
+    "Verdict",
+    "lago_event_id",
     "lago_signature",
+    "standard_message_id",
     "standard_signature",
     "verify_lago",
     "verify_standard",
