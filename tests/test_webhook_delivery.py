@@ -14,6 +14,8 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from gateway.cache.keys import Scope
+from gateway.domain.customer import Provider
 from gateway.sandbox import (
     CODAT_WEBHOOK_SECRET,
     DEMO_ACCOUNT,
@@ -22,6 +24,7 @@ from gateway.sandbox import (
     Sandbox,
 )
 from gateway.settings import CacheSettings, Settings, WebhookSettings
+from gateway.webhooks.locks import record_lock_key
 from gateway.webhooks.signatures import lago_signature, standard_signature
 from tests.services import RedisServer, free_port, redis_server
 from tests.support import GatewayClient, gateway_client
@@ -183,6 +186,37 @@ async def test_an_old_full_event_with_nothing_cached_is_not_trusted(
     assert (after["displayName"], calls) == ("Gavin Belson", 1)
 
 
+async def test_an_event_for_a_customer_being_updated_waits_its_turn(
+    redis: RedisServer, redis_admin: Redis
+) -> None:
+    # Another process is between comparing and writing Gavin: this delivery must not
+    # interleave (the older of two could be written last), so it is refused for a retry.
+    async with gateway_client(Settings(cache=CacheSettings(url=redis.url))) as gateway:
+        await read(gateway, GAVIN)
+        scope = Scope("demo", Provider.LAGO, DEMO_ACCOUNT.lago_organization_id)
+        lock = record_lock_key(scope, GAVIN_ID)
+        await redis_admin.set(lock, b"1", px=10_000)
+        customer = {
+            **seeded_lago(GAVIN_ID),
+            "name": "Gavin Qzx",
+            "updated_at": "2099-01-01T00:00:00Z",
+        }
+        busy = await deliver_lago(gateway, lago_body(customer), "k-busy")
+        assert busy.status_code == 409
+        assert busy.headers["retry-after"] == "1"
+        assert busy.json() == {
+            "received": False,
+            "error": "another event for this customer is being applied; retry later",
+            "code": "WEBHOOK_BUSY",
+        }
+        assert (await read(gateway, GAVIN))[0]["displayName"] == "Gavin Belson"
+        await redis_admin.delete(lock)
+        retried = await deliver_lago(gateway, lago_body(customer), "k-busy")
+        assert retried.json() == {"received": True, "action": "replaced"}
+        # The lock is let go once the event is applied.
+        assert await redis_admin.exists(lock) == 0
+
+
 # -- 3. Acknowledged only when applied ---------------------------------------------------
 
 
@@ -236,6 +270,12 @@ async def test_an_event_that_could_not_be_applied_is_not_marked_delivered(
         assert refused.status_code == 503
         await redis_admin.execute_command("ACL", "SETUSER", "default", "+@all")
         assert (await gateway.http.get("/readyz")).status_code == 200
+        # The customer's lock could not be let go while the store was degraded; its lease
+        # ends it (here, at once).
+        lock = record_lock_key(
+            Scope("demo", Provider.LAGO, DEMO_ACCOUNT.lago_organization_id), GAVIN_ID
+        )
+        assert await redis_admin.delete(lock) == 1
         assert (await read(gateway, GAVIN)) == (
             {"displayName": "Gavin Belson", "taxes": [{"code": "french_standard_vat"}]},
             0,

@@ -7,7 +7,9 @@
   and replayed, so the state an event carries is written only when its `updated_at` is not
   older than the cached customer's: an older event changes nothing ("stale"), and one that
   cannot be compared (nothing cached, or a time missing) only retires, so the next read asks
-  Lago. Retiring cannot roll anything back; writing old state could.
+  Lago. Retiring cannot roll anything back; writing old state could. The compare and the
+  write hold the customer's lock (gateway/webhooks/locks.py), so two concurrent events cannot
+  interleave.
 - Layer `customer.*` carries only an id: the tenant's Layer entries are retired.
 - Codat `read.completed` with modified customers: the company's Codat entries are retired.
 
@@ -25,6 +27,7 @@ from gateway.cache.keys import Scope
 from gateway.cache.upstream import Entry, UpstreamCache
 from gateway.domain.customer import Provider
 from gateway.tenants import Tenant
+from gateway.webhooks.locks import record_lock
 
 LAGO_CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated"})
 LAYER_CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated", "customer.archived"})
@@ -41,6 +44,11 @@ async def apply_lago(tenant: Tenant, cache: UpstreamCache, event: dict[str, Any]
     ):
         return "ignored"
     scope = Scope(tenant.id, Provider.LAGO, lago.organization_id)
+    async with record_lock(cache.store, scope, customer["external_id"]):
+        return await _replace_if_newer(scope, cache, customer)
+
+
+async def _replace_if_newer(scope: Scope, cache: UpstreamCache, customer: dict[str, Any]) -> str:
     key = {"id": customer["external_id"]}
     cached = _cached_customer(await cache.peek(scope, "customer", key))
     event_time = updated_at(customer)

@@ -7,6 +7,8 @@ Every answer is JSON with a stable `code` when something is refused:
     401  WEBHOOK_SIGNATURE_INVALID                           missing or wrong signature
     401  WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE                  signed too long ago (or ahead)
     404  WEBHOOK_UNKNOWN_PROVIDER, WEBHOOK_NOT_CONFIGURED
+    409  WEBHOOK_BUSY                                        another delivery for the same
+                                                         customer is being applied: retry
     413  WEBHOOK_BODY_TOO_LARGE                              over 1 MiB
     503  WEBHOOK_CACHE_UNAVAILABLE                           a cache write failed: retry
 
@@ -33,6 +35,7 @@ from gateway.domain.customer import Provider
 from gateway.settings import WebhookSettings
 from gateway.tenants import Tenant, TenantDirectory
 from gateway.webhooks.apply import apply_codat, apply_lago, apply_layer
+from gateway.webhooks.locks import RecordBusy
 from gateway.webhooks.receipts import Receipts
 from gateway.webhooks.signatures import (
     Verdict,
@@ -118,7 +121,15 @@ class WebhookEndpoint:
         if event_id is not None and await receipts.seen(scope, event_id):
             log.info("%s webhook for tenant %s: duplicate", provider.value, tenant.id)
             return JSONResponse({"received": True, "action": "duplicate"})
-        action = await _APPLY[provider](tenant, cache, event)
+        try:
+            action = await _APPLY[provider](tenant, cache, event)
+        except RecordBusy:
+            return _refuse(
+                409,
+                "WEBHOOK_BUSY",
+                "another event for this customer is being applied; retry later",
+                {"Retry-After": "1"},
+            )
         if event_id is not None and not cache.store.degraded:
             await receipts.record(scope, event_id)
         # The store swallows backend errors (reads must not fail) and reports them by turning
