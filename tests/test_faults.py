@@ -88,6 +88,7 @@ MATRIX = [
     ("ratelimit:1", "UPSTREAM_RATE_LIMITED", 2, 1),
     ("malformed", "UPSTREAM_BAD_RESPONSE", 1, 1),
     ("malformed:html", "UPSTREAM_BAD_RESPONSE", 1, 1),
+    ("malformed:shape", "UPSTREAM_BAD_RESPONSE", 1, 1),
     ("reset", "UPSTREAM_UNAVAILABLE", 3, 1),
     ("flaky:100", "UPSTREAM_UNAVAILABLE", 3, 1),
     ("flaky:0", None, 1, 2),

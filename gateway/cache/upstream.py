@@ -6,22 +6,34 @@ background refresh runs; for `stale_if_error` more it is served only when the pr
 process through a shared task, across processes (Redis) through a short lease lock.
 
 Entries are bytes (status, time stored, body), so no caller can mutate a shared entry.
+
+Only answers the provider's reader accepts are stored: every read names a `validate` that
+parses the body (into the shared `Decoded` memo, so the parse is not repeated) and raises
+`UpstreamBadResponse` for a body that is garbage or of the wrong shape. Such an answer is
+never stored and never replaces a good entry, so stale-if-error keeps serving the good one;
+bytes in the store that do not validate (from an older version, say) count as a miss.
+
+Every wait a read makes on someone else's work (the shared task of a concurrent miss, the
+lease of another process) ends when the request's deadline does, with `UpstreamTimeout`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from gateway.cache.decoded import Decoded
 from gateway.cache.keys import Scope, entry_key, generation_key, lock_key
 from gateway.cache.store import CacheStore
 from gateway.domain.customer import Provider
-from gateway.errors import UpstreamError
+from gateway.errors import UpstreamError, UpstreamTimeout
 from gateway.ledger import count_lookup, current_ledger, note_freshness
 from gateway.observability.tracing import tracer
 
@@ -66,10 +78,39 @@ class Entry:
 
 
 Fetch = Callable[[], Awaitable[Entry]]
+# Raises an UpstreamError (UpstreamBadResponse) when a 200's body is not what the reader needs.
+Validate = Callable[[Entry], object]
+
+
+class Deadline(Protocol):
+    """What a read may still wait: `gateway.providers.resilience.Timer` is one."""
+
+    def remaining(self) -> float: ...
+
+
+class _Unbounded:
+    def remaining(self) -> float:
+        return math.inf
+
+
+UNBOUNDED: Deadline = _Unbounded()
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One read-through: where, how to fetch, how to check, and how long it may wait."""
+
+    key: str
+    provider: Provider
+    policy: CachePolicy
+    fetch: Fetch
+    validate: Validate
+    deadline: Deadline
 
 
 class UpstreamCache:
-    """Usage: `entry = await cache.fetch(scope, "customer", {"id": x}, fetch)`."""
+    """Usage: `entry = await cache.fetch(scope, "customer", {"id": x}, fetch, validate=v,
+    deadline=timer)`."""
 
     def __init__(
         self,
@@ -89,7 +130,14 @@ class UpstreamCache:
         self._background: set[asyncio.Task[Entry]] = set()
 
     async def fetch(
-        self, scope: Scope, resource: str, params: Mapping[str, str], fetch: Fetch
+        self,
+        scope: Scope,
+        resource: str,
+        params: Mapping[str, str],
+        fetch: Fetch,
+        *,
+        validate: Validate,
+        deadline: Deadline = UNBOUNDED,
     ) -> Entry:
         with tracer.start_as_current_span(
             "cache.fetch",
@@ -100,39 +148,45 @@ class UpstreamCache:
                 "gateway.cache_hit": False,
             },
         ) as span:
-            entry, hit = await self._fetch(scope, resource, params, fetch)
+            key = entry_key(scope, await self.generation(scope), resource, params)
+            read = _Read(
+                key, scope.provider, self.policies[scope.provider], fetch, validate, deadline
+            )
+            entry, hit = await self._fetch(read)
             span.set_attribute("gateway.cache_hit", hit)
             return entry
 
-    async def _fetch(
-        self, scope: Scope, resource: str, params: Mapping[str, str], fetch: Fetch
-    ) -> tuple[Entry, bool]:
-        policy = self.policies[scope.provider]
-        key = entry_key(scope, await self.generation(scope), resource, params)
-        entry = Entry.decode(await self.store.get(key))
+    async def _fetch(self, read: _Read) -> tuple[Entry, bool]:
+        policy, provider = read.policy, read.provider
+        entry = self._usable(Entry.decode(await self.store.get(read.key)), read.validate)
         age = self.clock() - entry.stored_at if entry else 0.0
         if entry is not None and age < policy.ttl + policy.stale_while_revalidate:
-            count_lookup(scope.provider, hit=True)
+            count_lookup(provider, hit=True)
             note_freshness(policy.ttl - age)
             if age >= policy.ttl:
-                self._refresh(key, fetch, policy)
+                self._refresh(read)
             return entry, True
-        count_lookup(scope.provider, hit=False)
+        count_lookup(provider, hit=False)
         try:
-            fetched = await self._single_flight(key, fetch, policy)
+            fetched = await self._single_flight(read)
             note_freshness(policy.ttl - (self.clock() - fetched.stored_at))
             return fetched, False
         except UpstreamError:
             if entry is None or age >= policy.ttl + policy.stale_if_error:
                 raise
             if (ledger := current_ledger()) is not None:
-                ledger.stale_served.add(scope.provider)
+                ledger.stale_served.add(provider)
             return entry, True
 
     async def lookup_many(
-        self, scope: Scope, resource: str, params: list[Mapping[str, str]]
+        self,
+        scope: Scope,
+        resource: str,
+        params: list[Mapping[str, str]],
+        *,
+        validate: Validate,
     ) -> list[Entry | None]:
-        """Fresh entries for several reads in one round trip; None where there is none."""
+        """Fresh, valid entries for several reads in one round trip; None where there is none."""
         policy = self.policies[scope.provider]
         generation = await self.generation(scope)
         raws = await self.store.multi_get(
@@ -141,7 +195,7 @@ class UpstreamCache:
         now = self.clock()
         found: list[Entry | None] = []
         for raw in raws:
-            entry = Entry.decode(raw)
+            entry = self._usable(Entry.decode(raw), validate)
             fresh = entry is not None and now - entry.stored_at < policy.ttl
             count_lookup(scope.provider, hit=fresh)
             if entry is not None and fresh:
@@ -157,7 +211,8 @@ class UpstreamCache:
     async def put(
         self, scope: Scope, resource: str, params: Mapping[str, str], status: int, body: bytes
     ) -> None:
-        """Store what a provider said elsewhere (a list page, a webhook) under a read's key."""
+        """Store what a provider said elsewhere (a list page, a webhook) under a read's key.
+        The caller has validated `body` already (reads treat bytes that fail as a miss)."""
         await self.put_many(scope, resource, [(params, status, body)])
 
     async def put_many(
@@ -199,25 +254,49 @@ class UpstreamCache:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
 
-    def _single_flight(self, key: str, fetch: Fetch, policy: CachePolicy) -> Awaitable[Entry]:
-        future = self._inflight.get(key)
-        if future is None:
-            future = asyncio.ensure_future(self._fill(key, fetch, policy))
-            self._inflight[key] = future
-            future.add_done_callback(lambda _: self._inflight.pop(key, None))
-        # Shielded: one waiter giving up must not cancel the fetch the others wait on.
-        return asyncio.shield(future)
+    @staticmethod
+    def _usable(entry: Entry | None, validate: Validate) -> Entry | None:
+        """`entry` if its reader accepts it; stored bytes that do not parse are a miss."""
+        if entry is None or entry.status != 200:
+            return entry
+        try:
+            validate(entry)
+        except UpstreamError:
+            log.info("a stored entry did not validate; reading it again")
+            return None
+        return entry
 
-    def _refresh(self, key: str, fetch: Fetch, policy: CachePolicy) -> None:
-        if key in self._inflight:
+    async def _single_flight(self, read: _Read) -> Entry:
+        future = self._inflight.get(read.key)
+        if future is None:
+            future = asyncio.ensure_future(self._fill(read))
+            self._inflight[read.key] = future
+            future.add_done_callback(self._settled(read.key))
+        # Shielded: one waiter giving up must not cancel the fetch the others wait on. The
+        # shared fetch may be a background refresh, or serve a request with a later deadline:
+        # each waiter stops at its own.
+        return await _within(read, asyncio.shield(future))
+
+    def _settled(self, key: str) -> Callable[[asyncio.Future[Entry]], None]:
+        def done(future: asyncio.Future[Entry]) -> None:
+            self._inflight.pop(key, None)
+            # Every waiter may have stopped at its deadline: mark the outcome as seen.
+            if not future.cancelled():
+                future.exception()
+
+        return done
+
+    def _refresh(self, read: _Read) -> None:
+        if read.key in self._inflight:
             return
-        # An empty context: the refresh belongs to no request's ledger.
+        # An empty context: the refresh belongs to no request's ledger, nor to its deadline.
         task = asyncio.get_running_loop().create_task(
-            self._fill(key, fetch, policy), context=contextvars.Context()
+            self._fill(dataclasses.replace(read, deadline=UNBOUNDED)),
+            context=contextvars.Context(),
         )
-        self._inflight[key] = task
+        self._inflight[read.key] = task
         self._background.add(task)
-        task.add_done_callback(self._refreshed(key))
+        task.add_done_callback(self._refreshed(read.key))
 
     def _refreshed(self, key: str) -> Callable[[asyncio.Task[Entry]], None]:
         def done(task: asyncio.Task[Entry]) -> None:
@@ -228,39 +307,61 @@ class UpstreamCache:
 
         return done
 
-    async def _fill(self, key: str, fetch: Fetch, policy: CachePolicy) -> Entry:
+    async def _fill(self, read: _Read) -> Entry:
+        key, policy = read.key, read.policy
         locked = False
         if self.store.kind != "memory":
             locked = await self.store.add(lock_key(key), b"1", self.lock_lease)
             if not locked and not self.store.degraded:
-                waited = await self._wait_for_other_process(key, policy)
+                waited = await self._wait_for_other_process(read)
                 if waited is not None:
                     return waited
             elif locked:
                 # Another process may have filled the entry and let go of the lock between
                 # our miss and our taking the lock: look once more before calling.
-                filled = Entry.decode(await self.store.get(key))
+                filled = self._usable(Entry.decode(await self.store.get(key)), read.validate)
                 if filled is not None and self.clock() - filled.stored_at < policy.ttl:
                     await self.store.delete(lock_key(key))
                     return filled
         try:
-            fetched = await fetch()
+            fetched = await read.fetch()
             entry = Entry(fetched.status, fetched.body, self.clock())
+            if entry.status == 200:
+                # Before storing: a body the reader cannot use must not replace a good one.
+                read.validate(entry)
             await self.store.set(key, entry.encode(), policy.lifetime)
             return entry
         finally:
             if locked:
                 await self.store.delete(lock_key(key))
 
-    async def _wait_for_other_process(self, key: str, policy: CachePolicy) -> Entry | None:
-        deadline = time.monotonic() + self.lock_lease
-        while time.monotonic() < deadline:
-            await asyncio.sleep(POLL_SECONDS)
-            entry = Entry.decode(await self.store.get(key))
-            if entry is not None and self.clock() - entry.stored_at < policy.ttl:
+    async def _wait_for_other_process(self, read: _Read) -> Entry | None:
+        """The entry another process is fetching, once stored; None when its lease ran out
+        first (then we fetch ourselves); UpstreamTimeout when our deadline runs out first."""
+        remaining = read.deadline.remaining()
+        until = time.monotonic() + min(self.lock_lease, remaining)
+        while (left := until - time.monotonic()) > 0:
+            await asyncio.sleep(min(POLL_SECONDS, left))
+            entry = self._usable(Entry.decode(await self.store.get(read.key)), read.validate)
+            if entry is not None and self.clock() - entry.stored_at < read.policy.ttl:
                 return entry
+        if remaining <= self.lock_lease:
+            raise UpstreamTimeout(read.provider)
         # The other process did not deliver within its lease: fetch ourselves.
         return None
 
 
-__all__ = ["CachePolicy", "Entry", "Fetch", "UpstreamCache"]
+async def _within(read: _Read, waited: Awaitable[Entry]) -> Entry:
+    """`waited`, or UpstreamTimeout once the read's deadline has passed."""
+    remaining = read.deadline.remaining()
+    limit = asyncio.timeout(None if math.isinf(remaining) else max(0.0, remaining))
+    try:
+        async with limit:
+            return await waited
+    except TimeoutError:
+        if limit.expired():
+            raise UpstreamTimeout(read.provider) from None
+        raise
+
+
+__all__ = ["UNBOUNDED", "CachePolicy", "Deadline", "Entry", "Fetch", "UpstreamCache", "Validate"]

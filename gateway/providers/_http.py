@@ -17,7 +17,7 @@ import orjson
 import pydantic
 
 from gateway.cache.keys import Scope
-from gateway.cache.upstream import Entry, UpstreamCache
+from gateway.cache.upstream import Entry, Fetch, UpstreamCache, Validate
 from gateway.domain.customer import Customer, Provider
 from gateway.errors import (
     GatewayError,
@@ -234,6 +234,30 @@ def settle(results: list[T | BaseException]) -> list[T | GatewayError]:
     return settled
 
 
+def decoding(upstream: Upstream, kind: str, parse: Callable[[bytes], T]) -> Callable[[Entry], T]:
+    """A reader's parse as the cache's `validate`: parsed into the shared memo under `kind`, so
+    the reader's own `decoded.get(entry.body, kind, parse)` afterwards costs no second parse."""
+
+    def validate(entry: Entry) -> T:
+        return upstream.cache.decoded.get(entry.body, kind, parse)
+
+    return validate
+
+
+async def read_through(
+    upstream: Upstream,
+    scope: Scope,
+    resource: str,
+    params: Mapping[str, str],
+    fetch: Fetch,
+    validate: Validate,
+) -> Entry:
+    """The cache's read-through, bounded by the request's deadline on this credential's timer."""
+    return await upstream.cache.fetch(
+        scope, resource, params, fetch, validate=validate, deadline=upstream.resilience.timer
+    )
+
+
 async def read_one(
     upstream: Upstream,
     scope: Scope,
@@ -243,10 +267,11 @@ async def read_one(
     decode: Callable[[bytes], Customer],
 ) -> Customer | None:
     """One customer by id, through the cache: None on a (cached) 404, else parsed once."""
-    entry = await upstream.cache.fetch(scope, "customer", {"id": native_id}, fetch)
+    customer = decoding(upstream, f"{memo}:customer", decode)
+    entry = await read_through(upstream, scope, "customer", {"id": native_id}, fetch, customer)
     if entry.status == 404:
         return None
-    return upstream.cache.decoded.get(entry.body, f"{memo}:customer", decode)
+    return customer(entry)
 
 
 async def read_each(
@@ -267,11 +292,13 @@ __all__ = [
     "Upstream",
     "UpstreamError",
     "cacheable",
+    "decoding",
     "drop_empty",
     "parse",
     "read_each",
     "read_json",
     "read_one",
+    "read_through",
     "retry_after_seconds",
     "send",
     "settle",

@@ -7,7 +7,8 @@
 - `timeout`        accept the request and never answer
 - `slowbody:MS`    send the real answer in small pieces, MS milliseconds apart
 - `ratelimit:SEC`  429 with the provider's rate-limit headers, come back in SEC seconds
-- `malformed`      200 with truncated JSON (`malformed:html`: 200 with an HTML page)
+- `malformed`      200 with truncated JSON (`malformed:html`: 200 with an HTML page;
+                   `malformed:shape`: 200 with valid JSON that fits no wire model)
 - `reset`          start the real answer, then drop the connection
 - `flaky:PERCENT`  that share of requests get a 503
 """
@@ -62,8 +63,8 @@ def parse_fault(spec: str) -> tuple[str, Fault]:
             float(arg)
         except ValueError:
             raise FaultSpecError(f"{kind} needs a number, as in {kind}:100") from None
-    if kind == "malformed" and arg not in ("", "json", "html"):
-        raise FaultSpecError("malformed takes json or html")
+    if kind == "malformed" and arg not in ("", "json", "html", "shape"):
+        raise FaultSpecError("malformed takes json, html or shape")
     return provider, Fault(kind, arg or None)
 
 
@@ -145,6 +146,9 @@ class FaultInjector:
             if fault.arg == "html":
                 page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
                 await _raw(send, 200, [(b"content-type", b"text/html")], page)
+            elif fault.arg == "shape":
+                # Parses as JSON, fits none of the provider's wire models.
+                await _json(send, 200, {"unexpected": ["shape"]})
             else:
                 await _raw(
                     send, 200, [(b"content-type", b"application/json")], body[: len(body) // 2]

@@ -14,13 +14,14 @@ from gateway.cache.keys import Scope
 from gateway.cache.upstream import Entry
 from gateway.domain.customer import Customer, Provider
 from gateway.domain.filter import CustomerFilter
-from gateway.errors import GatewayError, UpstreamBadResponse, UpstreamUnavailable
+from gateway.errors import GatewayError, UpstreamUnavailable
 from gateway.providers._http import (
     Upstream,
     cacheable,
     parse,
     read_json,
     read_one,
+    read_through,
     send,
     settle,
 )
@@ -64,10 +65,7 @@ class CodatSource:
         params = {"page": str(page), "pageSize": str(PAGE_SIZE), "orderBy": "id"}
         if self._pushdown and (query := filter_query(filter)):
             params["query"] = query
-        entry = await self._list_entry(params)
-        items, has_next = self._upstream.cache.decoded.get(
-            entry.body, f"{self._memo}:page", self._page
-        )
+        items, has_next = self._read_page(await self._list_entry(params))
         return Page(items=items, next_token=str(page + 1) if has_next and items else None)
 
     def _page(self, raw: bytes) -> tuple[tuple[Customer, ...], bool]:
@@ -96,7 +94,7 @@ class CodatSource:
         2048-character query limit allows. Ids the query language could misread are read
         one by one."""
         cached = await self._upstream.cache.lookup_many(
-            self._cache_scope, "customer", [{"id": i} for i in native_ids]
+            self._cache_scope, "customer", [{"id": i} for i in native_ids], validate=self._customer
         )
         results: dict[str, Customer | GatewayError | None] = {
             i: self._customer(e) for i, e in zip(native_ids, cached, strict=True) if e is not None
@@ -121,14 +119,21 @@ class CodatSource:
 
     async def _get_batch(self, ids: list[str]) -> dict[str, Customer | None]:
         params = {"page": "1", "pageSize": str(len(ids)), "query": any_of("id", "=", ids)}
-        entry = await self._list_entry(params, asked=ids)
-        items, _ = self._upstream.cache.decoded.get(entry.body, f"{self._memo}:page", self._page)
+        items, _ = self._read_page(await self._list_entry(params, asked=ids))
         found = {c.key.native_id: c for c in items}
         return {i: found.get(i) for i in ids}
 
+    def _read_page(self, entry: Entry) -> tuple[tuple[Customer, ...], bool]:
+        return self._upstream.cache.decoded.get(entry.body, f"{self._memo}:page", self._page)
+
     async def _list_entry(self, params: dict[str, str], asked: list[str] | None = None) -> Entry:
-        return await self._upstream.cache.fetch(
-            self._cache_scope, "customers", params, lambda: self._fetch_list(params, asked)
+        return await read_through(
+            self._upstream,
+            self._cache_scope,
+            "customers",
+            params,
+            lambda: self._fetch_list(params, asked),
+            self._read_page,
         )
 
     async def _fetch_list(self, params: dict[str, str], asked: list[str] | None) -> Entry:
@@ -136,14 +141,11 @@ class CodatSource:
         need no call; for a batch read (`asked`), the ids it did not list are stored as
         not found."""
         entry = await self._fetch(self._customers_url, params, False)
-        payload = read_json(self.provider, entry.body)
-        results = payload.get("results") if isinstance(payload, dict) else None
-        if not isinstance(results, list):
-            raise UpstreamBadResponse(self.provider)
+        # Validated before anything of it is stored: every item then fits the wire model.
+        self._read_page(entry)
+        results = read_json(self.provider, entry.body)["results"]
         primed: list[tuple[dict[str, str], int, bytes]] = [
-            ({"id": item["id"]}, 200, orjson.dumps(item))
-            for item in results
-            if isinstance(item, dict) and isinstance(item.get("id"), str)
+            ({"id": item["id"]}, 200, orjson.dumps(item)) for item in results
         ]
         if asked:
             listed = {params["id"] for params, _, _ in primed}

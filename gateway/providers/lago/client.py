@@ -16,11 +16,13 @@ from gateway.errors import GatewayError
 from gateway.providers._http import (
     Upstream,
     cacheable,
+    decoding,
     drop_empty,
     parse,
     read_each,
     read_json,
     read_one,
+    read_through,
     send,
 )
 from gateway.providers.base import Page
@@ -81,13 +83,16 @@ class LagoSource:
                 }
             )
         # List items lack the get-only fields, so they are not stored as gets.
-        entry = await self._upstream.cache.fetch(
+        page = decoding(self._upstream, f"{self._memo}:page", self._page)
+        entry = await read_through(
+            self._upstream,
             self._cache_scope,
             "customers",
             params,
             lambda: self._fetch(self._customers_url, params, False),
+            page,
         )
-        return self._upstream.cache.decoded.get(entry.body, f"{self._memo}:page", self._page)
+        return page(entry)
 
     def _page(self, raw: bytes) -> Page:
         payload = read_json(self.provider, raw)

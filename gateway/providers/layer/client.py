@@ -22,6 +22,7 @@ from gateway.providers._http import (
     read_each,
     read_json,
     read_one,
+    read_through,
     send,
 )
 from gateway.providers.base import Page
@@ -68,8 +69,7 @@ class LayerSource:
 
     async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
         params = drop_empty({"limit": str(PAGE_SIZE), "cursor": token, **self._pushed_down(filter)})
-        entry = await self._list_entry(params)
-        return self._upstream.cache.decoded.get(entry.body, f"{self._memo}:page", self._page)
+        return self._read_page(await self._list_entry(params))
 
     def _page(self, raw: bytes) -> Page:
         payload = self._object(raw)
@@ -118,9 +118,17 @@ class LayerSource:
             params["external_id"] = filter.external_id
         return params
 
+    def _read_page(self, entry: Entry) -> Page:
+        return self._upstream.cache.decoded.get(entry.body, f"{self._memo}:page", self._page)
+
     async def _list_entry(self, params: dict[str, str]) -> Entry:
-        return await self._upstream.cache.fetch(
-            self._cache_scope, "customers", params, lambda: self._fetch_list(params)
+        return await read_through(
+            self._upstream,
+            self._cache_scope,
+            "customers",
+            params,
+            lambda: self._fetch_list(params),
+            self._read_page,
         )
 
     def _object(self, raw: bytes) -> dict[str, Any]:
@@ -131,19 +139,15 @@ class LayerSource:
 
     async def _fetch_list(self, params: dict[str, str]) -> Entry:
         entry = await self._fetch(self._customers_url, params, False)
+        # Validated before anything of it is stored: every item then fits the wire model.
+        self._read_page(entry)
         # A listed customer is the same object a get returns: later gets need no call.
-        payload = read_json(self.provider, entry.body)
-        items = payload.get("data") if isinstance(payload, dict) else None
-        if isinstance(items, list):
-            await self._upstream.cache.put_many(
-                self._cache_scope,
-                "customer",
-                [
-                    ({"id": item["id"]}, 200, orjson.dumps({"data": item}))
-                    for item in items
-                    if isinstance(item, dict) and isinstance(item.get("id"), str)
-                ],
-            )
+        items = self._object(entry.body)["data"]
+        await self._upstream.cache.put_many(
+            self._cache_scope,
+            "customer",
+            [({"id": item["id"]}, 200, orjson.dumps({"data": item})) for item in items],
+        )
         return entry
 
     async def _fetch(self, url: str, params: dict[str, str], not_found_ok: bool) -> Entry:
