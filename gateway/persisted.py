@@ -8,6 +8,10 @@ A request may name its operation instead of sending it:
 
 Modes: `off` (APQ only), `allow` (manifest operations by id, APQ, and free-form queries),
 `require` (manifest operations only; a free-form document is refused before it is parsed).
+
+APQ registrations are kept per tenant, at most `persisted.apq_max_entries_per_tenant` of them
+and `persisted.apq_max_bytes_per_tenant` bytes, least recently used out first; a hash that
+was evicted answers `PERSISTED_QUERY_NOT_FOUND` and the client registers it again.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any, Literal
 
 import orjson
 
+from gateway.cache.bounded import Bounds, bounded_store, namespace_of
 from gateway.cache.keys import persisted_query_key
 from gateway.cache.store import CacheStore
 from gateway.errors import ConfigError
@@ -30,6 +35,8 @@ from gateway.errors import ConfigError
 log = logging.getLogger("gateway.persisted")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 Mode = Literal["off", "allow", "require"]
+# What a tenant may register when the caller gives no bounds (the settings' defaults).
+DEFAULT_APQ_BOUNDS = Bounds(max_entries=1_000, max_bytes=8 * 1024 * 1024)
 
 
 class PersistedQueryError(Exception):
@@ -146,11 +153,19 @@ class PersistedQueries:
     """Turns a request's query, hash or document id into the query text to run."""
 
     def __init__(
-        self, mode: Mode, manifest: ManifestFile, store: CacheStore, *, apq: bool, ttl: float
+        self,
+        mode: Mode,
+        manifest: ManifestFile,
+        store: CacheStore,
+        *,
+        apq: bool,
+        ttl: float,
+        bounds: Bounds = DEFAULT_APQ_BOUNDS,
     ) -> None:
         self.mode = mode
         self.manifest = manifest
         self.store = store
+        self.registrations = bounded_store(store, bounds)
         self.apq = apq and mode != "require"
         self.ttl = ttl
 
@@ -194,7 +209,8 @@ class PersistedQueries:
                 400, "PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported"
             )
         if query is None:
-            stored = await self.store.get(persisted_query_key(tenant, sha))
+            key = persisted_query_key(tenant, sha)
+            stored = await self.registrations.get(namespace_of(key), key)
             if stored is None:
                 raise not_found()
             return Resolved(stored.decode(), via="apq_hit")
@@ -205,7 +221,8 @@ class PersistedQueries:
         return Resolved(query, register=sha, via="apq_register")
 
     async def register(self, tenant: str, sha: str, query: str) -> None:
-        await self.store.set(persisted_query_key(tenant, sha), query.encode(), self.ttl)
+        key = persisted_query_key(tenant, sha)
+        await self.registrations.set(namespace_of(key), key, query.encode(), self.ttl)
 
 
 def _apq_hash(persisted: Any) -> str:
@@ -224,6 +241,7 @@ def _apq_hash(persisted: Any) -> str:
 
 
 __all__ = [
+    "DEFAULT_APQ_BOUNDS",
     "EMPTY_MANIFEST",
     "Manifest",
     "ManifestFile",

@@ -2,9 +2,12 @@
 
 Only clean answers are stored (no error, nothing stale, no trace), for as long as the least
 fresh upstream answer they were built from stays fresh. The key holds the tenant, the
-document's hash, the operation, the variables and the cache generation of every provider
+document's hash, the operation, the variables it declares (with their defaults; undeclared
+ones run nowhere, so they must not mint keys) and the cache generation of every provider
 account the tenant has, so a webhook that retires upstream entries retires these too.
-A client sending `Cache-Control: no-cache` bypasses it.
+A client sending `Cache-Control: no-cache` bypasses it. Each tenant holds at most
+`cache.response_max_entries_per_tenant` answers and `cache.response_max_bytes_per_tenant`
+bytes, least recently used out first (gateway/cache/bounded.py).
 """
 
 from __future__ import annotations
@@ -16,13 +19,17 @@ from typing import Any
 
 import orjson
 
+from gateway.cache.bounded import Bounds, bounded_store, namespace_of
 from gateway.cache.keys import VERSION, Scope, generation_key
 from gateway.cache.store import CacheStore
+from gateway.declared_variables import DeclaredVariables
 from gateway.domain.customer import Provider
 from gateway.tenants import Tenant
 
 # An answer fresh for less than this is not worth storing.
 MIN_TTL_SECONDS = 1.0
+# What a tenant may hold when the caller gives no bounds (the settings' defaults).
+DEFAULT_BOUNDS = Bounds(max_entries=1_000, max_bytes=32 * 1024 * 1024)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +39,20 @@ class CachedResponse:
 
 
 class ResponseCache:
-    def __init__(self, store: CacheStore, clock: Any) -> None:
+    """Usage: `ResponseCache(store, clock, Bounds(1000, 32 * 2**20), max_tokens=2000)`."""
+
+    def __init__(
+        self,
+        store: CacheStore,
+        clock: Any,
+        bounds: Bounds = DEFAULT_BOUNDS,
+        *,
+        max_tokens: int | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.entries = bounded_store(store, bounds)
+        self.declared = DeclaredVariables(max_tokens)
 
     async def key(
         self,
@@ -42,17 +60,27 @@ class ResponseCache:
         query: str,
         operation_name: str | None,
         variables: Mapping[str, Any] | None,
-    ) -> tuple[str, dict[tuple[str, Provider, str], int]]:
+    ) -> tuple[str | None, dict[tuple[str, Provider, str], int]]:
         """The key, and the generations it was built from, in the shape the request ledger
-        memoises them: the upstream cache then reuses them instead of reading them again."""
+        memoises them: the upstream cache then reuses them instead of reading them again.
+        No key (None) when the document does not parse or names no single operation."""
+        effective = self.declared.effective(query, operation_name, variables)
+        if effective is None:
+            return None, {}
+        operation, values = effective
         scopes = [
             Scope(tenant.id, p, s.scope)
             for p, s in sorted(tenant.sources.items(), key=lambda i: i[0].value)
         ]
         generations = await self.store.multi_get_numbers([generation_key(s) for s in scopes])
-        material = orjson.dumps(
-            [query, operation_name, variables or {}, generations], option=orjson.OPT_SORT_KEYS
-        )
+        try:
+            material = orjson.dumps(
+                [query, operation, values, generations], option=orjson.OPT_SORT_KEYS
+            )
+        except orjson.JSONEncodeError:
+            # A default orjson cannot write (an integer past 64 bits): validation refuses
+            # the document anyway, so it is simply not cached.
+            return None, {}
         digest = hashlib.sha256(material).hexdigest()
         read = {
             (s.tenant, s.provider, s.scope): g for s, g in zip(scopes, generations, strict=True)
@@ -60,7 +88,7 @@ class ResponseCache:
         return f"{VERSION}:{tenant.id}:response:{digest}", read
 
     async def get(self, key: str) -> CachedResponse | None:
-        raw = await self.store.get(key)
+        raw = await self.entries.get(namespace_of(key), key)
         if raw is None:
             return None
         header, _, body = raw.partition(b"\n")
@@ -76,7 +104,7 @@ class ResponseCache:
         if ttl < MIN_TTL_SECONDS:
             return
         expires_at = self.clock() + ttl
-        await self.store.set(key, f"{expires_at!r}\n".encode() + body, ttl)
+        await self.entries.set(namespace_of(key), key, f"{expires_at!r}\n".encode() + body, ttl)
 
 
-__all__ = ["MIN_TTL_SECONDS", "CachedResponse", "ResponseCache"]
+__all__ = ["DEFAULT_BOUNDS", "MIN_TTL_SECONDS", "CachedResponse", "ResponseCache"]

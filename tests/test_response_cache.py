@@ -81,3 +81,56 @@ async def test_a_webhook_retires_it(gateway: GatewayClient) -> None:
     assert LAGO_WEBHOOK_HMAC_KEY  # the delivery above was signed with it
     after = await post(gateway)
     assert "x-response-cache" not in after.headers
+
+
+PAGE = """query Page($n: Int = 2) {
+  customers(first: $n, providers: [LAGO]) { edges { node { displayName } } } }"""
+TWO_OPERATIONS = """
+query A($n: Int) { customers(first: $n, providers: [LAGO]) { edges { cursor } } }
+query B($m: Int) { customers(first: $m, providers: [LAGO]) { edges { cursor } } }"""
+
+
+async def send(
+    gateway: GatewayClient,
+    variables: dict[str, object],
+    query: str = PAGE,
+    operation: str | None = None,
+) -> str | None:
+    """The answer's X-Response-Cache header ("hit" when served from a stored answer)."""
+    body = {"query": query, "variables": variables, "operationName": operation}
+    response = await gateway.http.post("/graphql", json=body)
+    assert response.status_code == 200
+    assert "errors" not in response.json(), response.json()
+    return response.headers.get("x-response-cache")
+
+
+async def test_undeclared_variables_share_one_entry_and_one_execution(
+    gateway: GatewayClient,
+) -> None:
+    await send(gateway, {"n": 3, "junk1": "x" * 100})
+    calls = len(gateway.upstream.requests)
+    assert calls > 0
+    assert await send(gateway, {"n": 3, "junk2": [1, 2, 3]}) == "hit"
+    assert await send(gateway, {"n": 3}) == "hit"
+    assert len(gateway.upstream.requests) == calls
+    # A declared variable still tells answers apart.
+    assert await send(gateway, {"n": 4, "junk1": "x"}) is None
+
+
+async def test_an_omitted_variable_and_its_default_share_one_entry(
+    gateway: GatewayClient,
+) -> None:
+    await send(gateway, {})
+    calls = len(gateway.upstream.requests)
+    assert await send(gateway, {"n": 2}) == "hit"
+    assert len(gateway.upstream.requests) == calls
+    # An explicit null is not the default: it runs as null.
+    assert await send(gateway, {"n": None}) is None
+
+
+async def test_only_the_chosen_operations_variables_enter_the_key(
+    gateway: GatewayClient,
+) -> None:
+    await send(gateway, {"n": 2, "m": 1}, TWO_OPERATIONS, "A")
+    assert await send(gateway, {"n": 2, "m": 5}, TWO_OPERATIONS, "A") == "hit"
+    assert await send(gateway, {"n": 2, "m": 5}, TWO_OPERATIONS, "B") is None

@@ -7,6 +7,7 @@ for a short pause before trying the backend again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -69,6 +70,8 @@ class CacheStore:
         self._clock = clock
         self._down_until = 0.0
         self.last_error: str | None = None
+        # redis-py script objects by source: EVALSHA, and EVAL only when Redis lacks the script.
+        self._scripts: dict[str, Any] = {}
 
     @classmethod
     def from_url(cls, url: str | None) -> CacheStore:
@@ -160,6 +163,23 @@ class CacheStore:
             self._failed("eval", exc)
             return None
         return result.decode() if isinstance(result, bytes) else str(result)
+
+    async def run_script(self, script: str, keys: list[str], args: list[object]) -> Any:
+        """Run a Lua script on Redis and return its raw reply (bytes stay bytes); None on the
+        memory backend, while degraded, or when Redis fails."""
+        client = getattr(self.backend, "client", None)
+        if client is None or self.degraded:
+            return None
+        runner = self._scripts.get(script)
+        if runner is None:
+            runner = self._scripts[script] = client.register_script(script)
+        try:
+            # aiocache's own timeout does not cover a direct client call.
+            async with asyncio.timeout(OPERATION_TIMEOUT_SECONDS):
+                return await runner(keys=keys, args=args)
+        except Exception as exc:  # noqa: BLE001 - a failing Redis degrades, never fails
+            self._failed("script", exc)
+            return None
 
     async def ping(self) -> bool:
         """Try the backend now, even while degraded; used by health checks."""

@@ -1,0 +1,109 @@
+"""The variables an operation will actually run with, for building cache keys.
+
+GraphQL execution ignores variables the operation does not declare, so a key built from the
+request's whole `variables` map lets any client mint endless distinct keys for one answer
+(`{"a": 1, "junk1": ...}`, `{"a": 1, "junk2": ...}`). Here only the chosen operation's
+declared variables count, with their declared defaults applied, so omitting `$n` and sending
+its default share a key.
+
+Usage: `DeclaredVariables().effective(query, operation_name, variables)`; None means "do not
+cache" (the document does not parse, or names no single operation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLError, OperationDefinitionNode, parse, value_from_ast_untyped
+
+# Documents whose declarations are remembered; each costs a few hundred bytes at most.
+DOCUMENT_MEMO_SIZE = 1024
+_ABSENT = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """One `$name: Type = default` of an operation; `default` is `_ABSENT` without one."""
+
+    name: str
+    default: Any
+
+
+# Operation name (None for an anonymous one) -> its declarations, in document order.
+Operations = dict[str | None, tuple[Declaration, ...]]
+
+
+class DeclaredVariables:
+    """Parses each document once (memoised per document hash in a bounded LRU) and answers
+    which operation runs and with which variables."""
+
+    def __init__(self, max_tokens: int | None = None, memo_size: int = DOCUMENT_MEMO_SIZE) -> None:
+        self.max_tokens = max_tokens
+        self.memo_size = memo_size
+        # A document that does not parse is remembered as None, so garbage is parsed once too.
+        self._memo: OrderedDict[bytes, Operations | None] = OrderedDict()
+
+    def effective(
+        self, query: str, operation_name: str | None, variables: Mapping[str, Any] | None
+    ) -> tuple[str | None, dict[str, Any]] | None:
+        """The chosen operation's name and the variables it runs with, or None when the
+        request cannot be matched to one operation (execution will refuse it anyway)."""
+        operations = self.operations(query)
+        if operations is None:
+            return None
+        if operation_name is None:
+            if len(operations) != 1:
+                return None
+            operation_name = next(iter(operations))
+        elif operation_name not in operations:
+            return None
+        given = variables or {}
+        values: dict[str, Any] = {}
+        for declaration in operations[operation_name]:
+            # An explicit null is a value (it overrides the default); only absence defaults.
+            if declaration.name in given:
+                values[declaration.name] = given[declaration.name]
+            elif declaration.default is not _ABSENT:
+                values[declaration.name] = declaration.default
+        return operation_name, values
+
+    def operations(self, query: str) -> Operations | None:
+        digest = hashlib.sha256(query.encode()).digest()
+        if digest in self._memo:
+            self._memo.move_to_end(digest)
+            return self._memo[digest]
+        found = self._parse(query)
+        self._memo[digest] = found
+        if len(self._memo) > self.memo_size:
+            self._memo.popitem(last=False)
+        return found
+
+    def _parse(self, query: str) -> Operations | None:
+        try:
+            document = parse(query, no_location=True, max_tokens=self.max_tokens)
+        except (GraphQLError, RecursionError):
+            return None
+        operations: Operations = {}
+        for definition in document.definitions:
+            if not isinstance(definition, OperationDefinitionNode):
+                continue
+            name = definition.name.value if definition.name else None
+            if name in operations:
+                return None  # two operations of one name: execution refuses the document
+            operations[name] = tuple(
+                Declaration(
+                    d.variable.name.value,
+                    value_from_ast_untyped(d.default_value)
+                    if d.default_value is not None
+                    else _ABSENT,
+                )
+                for d in definition.variable_definitions or ()
+            )
+        return operations
+
+
+__all__ = ["DOCUMENT_MEMO_SIZE", "Declaration", "DeclaredVariables", "Operations"]

@@ -1,0 +1,198 @@
+"""Per-tenant bounds on the response cache and the APQ registrations, on memory and on Redis.
+
+Each store keeps at most N entries and B bytes per tenant, evicting that tenant's least
+recently used entries; a read marks an entry used; one tenant's traffic never evicts
+another's; an entry larger than B is not stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from gateway.settings import CacheSettings, PersistedSettings, Settings
+from tests.cache.test_caching import twin_tenants
+from tests.services import RedisServer, redis_server
+from tests.support import GatewayClient, gateway_client
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def listing(first: int, pad: int = 0) -> str:
+    """A distinct document per (first, pad); `pad` changes the text, not the answer."""
+    selection = "{ edges { node { displayName } } }"
+    return f"{{ customers(first: {first}, providers: [LAGO]) {selection} }}" + " " * pad
+
+
+def sha(query: str) -> str:
+    return hashlib.sha256(query.encode()).hexdigest()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def cache_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    if request.param == "memory":
+        yield None
+        return
+    with redis_server() as server:
+        yield server.url
+
+
+def bounded(cache_url: str | None, base: Settings | None = None, **limits: int) -> Settings:
+    base = base or Settings()
+    cache = {k: v for k, v in limits.items() if k.startswith("response_")}
+    persisted = {k: v for k, v in limits.items() if k.startswith("apq_")}
+    return base.model_copy(
+        update={
+            "cache": CacheSettings(url=cache_url, **cache),
+            "persisted": PersistedSettings(**persisted),
+        }
+    )
+
+
+async def hit(gateway: GatewayClient, query: str, tenant: str | None = None) -> bool:
+    """Run `query`; True when the whole answer came from the response cache."""
+    headers = {"authorization": f"Bearer key-{tenant}"} if tenant else {}
+    response = await gateway.http.post("/graphql", json={"query": query}, headers=headers)
+    assert response.status_code == 200
+    assert "errors" not in response.json(), response.json()
+    return response.headers.get("x-response-cache") == "hit"
+
+
+async def hits_newest_first(gateway: GatewayClient, queries: list[str]) -> list[bool]:
+    # Newest first: a miss re-stores its answer and evicts the oldest, which was probed already.
+    return [await hit(gateway, q) for q in reversed(queries)]
+
+
+async def test_the_response_cache_keeps_at_most_n_entries(cache_url: str | None) -> None:
+    async with gateway_client(bounded(cache_url, response_max_entries_per_tenant=2)) as gateway:
+        queries = [listing(k) for k in range(1, 6)]
+        for q in queries:
+            assert not await hit(gateway, q)
+        assert await hits_newest_first(gateway, queries) == [True, True, False, False, False]
+
+
+async def test_a_read_entry_survives_eviction(cache_url: str | None) -> None:
+    async with gateway_client(bounded(cache_url, response_max_entries_per_tenant=2)) as gateway:
+        one, two, three = listing(1), listing(2), listing(3)
+        await hit(gateway, one)
+        await hit(gateway, two)
+        assert await hit(gateway, one)  # now `two` is the least recently used
+        await hit(gateway, three)
+        assert await hit(gateway, one)
+        assert await hit(gateway, three)
+        assert not await hit(gateway, two)
+
+
+async def test_one_tenants_traffic_never_evicts_anothers(cache_url: str | None) -> None:
+    settings = bounded(cache_url, twin_tenants(), response_max_entries_per_tenant=2)
+    async with gateway_client(settings) as gateway:
+        await hit(gateway, listing(1), "a")
+        await hit(gateway, listing(2), "a")
+        for k in range(3, 9):
+            await hit(gateway, listing(k), "b")
+        assert await hit(gateway, listing(2), "a")
+        assert await hit(gateway, listing(1), "a")
+        assert not await hit(gateway, listing(3), "b")  # b's own oldest is gone
+
+
+async def test_the_byte_limit_evicts_and_refuses_an_oversized_answer(
+    cache_url: str | None,
+) -> None:
+    # Each answer to listing(10) is about 480 bytes: two fit in 1 KiB, a third does not.
+    settings = bounded(cache_url, response_max_bytes_per_tenant=1024)
+    async with gateway_client(settings) as gateway:
+        queries = [listing(10, pad) for pad in range(3)]
+        for q in queries:
+            await hit(gateway, q)
+        assert await hits_newest_first(gateway, queries) == [True, True, False]
+        # About 1.8 KB: larger than the whole budget, so never stored, and nothing evicted.
+        big = listing(40)
+        await hit(gateway, big)
+        assert not await hit(gateway, big)
+        assert await hit(gateway, queries[0])
+
+
+async def register(gateway: GatewayClient, query: str, tenant: str | None = None) -> None:
+    headers = {"authorization": f"Bearer key-{tenant}"} if tenant else {}
+    body = {
+        "query": query,
+        "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha(query)}},
+    }
+    response = await gateway.http.post("/graphql", json=body, headers=headers)
+    assert "data" in response.json(), response.json()
+
+
+async def registered(gateway: GatewayClient, query: str, tenant: str | None = None) -> bool:
+    headers = {"authorization": f"Bearer key-{tenant}"} if tenant else {}
+    body = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha(query)}}}
+    answer: dict[str, Any] = (
+        await gateway.http.post("/graphql", json=body, headers=headers)
+    ).json()
+    if "errors" in answer:
+        assert answer["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        return False
+    return True
+
+
+async def test_apq_keeps_the_n_most_recently_used_registrations(cache_url: str | None) -> None:
+    async with gateway_client(bounded(cache_url, apq_max_entries_per_tenant=2)) as gateway:
+        one, two, three = listing(1), listing(2), listing(3)
+        await register(gateway, one)
+        await register(gateway, two)
+        assert await registered(gateway, one)  # now `two` is the least recently used
+        await register(gateway, three)
+        assert [await registered(gateway, q) for q in (three, one, two)] == [True, True, False]
+
+
+async def test_apq_bounds_are_per_tenant_and_refuse_an_oversized_document(
+    cache_url: str | None,
+) -> None:
+    settings = bounded(
+        cache_url, twin_tenants(), apq_max_entries_per_tenant=2, apq_max_bytes_per_tenant=1024
+    )
+    async with gateway_client(settings) as gateway:
+        await register(gateway, listing(1), "a")
+        for k in range(2, 6):
+            await register(gateway, listing(k), "b")
+        assert await registered(gateway, listing(1), "a")
+        assert not await registered(gateway, listing(2), "b")
+        oversized = listing(1, pad=1100)
+        await register(gateway, oversized, "a")
+        assert not await registered(gateway, oversized, "a")
+        assert await registered(gateway, listing(1), "a")
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def redis_client(redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis.url)
+    yield client
+    await client.aclose()
+
+
+async def test_redis_holds_exactly_n_entries_and_bounded_bookkeeping(
+    redis: RedisServer, redis_client: aioredis.Redis
+) -> None:
+    settings = bounded(redis.url, response_max_entries_per_tenant=3)
+    async with gateway_client(settings) as gateway:
+        for k in range(1, 21):
+            await hit(gateway, listing(k))
+    keys = [k.decode() async for k in redis_client.scan_iter(match="cg1:*:response*")]
+    kinds = {k: (await redis_client.type(k)).decode() for k in keys}
+    assert sum(kind == "string" for kind in kinds.values()) == 3
+    # Whatever tracks use and size is bounded too, and goes away with the entries.
+    for key, kind in kinds.items():
+        assert await redis_client.pttl(key) > 0, key
+        if kind == "zset":
+            assert await redis_client.zcard(key) == 3
+        elif kind == "hash":
+            assert await redis_client.hlen(key) <= 3
