@@ -28,7 +28,7 @@ from gateway.webhooks.locks import record_lock_key
 from gateway.webhooks.signatures import lago_signature, standard_signature
 from tests.services import RedisServer, free_port, redis_server
 from tests.support import GatewayClient, gateway_client
-from tests.test_webhooks import COYOTE, GAVIN, GAVIN_ID, JOHN, JOHN_ID, read
+from tests.test_webhooks import COYOTE, GAVIN, GAVIN_ID, JOHN, JOHN_ID, read, subscribe
 
 NOW = 1_750_000_000.0
 LAGO_LIST = "{ customers(providers: [LAGO], first: 5) { edges { node { displayName } } } }"
@@ -331,3 +331,15 @@ def test_now_is_far_from_the_fixed_clock() -> None:
     # The fixed clock above must not be near real time, or the default tolerance would hide
     # a check that reads the wall clock instead of the injected one.
     assert abs(time.time() - NOW) > 3600
+
+
+async def test_the_sandbox_redelivers_as_a_provider_retries(gateway: GatewayClient) -> None:
+    subscribe(gateway)
+    hooks = gateway.sandbox.webhooks
+    assert (await read(gateway, JOHN))[1] == 2  # a token, then the customer
+    await hooks.emit("layer", STANDARD_EVENTS["layer"])
+    assert (await read(gateway, JOHN))[1] == 1
+    await hooks.redeliver()
+    assert hooks.delivered == [("layer", 200), ("layer", 200)]
+    # The retry carried the same webhook-id: acknowledged, not applied again.
+    assert (await read(gateway, JOHN))[1] == 0

@@ -1,9 +1,16 @@
-"""The sandbox's webhook deliveries, signed as each provider signs them."""
+"""The sandbox's webhook deliveries, signed as each provider signs them.
+
+Like a real provider, the emitter can deliver an event again (`redeliver`): the same event id
+(Lago's `X-Lago-Unique-Key`, Standard Webhooks' `webhook-id`), signed afresh with the current
+timestamp, which is what a retry looks like on the wire.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +18,9 @@ import httpx
 import orjson
 
 from gateway.webhooks.signatures import lago_signature, standard_signature
+
+# Events kept for `redeliver`: enough for a test or a soak, bounded for a long-running sandbox.
+KEPT_EVENTS = 64
 
 
 @dataclass
@@ -20,12 +30,22 @@ class Subscription:
     transport: httpx.AsyncBaseTransport | None = None
 
 
+@dataclass(frozen=True)
+class SentEvent:
+    provider: str
+    event_id: str
+    body: bytes
+
+
 @dataclass
 class WebhookEmitter:
     """Usage: `emitter.subscribe("lago", url, hmac_key)`; the simulators call `emit`."""
 
     subscriptions: dict[str, list[Subscription]] = field(default_factory=dict)
     delivered: list[tuple[str, int]] = field(default_factory=list)
+    sent: deque[SentEvent] = field(default_factory=lambda: deque(maxlen=KEPT_EVENTS))
+    # What Standard Webhooks timestamps are signed with.
+    clock: Callable[[], float] = time.time
 
     def subscribe(
         self,
@@ -37,32 +57,43 @@ class WebhookEmitter:
         self.subscriptions.setdefault(provider, []).append(Subscription(url, secret, transport))
 
     async def emit(self, provider: str, event: dict[str, Any]) -> None:
-        body = orjson.dumps(event)
-        for subscription in self.subscriptions.get(provider, []):
-            headers = {"content-type": "application/json", **_sign(provider, subscription, body)}
+        event_id = str(uuid.uuid4()) if provider == "lago" else f"msg_{uuid.uuid4().hex}"
+        sent = SentEvent(provider, event_id, orjson.dumps(event))
+        self.sent.append(sent)
+        await self._deliver(sent)
+
+    async def redeliver(self, index: int = -1) -> None:
+        """Deliver a sent event again (the last by default), as the provider's retry would."""
+        await self._deliver(self.sent[index])
+
+    async def _deliver(self, sent: SentEvent) -> None:
+        for subscription in self.subscriptions.get(sent.provider, []):
+            headers = {"content-type": "application/json", **self._sign(sent, subscription)}
             async with httpx.AsyncClient(transport=subscription.transport, timeout=15) as client:
                 try:
-                    response = await client.post(subscription.url, content=body, headers=headers)
-                    self.delivered.append((provider, response.status_code))
+                    response = await client.post(
+                        subscription.url, content=sent.body, headers=headers
+                    )
+                    self.delivered.append((sent.provider, response.status_code))
                 except httpx.HTTPError:
                     # A real provider retries later; the sandbox records the failure.
-                    self.delivered.append((provider, 0))
+                    self.delivered.append((sent.provider, 0))
 
-
-def _sign(provider: str, subscription: Subscription, body: bytes) -> dict[str, str]:
-    if provider == "lago":
+    def _sign(self, sent: SentEvent, subscription: Subscription) -> dict[str, str]:
+        if sent.provider == "lago":
+            return {
+                "X-Lago-Signature": lago_signature(subscription.secret, sent.body),
+                "X-Lago-Signature-Algorithm": "hmac",
+                "X-Lago-Unique-Key": sent.event_id,
+            }
+        timestamp = int(self.clock())
         return {
-            "X-Lago-Signature": lago_signature(subscription.secret, body),
-            "X-Lago-Signature-Algorithm": "hmac",
-            "X-Lago-Unique-Key": str(uuid.uuid4()),
+            "webhook-id": sent.event_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": standard_signature(
+                subscription.secret, sent.event_id, timestamp, sent.body
+            ),
         }
-    message_id = f"msg_{uuid.uuid4().hex}"
-    timestamp = int(time.time())
-    return {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": standard_signature(subscription.secret, message_id, timestamp, body),
-    }
 
 
-__all__ = ["Subscription", "WebhookEmitter"]
+__all__ = ["KEPT_EVENTS", "SentEvent", "Subscription", "WebhookEmitter"]
