@@ -5,6 +5,12 @@ below it by its `first`, `nodes` by its number of ids, and every other list by
 `NESTED_LIST_ESTIMATE`; each page of `customers` may cost two upstream calls per provider,
 each id one. A query over the limits is refused before any resolver, and so any provider,
 is touched.
+
+Arguments are costed as they will run: coerced exactly as graphql-core coerces them for
+execution, so a variable that is not sent takes its default, a single value given where a list
+is expected counts as a list of one, and variables the operation does not declare are ignored.
+Below the root fields the cost comes from the document's analysis (`gateway.analysis`), where
+each fragment was summarised once.
 """
 
 from __future__ import annotations
@@ -15,17 +21,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
-    DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLSchema,
     InlineFragmentNode,
-    IntValueNode,
-    ListValueNode,
-    OperationDefinitionNode,
     SelectionSetNode,
-    VariableNode,
+    VariableValues,
+    get_argument_values,
+    get_variable_values,
 )
+
+from gateway.analysis import DocumentAnalysis, SelectionGraph, saturate
 
 NESTED_LIST_ESTIMATE = 5
 PROVIDERS = 3
@@ -46,6 +54,8 @@ LISTS = frozenset(
         "providerPaymentMethods",
     }
 )
+# Root fields that read one object: one upstream call each.
+LOOKUPS = frozenset({"node", "customer", "customerByExternalId"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,94 +64,112 @@ class Cost:
     upstream_calls: int
 
 
+NOTHING = Cost(fields=0, upstream_calls=0)
+
+
+def nested_fan_out(name: str) -> int:
+    """How many items a field below the root stands for in the estimate."""
+    return NESTED_LIST_ESTIMATE if name in LISTS else 1
+
+
 def estimate(
-    document: DocumentNode,
+    analysis: DocumentAnalysis,
+    schema: GraphQLSchema,
     variables: Mapping[str, Any] | None,
     operation_name: str | None,
     default_page_size: int,
-) -> Cost:
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [
-        o
-        for o in operations
-        if operation_name is None or (o.name and o.name.value == operation_name)
-    ]
-    walker = _Walker(fragments, variables or {}, default_page_size)
-    for operation in chosen[:1]:
-        walker.selection_set(operation.selection_set, 1, root=True)
-    return Cost(walker.fields, walker.calls)
+) -> Cost | None:
+    """The cost of the operation that will run, or None when its variables do not coerce
+    (execution then refuses the request before any resolver runs)."""
+    operation = analysis.operation(operation_name)
+    if operation is None:
+        return NOTHING
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), dict(variables or {})
+    )
+    if isinstance(coerced, list):
+        return None
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return NOTHING
+    return _RootCost(analysis, root, coerced, default_page_size).of(operation.selection_set)
 
 
-class _Walker:
+class _RootCost:
+    """Root fields priced from their coerced arguments; inline fragments and spreads at the
+    root priced once each, like the analysis below them."""
+
     def __init__(
         self,
-        fragments: Mapping[str, FragmentDefinitionNode],
-        variables: Mapping[str, Any],
+        analysis: DocumentAnalysis,
+        root: GraphQLObjectType,
+        variables: VariableValues,
         default_page_size: int,
     ) -> None:
-        self.fragments = fragments
+        self.analysis = analysis
+        self.root = root
         self.variables = variables
         self.default_page_size = default_page_size
-        self.fields = 0
-        self.calls = 0
+        self.graph = SelectionGraph(analysis.document, through_fields=False)
+        self._costs: dict[int, Cost] = {}
 
-    def selection_set(
-        self, selection_set: SelectionSetNode | None, multiplier: int, *, root: bool = False
-    ) -> None:
-        if selection_set is None:
-            return
+    def of(self, selection_set: SelectionSetNode) -> Cost:
+        for node in self.graph.post_order(selection_set):
+            self._costs[id(node)] = self._combine(node)
+        return self._costs.get(id(selection_set), NOTHING)
+
+    def _combine(self, selection_set: SelectionSetNode) -> Cost:
+        fields = calls = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                self.field(selection, multiplier, root)
+                cost = self._field(selection)
             elif isinstance(selection, InlineFragmentNode):
-                self.selection_set(selection.selection_set, multiplier, root=root)
+                cost = self._costs.get(id(selection.selection_set), NOTHING)
             elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                if fragment is not None:
-                    self.selection_set(fragment.selection_set, multiplier, root=root)
-
-    def field(self, field: FieldNode, multiplier: int, root: bool) -> None:
-        name = field.name.value
-        self.fields += multiplier
-        below = multiplier
-        if root and name == "customers":
-            first = self._int_argument(field, "first") or self.default_page_size
-            providers = self._list_length(field, "providers") or PROVIDERS
-            self.calls += providers * 2 * math.ceil(first / 100)
-            below = multiplier * first
-        elif root and name == "nodes":
-            count = self._list_length(field, "ids") or 0
-            self.calls += count
-            below = multiplier * count
-        elif root and name in ("node", "customer", "customerByExternalId"):
-            self.calls += 1
-        elif name in LISTS:
-            below = multiplier * NESTED_LIST_ESTIMATE
-        self.selection_set(field.selection_set, below)
-
-    def _argument(self, field: FieldNode, name: str) -> Any:
-        for argument in field.arguments or ():
-            if argument.name.value != name:
+                below = self.graph.fragment_set(selection)
+                cost = self._costs.get(id(below), NOTHING) if below is not None else NOTHING
+            else:  # pragma: no cover - the three kinds above are all GraphQL has
                 continue
-            value = argument.value
-            if isinstance(value, VariableNode):
-                return self.variables.get(value.name.value)
-            if isinstance(value, IntValueNode):
-                return int(value.value)
-            if isinstance(value, ListValueNode):
-                return list(value.values)
-        return None
+            fields += cost.fields
+            calls += cost.upstream_calls
+        return Cost(saturate(fields), saturate(calls))
 
-    def _int_argument(self, field: FieldNode, name: str) -> int | None:
-        value = self._argument(field, name)
-        return value if isinstance(value, int) and value > 0 else None
+    def _field(self, field: FieldNode) -> Cost:
+        name = field.name.value
+        below = self.analysis.shape(field.selection_set).fields
+        arguments = self._arguments(field)
+        if name == "customers":
+            first = arguments.get("first")
+            if not isinstance(first, int) or first <= 0:
+                first = self.default_page_size
+            providers = arguments.get("providers")
+            asked = len(providers) if isinstance(providers, list) and providers else PROVIDERS
+            return Cost(1 + first * below, asked * 2 * math.ceil(first / 100))
+        if name == "nodes":
+            ids = arguments.get("ids")
+            count = len(ids) if isinstance(ids, list) else 0
+            return Cost(1 + count * below, count)
+        if name in LOOKUPS:
+            return Cost(1 + below, 1)
+        return Cost(1 + nested_fan_out(name) * below, 0)
 
-    def _list_length(self, field: FieldNode, name: str) -> int | None:
-        value = self._argument(field, name)
-        return len(value) if isinstance(value, list) else None
+    def _arguments(self, field: FieldNode) -> dict[str, Any]:
+        definition = self.root.fields.get(field.name.value)
+        if definition is None:
+            return {}
+        try:
+            return get_argument_values(definition, field, self.variables)
+        except GraphQLError:
+            # Validation has passed, so this is an argument execution will refuse.
+            return {}
 
 
-__all__ = ["NESTED_LIST_ESTIMATE", "Cost", "estimate"]
+__all__ = [
+    "LISTS",
+    "LOOKUPS",
+    "NESTED_LIST_ESTIMATE",
+    "NOTHING",
+    "Cost",
+    "estimate",
+    "nested_fan_out",
+]

@@ -1,48 +1,117 @@
-"""The cost limit as a Strawberry extension: checked once the document has parsed and
-validated, before any resolver runs."""
+"""The document limits as one Strawberry extension, in front of graphql-core's validation.
+
+A document is analysed once (`gateway.analysis`: each fragment summarised once, so linear in
+its size) and refused for its expanded size, depth or aliases *before* graphql-core validates
+it, because some validation rules grow faster than the document. Admitted documents are then
+validated through an LRU cache keyed on the document and the rules, which stay the same
+objects from request to request. Once the variables are known, the cost estimate refuses an
+operation that would resolve too many fields or call providers too often; both refusals come
+before any resolver runs, as request errors (no `data`) carrying their own `extensions.code`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import _CacheInfo, lru_cache
 
 from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
-from gateway.cost import Cost, estimate
+from gateway.analysis import DocumentAnalysis, analyse
+from gateway.cost import Cost, estimate, nested_fan_out
+from gateway.settings import LimitSettings
+
+VALIDATION_CACHE_SIZE = 256
+
+# Module level, like Strawberry's ValidationCache: shared by every request's extension.
+_validate = lru_cache(maxsize=VALIDATION_CACHE_SIZE)(validate_document)
 
 
-class CostLimiter(SchemaExtension):
-    """Refuses operations estimated to resolve more than `max_fields` fields or to make more
-    than `max_upstream_calls` provider calls.
+def validation_cache_info() -> _CacheInfo:
+    """Hits and misses of the validation cache (for tests and benchmarks)."""
+    return _validate.cache_info()
 
-    Usage: `extensions=[partial(CostLimiter, max_fields=25_000, max_upstream_calls=120, ...)]`.
-    It acts at the start of execution: a result set there makes Strawberry skip execution.
+
+class DocumentLimits(SchemaExtension):
+    """Refuses documents over `max_selections`, `max_depth` or `max_aliases` unvalidated,
+    validates the rest (cached), and refuses operations over `max_fields` or
+    `max_upstream_calls` before they execute.
+
+    Usage: `extensions=[partial(DocumentLimits, limits=settings.limits)]`, in place of
+    Strawberry's ValidationCache, QueryDepthLimiter and MaxAliasesLimiter.
     """
 
-    def __init__(self, *, max_fields: int, max_upstream_calls: int, default_page_size: int) -> None:
+    def __init__(self, *, limits: LimitSettings) -> None:
         super().__init__()
-        self.max_fields = max_fields
-        self.max_upstream_calls = max_upstream_calls
-        self.default_page_size = default_page_size
+        self.limits = limits
+        self.analysis: DocumentAnalysis | None = None
 
-    def on_execute(self) -> Iterator[None]:
+    def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
         if document is not None:
-            cost = estimate(
-                document, context.variables, context.operation_name, self.default_page_size
+            self.analysis = analyse(document, fan_out=nested_fan_out)
+            refusals = self._refusals(self.analysis)
+            # Set, the errors also stop Strawberry from validating the document again.
+            context.pre_execution_errors = refusals or _validate(
+                context.schema._schema, document, context.validation_rules
             )
-            if cost.fields > self.max_fields or cost.upstream_calls > self.max_upstream_calls:
-                context.result = ExecutionResult(data=None, errors=[self._refusal(cost)])
         yield
 
-    def _refusal(self, cost: Cost) -> GraphQLError:
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if self.analysis is not None:
+            cost = estimate(
+                self.analysis,
+                context.schema._schema,
+                context.variables,
+                context.operation_name,
+                self.limits.default_page_size,
+            )
+            if cost is not None and (
+                cost.fields > self.limits.max_fields
+                or cost.upstream_calls > self.limits.max_upstream_calls
+            ):
+                context.result = ExecutionResult(data=None, errors=[self._too_costly(cost)])
+        yield
+
+    def _refusals(self, analysis: DocumentAnalysis) -> list[GraphQLError]:
+        limits = self.limits
+        refusals = []
+        if analysis.selections > limits.max_selections:
+            refusals.append(
+                GraphQLError(
+                    f"The query expands to {analysis.selections} selections once its "
+                    f"fragments are spread; the limit is {limits.max_selections}.",
+                    extensions={"code": "SELECTION_TOO_LARGE"},
+                )
+            )
+        if analysis.depth > limits.max_depth:
+            deepest = analysis.deepest
+            name = deepest.name.value if deepest and deepest.name else "anonymous"
+            refusals.append(
+                GraphQLError(
+                    f"'{name}' exceeds maximum operation depth of {limits.max_depth}",
+                    extensions={"code": "QUERY_TOO_DEEP"},
+                )
+            )
+        if analysis.aliases > limits.max_aliases:
+            refusals.append(
+                GraphQLError(
+                    f"{analysis.aliases} aliases found. Allowed: {limits.max_aliases}",
+                    extensions={"code": "TOO_MANY_ALIASES"},
+                )
+            )
+        return refusals
+
+    def _too_costly(self, cost: Cost) -> GraphQLError:
         return GraphQLError(
             f"The query is too costly: about {cost.fields} fields and "
-            f"{cost.upstream_calls} provider calls (limits {self.max_fields} and "
-            f"{self.max_upstream_calls}). Ask for fewer items or fields.",
+            f"{cost.upstream_calls} provider calls (limits {self.limits.max_fields} and "
+            f"{self.limits.max_upstream_calls}). Ask for fewer items or fields.",
             extensions={"code": "QUERY_TOO_COSTLY"},
         )
 
 
-__all__ = ["CostLimiter"]
+__all__ = ["VALIDATION_CACHE_SIZE", "DocumentLimits", "validation_cache_info"]

@@ -6,22 +6,18 @@ from collections.abc import Callable
 from functools import partial
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import GraphQLError
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.settings import Settings
-from resolvers.limits import CostLimiter
+from resolvers.limits import DocumentLimits
 from resolvers.query import Query
 from resolvers.types.customer import CodatCustomer, LagoCustomer, LayerCustomer
 
@@ -35,29 +31,19 @@ class GatewaySchema(strawberry.Schema):
         return None
 
 
-def _limit_rules(max_depth: int, max_aliases: int) -> list[type[ASTValidationRule]]:
-    depth = QueryDepthLimiter(max_depth=max_depth)
-    aliases = MaxAliasesLimiter(max_alias_count=max_aliases)
-    return [*depth.validation_rules, *aliases.validation_rules]
-
-
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     limits = settings.limits
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
-        partial(
-            CostLimiter,
-            max_fields=limits.max_fields,
-            max_upstream_calls=limits.max_upstream_calls,
-            default_page_size=limits.default_page_size,
-        ),
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         # Factories: each request gets its own extension; the LRU caches behind them are shared.
         partial(ParserCache, maxsize=256),
-        partial(ValidationCache, maxsize=256),
-        # The depth and alias limiters build a new rule class per instance, and the validation
-        # cache keys on the rules: build them once, or every request validates afresh.
-        partial(AddValidationRules, _limit_rules(limits.max_depth, limits.max_aliases)),
+        # Refuses over-large, too deep and alias-heavy documents before graphql-core validates
+        # them (linear, where some validation rules are not), then validates through its own
+        # cache: it replaces Strawberry's ValidationCache, depth and alias limiters. Adding
+        # validation rules here would key the cache on new rule classes per request unless
+        # they are built once, outside this function's per-request factories.
+        partial(DocumentLimits, limits=limits),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
