@@ -7,6 +7,7 @@ another's; an entry larger than B is not stored.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -14,6 +15,9 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from gateway.cache.bounded import BoundedStore, Bounds, MemoryBoundedStore, bounded_store
+from gateway.cache.store import CacheStore
+from gateway.declared_variables import DeclaredVariables
 from gateway.settings import CacheSettings, PersistedSettings, Settings
 from tests.cache.test_caching import twin_tenants
 from tests.services import RedisServer, redis_server
@@ -196,3 +200,115 @@ async def test_redis_holds_exactly_n_entries_and_bounded_bookkeeping(
             assert await redis_client.zcard(key) == 3
         elif kind == "hash":
             assert await redis_client.hlen(key) <= 3
+
+
+# The stores themselves: exact counts, bytes and bookkeeping on both backends.
+
+BOUNDS = Bounds(max_entries=3, max_bytes=1024)
+
+
+@pytest.fixture
+async def lru(cache_url: str | None) -> AsyncIterator[BoundedStore]:
+    store = CacheStore.from_url(cache_url)
+    yield bounded_store(store, BOUNDS)
+    await store.close()
+
+
+async def present(lru: BoundedStore, namespace: str, keys: list[str]) -> list[str]:
+    # Oldest first, so a read here cannot change which of these survive.
+    return [k for k in keys if await lru.get(namespace, k) is not None]
+
+
+async def test_n_inserts_leave_exactly_the_last_three(lru: BoundedStore) -> None:
+    keys = [f"cg1:t:response:{i}" for i in range(50)]
+    for key in keys:
+        assert await lru.set("cg1:t:response", key, b"x" * 10, 60)
+    assert await present(lru, "cg1:t:response", keys) == keys[-3:]
+
+
+async def test_a_read_moves_an_entry_to_the_back(lru: BoundedStore) -> None:
+    ns = "cg1:t:apq"
+    for i in range(3):
+        await lru.set(ns, f"{ns}:{i}", b"v", 60)
+    assert await lru.get(ns, f"{ns}:0") == b"v"
+    await lru.set(ns, f"{ns}:3", b"v", 60)
+    assert await present(lru, ns, [f"{ns}:{i}" for i in range(4)]) == [
+        f"{ns}:0",
+        f"{ns}:2",
+        f"{ns}:3",
+    ]
+
+
+async def test_bytes_evict_the_oldest_and_an_oversized_value_is_refused(lru: BoundedStore) -> None:
+    ns = "cg1:t:response"
+    assert await lru.set(ns, f"{ns}:a", b"a" * 400, 60)
+    assert await lru.set(ns, f"{ns}:b", b"b" * 400, 60)
+    assert await lru.set(ns, f"{ns}:c", b"c" * 400, 60)  # 1200 > 1024: `a` goes
+    assert await present(lru, ns, [f"{ns}:{k}" for k in "abc"]) == [f"{ns}:b", f"{ns}:c"]
+    assert not await lru.set(ns, f"{ns}:d", b"d" * 1025, 60)
+    assert await lru.get(ns, f"{ns}:d") is None
+    assert await present(lru, ns, [f"{ns}:{k}" for k in "bc"]) == [f"{ns}:b", f"{ns}:c"]
+    # Rewriting a key replaces its bytes instead of adding to them.
+    for _ in range(10):
+        assert await lru.set(ns, f"{ns}:c", b"c" * 400, 60)
+    assert await present(lru, ns, [f"{ns}:{k}" for k in "bc"]) == [f"{ns}:b", f"{ns}:c"]
+
+
+async def test_namespaces_never_evict_each_other(lru: BoundedStore) -> None:
+    await lru.set("cg1:a:response", "cg1:a:response:1", b"a", 60)
+    for i in range(10):
+        await lru.set("cg1:b:response", f"cg1:b:response:{i}", b"b" * 300, 60)
+    assert await lru.get("cg1:a:response", "cg1:a:response:1") == b"a"
+
+
+def test_memory_bookkeeping_is_bounded_and_dropped_when_empty() -> None:
+    clock = [0.0]
+    lru = MemoryBoundedStore(BOUNDS, clock=lambda: clock[0])
+
+    async def fill() -> None:
+        for i in range(100):
+            await lru.set("cg1:t:response", f"cg1:t:response:{i}", b"x" * 100, 5)
+
+    asyncio.run(fill())
+    assert lru.usage("cg1:t:response") == (3, 300)
+    clock[0] = 10.0
+    for i in range(97, 100):
+        assert asyncio.run(lru.get("cg1:t:response", f"cg1:t:response:{i}")) is None
+    assert lru.usage("cg1:t:response") == (0, 0)
+    assert not lru._namespaces
+
+
+async def test_a_redis_that_fails_misses_and_drops_writes() -> None:
+    with redis_server() as server:
+        store = CacheStore.from_url(server.url)
+        lru = bounded_store(store, BOUNDS)
+        assert await lru.set("cg1:t:apq", "cg1:t:apq:1", b"q", 60)
+        server.stop()
+        assert await lru.get("cg1:t:apq", "cg1:t:apq:1") is None
+        assert not await lru.set("cg1:t:apq", "cg1:t:apq:2", b"q", 60)
+        assert store.degraded
+        await store.close()
+
+
+def test_declared_variables_memo_is_bounded_and_garbage_gets_no_key() -> None:
+    declared = DeclaredVariables(max_tokens=100, memo_size=2)
+    assert declared.effective("{", None, {}) is None
+    assert declared.effective("query A { a } query B { b }", None, {}) is None
+    assert declared.effective("query A { a } query A { b }", "A", {}) is None
+    assert declared.effective("query A { a }", "Z", {}) is None
+    assert declared.effective("{ a }" + " a" * 200, None, {}) is None  # past max_tokens
+    assert declared.effective("query A($x: Int = 1, $y: [Int] = [2]) { a }", "A", {"z": 3}) == (
+        "A",
+        {"x": 1, "y": [2]},
+    )
+    assert len(declared._memo) == 2
+
+
+async def test_a_default_past_64_bits_is_answered_not_cached(gateway: GatewayClient) -> None:
+    query = "query($n: Int = 99999999999999999999999) { customers(first: $n) { edges { cursor } } }"
+    for _ in range(2):
+        response = await gateway.http.post("/graphql", json={"query": query})
+        # The status for a validation failure is the edge's business; it is never a 5xx.
+        assert response.status_code < 500
+        assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        assert "x-response-cache" not in response.headers
