@@ -146,7 +146,7 @@ def create_app(
         routes=[
             *routes,
             Route("/", _to_playground),
-            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            Route("/graphql", endpoint),
             Route("/webhooks/{provider}", webhooks.handle, methods=["POST"]),
             Route("/healthz", _healthz),
             Route("/readyz", _readyz),

@@ -7,6 +7,7 @@ Unexpected exceptions are logged here with their traceback and reach the client 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
@@ -59,6 +60,15 @@ _LIMIT_CODES = (
 )
 
 
+# graphql-core's CoerceVariableValues() messages: the variables, not the document, are wrong.
+# Every other "Variable '$x' ..." message is a validation rule's (unused, undefined, misplaced).
+_VARIABLE_VALUE = re.compile(
+    r"^Variable '\$\w+' (has invalid (default )?value|got invalid value"
+    r"|of required type .* was not provided|of non-null type .* must not be null)"
+    r"|^Variable values are nested too deeply"
+)
+
+
 def request_error_code(error: GraphQLError) -> str:
     if error.extensions and isinstance(error.extensions.get("code"), str):
         return str(error.extensions["code"])
@@ -67,7 +77,7 @@ def request_error_code(error: GraphQLError) -> str:
             return code
     if isinstance(error, GraphQLSyntaxError) or error.message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
-    if error.message.startswith("Variable '$"):
+    if _VARIABLE_VALUE.match(error.message):
         return "BAD_USER_INPUT"
     if error.path is not None:
         # graphql-core's own execution errors (e.g. a null in a non-null field).

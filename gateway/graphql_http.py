@@ -1,13 +1,17 @@
 """GraphQL over HTTP: GET and POST, content negotiation, status codes, tenant auth.
 
-Follows the GraphQL-over-HTTP spec: a client that accepts `application/graphql-response+json`
-gets it, with 4xx for requests that never executed (bad JSON, parse, validation, variables);
-a legacy `application/json` client gets 200 for any well-formed request.
+Follows the GraphQL-over-HTTP spec (../shared/specs/graphql-over-http): the response comes in
+the highest-weighted media type the client accepts; a request that never executed gets the
+spec's 4xx (400 for a body or document that does not parse, 422 for a request that is not a
+GraphQL-over-HTTP request, does not validate, names no runnable operation or has variables
+that do not coerce), for legacy `application/json` clients too. The tenant is known before the
+body is read: an unauthenticated request costs no parsing and no labelled metric.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
 import uuid
@@ -18,17 +22,20 @@ import orjson
 import strawberry
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from gateway.accept import GRAPHQL_RESPONSE, JSON, negotiate
 from gateway.context import Context
 from gateway.errors import TenantError
 from gateway.errors_format import format_error, format_partial
 from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
 from gateway.observability.logs import request_id as current_request_id
-from gateway.observability.metrics import Metrics
+from gateway.observability.metrics import REJECTED, Metrics, OperationLabels
 from gateway.observability.tracing import tracer
+from gateway.operations import DocumentOutlines, OperationNotFound
 from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.playground import render_graphiql
 from gateway.providers.resilience import Timer
@@ -37,8 +44,8 @@ from gateway.response_cache import ResponseCache
 from gateway.settings import Settings
 from gateway.tenants import TenantDirectory
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-JSON = "application/json"
+log = logging.getLogger("gateway.http")
+
 MAX_BODY_BYTES = 1024 * 1024
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -57,6 +64,8 @@ class _Outcome:
     """What the metrics and the request span learn while a request is served."""
 
     operation: str | None = None
+    # The operation's metric label: REJECTED unless an operation ran (or was served whole).
+    label: str = REJECTED
     tenant: str | None = None
     ledger: UpstreamLedger | None = None
 
@@ -75,7 +84,8 @@ class RequestRejected(Exception):
 class GraphQLEndpoint:
     """The `/graphql` route.
 
-    Usage: `Route("/graphql", GraphQLEndpoint(...).handle, methods=["GET", "POST"])`.
+    Usage: `Route("/graphql", GraphQLEndpoint(...))`: as an ASGI app it receives every method,
+    so the ones it does not serve get its JSON 405 rather than a plain-text one.
     """
 
     def __init__(
@@ -94,6 +104,8 @@ class GraphQLEndpoint:
         self.persisted = persisted
         self.timer = timer
         self.metrics = metrics
+        self.labels = OperationLabels(settings.limits.max_operation_labels)
+        self.outlines = DocumentOutlines(settings.limits.max_tokens)
         # Set in the lifespan, beside the cache store they keep their entries in.
         self.rate_limiter: TenantRateLimiter | None = None
         self.response_cache: ResponseCache | None = None
@@ -104,6 +116,10 @@ class GraphQLEndpoint:
                 for p in (settings.cache.layer, settings.cache.codat, settings.cache.lago)
             )
         )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         """Serve one request, timed, traced and counted."""
@@ -117,7 +133,11 @@ class GraphQLEndpoint:
             with tracer.start_as_current_span(
                 "graphql.request", attributes={"gateway.request_id": request_id}
             ) as span:
-                response = await self._handle(request, request_id, outcome)
+                try:
+                    response = await self._handle(request, request_id, outcome)
+                except Exception:  # a bug must still get a JSON answer, logged once
+                    log.exception("unexpected error serving request %s", request_id)
+                    response = _rejection(_INTERNAL, JSON, request_id)
                 span.set_attribute("http.response.status_code", response.status_code)
                 if outcome.tenant:
                     span.set_attribute("gateway.tenant", outcome.tenant)
@@ -128,12 +148,16 @@ class GraphQLEndpoint:
             self.metrics.in_flight.dec()
             status = response.status_code if response is not None else 500
             seconds = time.perf_counter() - started
-            self.metrics.observe(outcome.operation, status, seconds, outcome.ledger)
+            self.metrics.observe(outcome.label, status, seconds, outcome.ledger)
             current_request_id.reset(token)
 
     async def _handle(self, request: Request, request_id: str, outcome: _Outcome) -> Response:
-        media_type = _negotiate(request.headers.get("accept"))
+        media_type = negotiate(request.headers.get("accept"))
         try:
+            if request.method not in ("GET", "POST"):
+                raise RequestRejected(
+                    405, "METHOD_NOT_ALLOWED", "Send GET or POST", {"Allow": "GET, POST"}
+                )
             if media_type is None:
                 raise RequestRejected(406, "NOT_ACCEPTABLE", f"Accept {GRAPHQL_RESPONSE} or {JSON}")
             if self._wants_playground(request):
@@ -141,8 +165,8 @@ class GraphQLEndpoint:
                     render_graphiql(str(request.url.path), needs_key=self._needs_key()),
                     headers={"X-Request-Id": request_id},
                 )
-            graphql_request = await _read_request(request)
-            outcome.operation = graphql_request.operation_name
+            # Who asks comes first: an unknown caller costs no body read, no JSON parsing, no
+            # document work and no labelled metric.
             tenant = self.tenants.authenticate(request.headers.get("authorization"))
             outcome.tenant = tenant.id
             wait = await self.rate_limiter.acquire(tenant) if self.rate_limiter else None
@@ -153,6 +177,7 @@ class GraphQLEndpoint:
                     "Too many requests for this tenant; retry after the Retry-After seconds",
                     {"Retry-After": retry_after_header(wait)},
                 )
+            graphql_request = await _read_request(request)
             limit = self.settings.limits.max_document_chars
             if graphql_request.query is not None and len(graphql_request.query) > limit:
                 raise RequestRejected(
@@ -171,6 +196,9 @@ class GraphQLEndpoint:
                 raise
             if resolved.via:
                 self.metrics.persisted.labels(resolved.via).inc()
+            operation = self.outlines.choose(resolved.query, graphql_request.operation_name)
+            outcome.operation = operation
+            label = self.labels.label(tenant.id, operation, trusted=resolved.via == "manifest")
             trace = request.headers.get("x-gateway-trace") == "upstream" and (
                 self.settings.mode == "development" or tenant.settings.allow_trace
             )
@@ -189,6 +217,7 @@ class GraphQLEndpoint:
                 hit = await cache.get(cache_key)
                 self.metrics.response_cache.labels("hit" if hit else "miss").inc()
                 if hit is not None:
+                    outcome.label = label
                     response = Response(
                         hit.body,
                         media_type=media_type,
@@ -207,8 +236,13 @@ class GraphQLEndpoint:
                 )
             finally:
                 end_ledger(token)
-            if resolved.register is not None and not _is_request_error(result):
-                await self.persisted.register(tenant.id, resolved.register, resolved.query)
+            if not _is_request_error(result):
+                outcome.label = label
+                if resolved.register is not None:
+                    await self.persisted.register(tenant.id, resolved.register, resolved.query)
+        except OperationNotFound as exc:
+            rejection = RequestRejected(422, exc.code, exc.message)
+            return _rejection(rejection, media_type or JSON, request_id)
         except PersistedQueryError as exc:
             rejection = RequestRejected(exc.status, exc.code, exc.message)
             if exc.cache_control:
@@ -308,6 +342,7 @@ class GraphQLEndpoint:
         errors = [format_error(e, request_id) for e in result.errors or ()]
         errors.extend(format_partial(p) for p in context.partial_errors)
         request_error = _is_request_error(result) and not context.partial_errors
+        status = _request_error_status(errors) if request_error else 200
         body: dict[str, Any] = {} if request_error else {"data": result.data}
         if errors:
             body["errors"] = errors
@@ -319,7 +354,6 @@ class GraphQLEndpoint:
             extensions["upstream"] = ledger.as_extension()
         if extensions:
             body["extensions"] = extensions
-        status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
         return Response(
             orjson.dumps(body),
             status_code=status,
@@ -336,6 +370,16 @@ def _is_request_error(result: ExecutionResult) -> bool:
         and bool(result.errors)
         and all(e.path is None for e in result.errors or ())
     )
+
+
+# Request errors from reading the document itself; every other request error (validation, limits,
+# the operation, variables) is 422 (GraphQL-over-HTTP, "Status Codes").
+_UNPARSABLE = frozenset({"GRAPHQL_PARSE_FAILED", "QUERY_TOO_LARGE"})
+
+
+def _request_error_status(errors: list[dict[str, Any]]) -> int:
+    codes = {e.get("extensions", {}).get("code") for e in errors}
+    return 400 if codes & _UNPARSABLE else 422
 
 
 def _etags(header: str | None) -> set[str]:
@@ -372,9 +416,9 @@ async def _read_request(request: Request) -> GraphQLRequest:
     except orjson.JSONDecodeError:
         raise RequestRejected(400, "BAD_REQUEST", "The request body is not valid JSON") from None
     if isinstance(payload, list):
-        raise RequestRejected(400, "BATCHING_NOT_SUPPORTED", "Send one operation per request")
+        raise RequestRejected(422, "BATCHING_NOT_SUPPORTED", "Send one operation per request")
     if not isinstance(payload, dict):
-        raise RequestRejected(400, "BAD_REQUEST", "The request body must be a JSON object")
+        raise RequestRejected(422, "BAD_REQUEST", "The request body must be a JSON object")
     return _to_graphql_request(payload)
 
 
@@ -393,16 +437,19 @@ def _to_graphql_request(payload: dict[str, Any]) -> GraphQLRequest:
     query, variables = payload.get("query"), payload.get("variables")
     operation_name, extensions = payload.get("operationName"), payload.get("extensions")
     document_id = payload.get("documentId")
+    # Well-formed JSON that is not a GraphQL-over-HTTP request: 422.
     if query is not None and (not isinstance(query, str) or not query.strip()):
-        raise RequestRejected(400, "BAD_REQUEST", "query must be a non-empty string")
+        raise RequestRejected(422, "BAD_REQUEST", "query must be a non-empty string")
     if document_id is not None and not isinstance(document_id, str):
-        raise RequestRejected(400, "BAD_REQUEST", "documentId must be a string")
+        raise RequestRejected(422, "BAD_REQUEST", "documentId must be a string")
     if variables is not None and not isinstance(variables, dict):
-        raise RequestRejected(400, "BAD_REQUEST", "variables must be a JSON object")
+        raise RequestRejected(422, "BAD_REQUEST", "variables must be a JSON object")
     if operation_name is not None and not isinstance(operation_name, str):
-        raise RequestRejected(400, "BAD_REQUEST", "operationName must be a string")
+        raise RequestRejected(422, "BAD_REQUEST", "operationName must be a string")
     if extensions is not None and not isinstance(extensions, dict):
-        raise RequestRejected(400, "BAD_REQUEST", "extensions must be a JSON object")
+        raise RequestRejected(422, "BAD_REQUEST", "extensions must be a JSON object")
+    if query is None and document_id is None and "persistedQuery" not in (extensions or {}):
+        raise RequestRejected(422, "BAD_REQUEST", "The request has no GraphQL query")
     return GraphQLRequest(query, variables, operation_name, extensions, document_id)
 
 
@@ -413,18 +460,7 @@ def _request_id(offered: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def _negotiate(accept: str | None) -> str | None:
-    if not accept:
-        return JSON
-    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-    if GRAPHQL_RESPONSE in kinds:
-        return GRAPHQL_RESPONSE
-    if any(k in (JSON, "*/*", "application/*") for k in kinds):
-        return JSON
-    if "text/html" in kinds:
-        # A browser opening the endpoint: the playground, or an error it can read.
-        return JSON
-    return None
+_INTERNAL = RequestRejected(500, "INTERNAL_SERVER_ERROR", "Internal server error")
 
 
 def _rejection(rejection: RequestRejected, media_type: str, request_id: str) -> Response:
@@ -437,4 +473,4 @@ def _rejection(rejection: RequestRejected, media_type: str, request_id: str) -> 
     )
 
 
-__all__ = ["GRAPHQL_RESPONSE", "MAX_BODY_BYTES", "GraphQLEndpoint", "RequestRejected"]
+__all__ = ["MAX_BODY_BYTES", "GraphQLEndpoint", "RequestRejected"]

@@ -50,7 +50,8 @@ async def test_metrics_count_known_traffic(gateway: GatewayClient) -> None:
     await gateway.http.post("/graphql", json={"query": "{ nope }"})
     metrics = (await gateway.http.get("/metrics")).text
     assert sample(metrics, "gateway_requests_total", operation="Listing", status="200") == 2
-    assert sample(metrics, "gateway_requests_total", operation="anonymous", status="200") == 1
+    # A request that never ran an operation makes no per-operation series.
+    assert sample(metrics, "gateway_requests_total", operation="rejected", status="422") == 1
     assert sample(metrics, "gateway_request_seconds_count", operation="Listing") == 2
     # First request: an upstream-cache miss per provider; the second is served whole from
     # the response cache, without executing.

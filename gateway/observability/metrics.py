@@ -21,9 +21,44 @@ _OPERATION = re.compile(r"[^A-Za-z0-9_]")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
+# The operation label of a request that never ran an operation (unauthenticated, refused at
+# the edge, a document that did not validate): such requests make no per-operation series.
+REJECTED = "rejected"
+# Names past a tenant's budget share one series.
+OTHER = "other"
+
+
 def operation_label(name: str | None) -> str:
     """Operation names come from clients: keep them short and plain."""
     return _OPERATION.sub("_", name)[:64] if name else "anonymous"
+
+
+class OperationLabels:
+    """Which operation names get a series of their own, so clients cannot grow /metrics.
+
+    Names of trusted documents (the manifest, a bounded set the operator ships) always do;
+    otherwise each tenant's first `per_tenant` names do, and later names count as `other`.
+    Only configured tenants reach here (authentication comes first), so the whole is bounded
+    by tenants x `per_tenant` plus the manifest.
+
+    Usage: `label = labels.label(tenant.id, "ListCustomers", trusted=False)`.
+    """
+
+    def __init__(self, per_tenant: int) -> None:
+        self.per_tenant = per_tenant
+        self._admitted: dict[str, set[str]] = {}
+
+    def label(self, tenant: str, name: str | None, *, trusted: bool) -> str:
+        plain = operation_label(name)
+        if name is None or trusted:
+            return plain
+        admitted = self._admitted.setdefault(tenant, set())
+        if plain in admitted:
+            return plain
+        if len(admitted) < self.per_tenant:
+            admitted.add(plain)
+            return plain
+        return OTHER
 
 
 class _BreakerCollector(Collector):
@@ -85,9 +120,9 @@ class Metrics:
         self.registry.register(_BreakerCollector(states))
 
     def observe(
-        self, operation: str | None, status: int, seconds: float, ledger: UpstreamLedger | None
+        self, label: str, status: int, seconds: float, ledger: UpstreamLedger | None
     ) -> None:
-        label = operation_label(operation)
+        """Count one request; `label` comes from `OperationLabels` (or is `REJECTED`)."""
         self.requests.labels(label, str(status)).inc()
         self.request_seconds.labels(label).observe(seconds)
         if ledger is None:
@@ -104,4 +139,4 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-__all__ = ["CONTENT_TYPE", "Metrics", "operation_label"]
+__all__ = ["CONTENT_TYPE", "OTHER", "REJECTED", "Metrics", "OperationLabels", "operation_label"]

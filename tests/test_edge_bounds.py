@@ -1,0 +1,124 @@
+"""Who is asking is known before the body is read, and clients cannot grow /metrics."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import orjson
+
+from gateway.sandbox import Sandbox
+from gateway.settings import LimitSettings, PersistedSettings, Settings
+from tests.support import gateway_client
+from tests.test_observability import sample
+
+KEY = {"authorization": "Bearer alpha-key"}
+
+
+def keyed(**limits: int) -> Settings:
+    tenant = Sandbox.tenant(
+        "alpha", "http://sandbox.invalid", allow_anonymous=False, api_keys=("alpha-key",)
+    )
+    return Settings(tenants=(tenant,), limits=LimitSettings(**limits))
+
+
+async def test_an_unauthenticated_request_is_refused_before_its_body_is_read() -> None:
+    async with gateway_client(keyed()) as gateway:
+        for content in (b"{not json", b'{"query": "{"}', b"[1, 2]"):
+            response = await gateway.http.post(
+                "/graphql", content=content, headers={"content-type": "application/json"}
+            )
+            assert response.status_code == 401
+            assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        # Known callers get the body's own errors.
+        bad_json = await gateway.http.post(
+            "/graphql", content=b"{not json", headers={"content-type": "application/json", **KEY}
+        )
+        assert bad_json.status_code == 400
+        assert not gateway.upstream.requests
+
+
+async def test_unauthenticated_and_rejected_requests_make_no_operation_series() -> None:
+    async with gateway_client(keyed()) as gateway:
+        before = (await gateway.http.get("/metrics")).text
+        for i in range(200):
+            await gateway.http.post(
+                "/graphql",
+                json={"query": f"query Probe{i} {{ __typename }}", "operationName": f"Probe{i}"},
+            )
+        for i in range(20):
+            # Known tenant, but the request never runs: no parse, no validation, no operation.
+            for query in (f"query Bad{i} {{", f"query Bad{i} {{ nope }}", "query A { __typename }"):
+                await gateway.http.post(
+                    "/graphql",
+                    json={"query": query, "operationName": f"Bad{i}"},
+                    headers=KEY,
+                )
+        after = (await gateway.http.get("/metrics")).text
+    assert "Probe" not in after
+    assert "Bad" not in after
+    assert sample(after, "gateway_requests_total", operation="rejected", status="401") == 200
+    assert sample(after, "gateway_requests_total", operation="rejected", status="400") == 20
+    assert sample(after, "gateway_requests_total", operation="rejected", status="422") == 40
+    # Only the series of the two statuses seen are new: nothing grows with the traffic.
+    new_lines = set(after.splitlines()) - set(before.splitlines())
+    assert all(
+        'operation="rejected"' in line
+        or "_created" in line
+        or not line.startswith("gateway_request")
+        for line in new_lines
+    )
+
+
+async def test_each_tenant_labels_its_first_names_then_other() -> None:
+    async with gateway_client(keyed(max_operation_labels=3)) as gateway:
+        for i in range(6):
+            for _ in range(2):
+                response = await gateway.http.post(
+                    "/graphql", json={"query": f"query Op{i} {{ __typename }}"}, headers=KEY
+                )
+                assert response.status_code == 200
+        metrics = (await gateway.http.get("/metrics")).text
+    for i in range(3):
+        assert sample(metrics, "gateway_requests_total", operation=f"Op{i}", status="200") == 2
+    for i in range(3, 6):
+        assert f'operation="Op{i}"' not in metrics
+    assert sample(metrics, "gateway_requests_total", operation="other", status="200") == 6
+
+
+async def test_trusted_documents_are_always_labelled(tmp_path: Path) -> None:
+    queries = [f"query Trusted{i} {{ __typename }}" for i in range(4)]
+    manifest = tmp_path / "manifest.json"
+    manifest.write_bytes(
+        orjson.dumps(
+            {
+                "format": "apollo-persisted-query-manifest",
+                "version": 1,
+                "operations": [
+                    {
+                        "id": hashlib.sha256(q.encode()).hexdigest(),
+                        "name": f"Trusted{i}",
+                        "type": "query",
+                        "body": q,
+                    }
+                    for i, q in enumerate(queries)
+                ],
+            }
+        )
+    )
+    settings = Settings(
+        limits=LimitSettings(max_operation_labels=1),
+        persisted=PersistedSettings(manifest_path=manifest, mode="allow"),
+    )
+    async with gateway_client(settings) as gateway:
+        for name in ("Free1", "Free2"):
+            await gateway.http.post("/graphql", json={"query": f"query {name} {{ __typename }}"})
+        for query in queries:
+            sha = hashlib.sha256(query.encode()).hexdigest()
+            response = await gateway.http.post("/graphql", json={"documentId": f"sha256:{sha}"})
+            assert response.status_code == 200
+        metrics = (await gateway.http.get("/metrics")).text
+    assert sample(metrics, "gateway_requests_total", operation="Free1", status="200") == 1
+    assert sample(metrics, "gateway_requests_total", operation="other", status="200") == 1
+    for i in range(4):
+        assert sample(metrics, "gateway_requests_total", operation=f"Trusted{i}", status="200") == 1
