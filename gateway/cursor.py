@@ -1,22 +1,76 @@
-"""The `customers` cursor: where each provider's stream stands, opaque to clients.
+"""The `customers` cursor: where each provider's stream stands, signed, opaque to clients.
 
 A provider's position is the token of the upstream page it is in, how many raw items of that
 page are consumed, and how many customers it has yielded so far (its place in the interleave).
+The cursor also carries a fingerprint of what it was issued for (tenant, provider accounts,
+filter; see gateway/federation.py), and ends with an HMAC-SHA256 over all of it, so a client
+can neither forge a position (and have a page token of its choosing sent upstream) nor replay
+another tenant's cursor. The text is the unpadded url-safe base64 of `payload JSON + MAC`, and
+only the exact text this module writes decodes.
+
+Usage::
+
+    key = CursorKey.of(settings.cursor_key)     # the per-process key when none is configured
+    text = encode_cursor(cursor, key)
+    cursor = decode_cursor(text, key)           # InvalidCursor unless issued under `key`
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
+from pydantic import SecretStr
 
 from gateway.domain.customer import Provider
-from gateway.errors import BadUserInput
+from gateway.errors import InvalidCursor
 
-VERSION = 1
-_MAX_LENGTH = 4096
+VERSION = 2
+# A provider page token a cursor may carry: printable ASCII, so its JSON form is at most twice
+# as long. Longer or stranger tokens are the provider's bad response (gateway/federation.py).
+MAX_TOKEN_LENGTH = 512
+# Three providers' longest tokens, all escaped, plus the rest, in base64: about 5,000.
+MAX_CURSOR_LENGTH = 6144
+_MAC_BYTES = hashlib.sha256().digest_size
+# Keeps these MACs apart from anything else the same key might ever sign.
+_PURPOSE = b"customer-gateway customers cursor\x00"
+_TEXT = re.compile(r"[A-Za-z0-9_-]+")
+_TOKEN = re.compile(r"[\x20-\x7e]*")
+
+
+@dataclass(frozen=True, slots=True)
+class CursorKey:
+    """The HMAC key cursors are signed with; its repr never shows it."""
+
+    secret: bytes = field(repr=False)
+
+    @classmethod
+    def of(cls, configured: SecretStr | None) -> CursorKey:
+        """The configured key, or this process's random one when none (or an empty one) is."""
+        if configured is None or not configured.get_secret_value():
+            return process_key()
+        return cls(configured.get_secret_value().encode())
+
+    @classmethod
+    def random(cls) -> CursorKey:
+        return cls(secrets.token_bytes(32))
+
+    def sign(self, payload: bytes) -> bytes:
+        return hmac.new(self.secret, _PURPOSE + payload, hashlib.sha256).digest()
+
+
+@functools.cache
+def process_key() -> CursorKey:
+    """Drawn once per process: its cursors end with the process (sandbox and development)."""
+    return CursorKey.random()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,37 +86,80 @@ START = StreamPosition()
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
+    # What the cursor was issued for; the caller compares it with what it is used for.
     filter_fingerprint: str
     positions: dict[Provider, StreamPosition]
 
 
-def encode_cursor(cursor: Cursor) -> str:
-    payload = {
-        "v": VERSION,
-        "f": cursor.filter_fingerprint,
-        "p": {p.value: [s.token, s.skip, s.yielded, s.done] for p, s in cursor.positions.items()},
-    }
-    return base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode()
+def is_carriable_token(token: str) -> bool:
+    """Whether a provider's page token fits in a cursor."""
+    return len(token) <= MAX_TOKEN_LENGTH and _TOKEN.fullmatch(token) is not None
 
 
-def decode_cursor(text: str) -> Cursor:
-    invalid = BadUserInput("Invalid cursor: pass an endCursor from this query unchanged")
-    if not text or len(text) > _MAX_LENGTH:
+def encode_cursor(cursor: Cursor, key: CursorKey | None = None) -> str:
+    payload = orjson.dumps(
+        {
+            "v": VERSION,
+            "f": cursor.filter_fingerprint,
+            "p": {
+                p.value: [s.token, s.skip, s.yielded, s.done] for p, s in cursor.positions.items()
+            },
+        }
+    )
+    return _text(payload + (key or process_key()).sign(payload))
+
+
+def decode_cursor(text: str, key: CursorKey | None = None) -> Cursor:
+    """The cursor `text` encodes, if `key` signed it; otherwise InvalidCursor."""
+    invalid = InvalidCursor("Invalid cursor: pass an endCursor from this query unchanged")
+    if not text or len(text) > MAX_CURSOR_LENGTH or not _TEXT.fullmatch(text):
         raise invalid
     try:
-        payload = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        if payload["v"] != VERSION or not isinstance(payload["f"], str):
-            raise invalid
-        positions = {}
-        for name, (token, skip, yielded, done) in payload["p"].items():
-            if not (token is None or isinstance(token, str)):
-                raise invalid
-            if not all(isinstance(n, int) and n >= 0 for n in (skip, yielded)):
-                raise invalid
-            positions[Provider(name)] = StreamPosition(token, skip, yielded, bool(done))
-    except (binascii.Error, orjson.JSONDecodeError, KeyError, ValueError, TypeError):
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
         raise invalid from None
-    return Cursor(payload["f"], positions)
+    # Only the one text this module writes for these bytes (no padding, no stray bits).
+    if _text(raw) != text or len(raw) <= _MAC_BYTES:
+        raise invalid
+    payload, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
+    if not hmac.compare_digest(mac, (key or process_key()).sign(payload)):
+        raise invalid
+    # Signed by us, so well formed; checked anyway, as a key may outlive a format.
+    try:
+        return _parse(orjson.loads(payload))
+    except (orjson.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError):
+        raise invalid from None
 
 
-__all__ = ["START", "Cursor", "StreamPosition", "decode_cursor", "encode_cursor"]
+def _parse(payload: Any) -> Cursor:
+    fingerprint, positions = payload["f"], payload["p"]
+    if payload["v"] != VERSION or not isinstance(fingerprint, str):
+        raise ValueError("not a cursor of this version")
+    parsed = {}
+    for name, (token, skip, yielded, done) in positions.items():
+        if not (token is None or isinstance(token, str)):
+            raise ValueError("bad token")
+        if not all(type(n) is int and n >= 0 for n in (skip, yielded)):
+            raise ValueError("bad counts")
+        if not isinstance(done, bool):
+            raise ValueError("bad flag")
+        parsed[Provider(name)] = StreamPosition(token, skip, yielded, done)
+    return Cursor(fingerprint, parsed)
+
+
+def _text(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+__all__ = [
+    "MAX_CURSOR_LENGTH",
+    "MAX_TOKEN_LENGTH",
+    "START",
+    "Cursor",
+    "CursorKey",
+    "StreamPosition",
+    "decode_cursor",
+    "encode_cursor",
+    "is_carriable_token",
+    "process_key",
+]

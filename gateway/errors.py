@@ -1,7 +1,10 @@
 """The gateway's exceptions, each carrying the stable code clients see in `extensions.code`.
 
     GatewayError
-    ├── BadUserInput            BAD_USER_INPUT: a malformed id, cursor or argument
+    ├── BadUserInput            BAD_USER_INPUT: a malformed id or argument
+    │   └── InvalidCursor           INVALID_CURSOR: a cursor this gateway did not issue to this
+    │                               caller for this filter and these providers
+    ├── FilterScanLimit         FILTER_SCAN_LIMIT: the page bound stopped a provider's scan
     ├── TenantError             UNAUTHENTICATED: no or unknown gateway key
     ├── ConfigError             (start-up only) settings that cannot work
     └── UpstreamError           a provider call failed; carries the provider
@@ -35,6 +38,26 @@ class GatewayError(Exception):
 
 class BadUserInput(GatewayError):
     code = "BAD_USER_INPUT"
+
+
+class InvalidCursor(BadUserInput):
+    code = "INVALID_CURSOR"
+
+
+class FilterScanLimit(GatewayError):
+    """Not a failure: the page is short because the scan stopped; `endCursor` continues it."""
+
+    code = "FILTER_SCAN_LIMIT"
+
+    def __init__(self, provider: Provider) -> None:
+        super().__init__(
+            f"{provider.value}: the filter matched too few customers in the pages read; "
+            "page on with endCursor to continue the scan"
+        )
+        self.provider = provider
+
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "provider": self.provider.value}
 
 
 class TenantError(GatewayError):
@@ -100,7 +123,9 @@ class UpstreamRejected(UpstreamError):
 __all__ = [
     "BadUserInput",
     "ConfigError",
+    "FilterScanLimit",
     "GatewayError",
+    "InvalidCursor",
     "TenantError",
     "UpstreamAuthError",
     "UpstreamBadResponse",

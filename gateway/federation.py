@@ -14,13 +14,18 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.cursor import START, Cursor, StreamPosition, decode_cursor, encode_cursor
+import orjson
+
+from gateway.cursor import START, Cursor, CursorKey, StreamPosition, decode_cursor, encode_cursor
 from gateway.domain.customer import PROVIDER_ORDER, Customer, Provider
 from gateway.domain.filter import CustomerFilter
-from gateway.errors import BadUserInput, UpstreamError
+from gateway.errors import FilterScanLimit, GatewayError, InvalidCursor, UpstreamError
 from gateway.providers.base import CustomerSource
+from gateway.scan import Taken, scan
+from gateway.settings import LimitSettings
 
 _RANK = {p: i for i, p in enumerate(PROVIDER_ORDER)}
+DEFAULT_MAX_SCAN_PAGES = LimitSettings().max_filter_scan_pages
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +39,9 @@ class FederatedPage:
     edges: tuple[Edge, ...]
     has_next_page: bool
     end_cursor: str | None
-    # Providers that failed: their customers are missing from this page, not skipped for good.
-    errors: tuple[UpstreamError, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Taken:
-    customer: Customer
-    after: StreamPosition
+    # Providers that failed (their customers are missing from this page, not skipped for good)
+    # or whose scan the page bound stopped (FilterScanLimit).
+    errors: tuple[GatewayError, ...]
 
 
 async def list_customers(
@@ -49,82 +49,101 @@ async def list_customers(
     filter: CustomerFilter,
     first: int,
     after: str | None,
+    *,
+    tenant: str = "",
+    key: CursorKey | None = None,
+    max_scan_pages: int = DEFAULT_MAX_SCAN_PAGES,
 ) -> FederatedPage:
+    """One page of `first` customers after the cursor `after`.
+
+    Cursors are signed with `key` (the per-process key by default) and bound to `tenant`, the
+    sources' accounts and `filter`; each provider reads at most `max_scan_pages` pages.
+    """
     ordered = sorted(sources, key=lambda s: _RANK[s.provider])
-    fingerprint = _fingerprint(filter, [s.provider for s in ordered])
+    fingerprint = _fingerprint(tenant, ordered, filter)
     positions: dict[Provider, StreamPosition] = {s.provider: START for s in ordered}
     if after is not None:
-        cursor = decode_cursor(after)
+        # Checked before any provider is asked: a refused cursor costs no upstream call.
+        cursor = decode_cursor(after, key)
         if cursor.filter_fingerprint != fingerprint or set(cursor.positions) != set(positions):
-            raise BadUserInput("Invalid cursor: it belongs to a different filter or provider set")
+            raise InvalidCursor(
+                "Invalid cursor: it was issued for another filter, provider set or caller"
+            )
         positions = dict(cursor.positions)
 
     live = [s for s in ordered if s.can_match(filter) and not positions[s.provider].done]
     outcomes = await asyncio.gather(
-        *(_take(s, filter, positions[s.provider], first + 1) for s in live),
+        *(scan(s, filter, positions[s.provider], first + 1, max_scan_pages) for s in live),
         return_exceptions=True,
     )
-    candidates: list[_Taken] = []
-    errors: list[UpstreamError] = []
+    candidates: list[Taken] = []
+    stopped: dict[Provider, StreamPosition] = {}
+    errors: list[GatewayError] = []
     for source, outcome in zip(live, outcomes, strict=True):
         if isinstance(outcome, UpstreamError):
             errors.append(outcome)
         elif isinstance(outcome, BaseException):
             raise outcome
-        elif not outcome:
+        elif outcome.stopped_at is not None:
+            stopped[source.provider] = outcome.stopped_at
+            candidates.extend(outcome.taken)
+        elif not outcome.taken:
             positions[source.provider] = StreamPosition(done=True)
         else:
-            candidates.extend(outcome)
+            candidates.extend(outcome.taken)
     # Providers that cannot match the filter are finished before they start.
     for source in ordered:
         if not source.can_match(filter):
             positions[source.provider] = StreamPosition(done=True)
 
-    candidates.sort(key=lambda t: (t.after.yielded, _RANK[t.customer.provider]))
-    selected = candidates[:first]
+    candidates.sort(key=_place)
+    # A stopped provider's next match comes at the earliest right after what it found: nothing
+    # placed after that may be shown yet, or the order would depend on the page size.
+    horizon = min(((s.yielded + 1, _RANK[p]) for p, s in stopped.items()), default=None)
+    shown = [t for t in candidates if horizon is None or _place(t) < horizon][:first]
     edges = []
-    for taken in selected:
+    for taken in shown:
         positions[taken.customer.provider] = taken.after
-        edges.append(Edge(taken.customer, encode_cursor(Cursor(fingerprint, dict(positions)))))
+        edges.append(Edge(taken.customer, encode_cursor(Cursor(fingerprint, dict(positions)), key)))
     end_cursor = edges[-1].cursor if edges else after
+    resumed = _resume_stopped(stopped, candidates, shown, positions)
+    if resumed:
+        end_cursor = encode_cursor(Cursor(fingerprint, dict(positions)), key)
+        if len(shown) < first:
+            # The page is short because the bound stopped these providers' scans.
+            errors.extend(FilterScanLimit(p) for p in resumed)
     return FederatedPage(
         edges=tuple(edges),
-        has_next_page=len(candidates) > first,
+        has_next_page=len(candidates) > len(shown) or bool(stopped),
         end_cursor=end_cursor,
         errors=tuple(errors),
     )
 
 
-async def _take(
-    source: CustomerSource, filter: CustomerFilter, start: StreamPosition, count: int
-) -> list[_Taken]:
-    """Up to `count` matching customers from `start`, each with the position just after it."""
-    taken: list[_Taken] = []
-    token, skip, yielded = start.token, start.skip, start.yielded
-    while True:
-        page = await source.list_page(filter, token)
-        last = len(page.items) - 1
-        for index in range(skip, len(page.items)):
-            customer = page.items[index]
-            if not filter.matches(customer):
-                continue
-            yielded += 1
-            if index < last:
-                after = StreamPosition(token, index + 1, yielded)
-            else:
-                # Point past a finished page, so resuming never re-reads it.
-                after = StreamPosition(page.next_token, 0, yielded, page.next_token is None)
-            taken.append(_Taken(customer, after))
-            if len(taken) == count:
-                return taken
-        if page.next_token is None:
-            return taken
-        token, skip = page.next_token, 0
+def _resume_stopped(
+    stopped: dict[Provider, StreamPosition],
+    candidates: list[Taken],
+    shown: list[Taken],
+    positions: dict[Provider, StreamPosition],
+) -> list[Provider]:
+    """Move each stopped provider whose finds were all shown to where its scan stopped, so
+    the next page reads on from there; the providers moved, in provider order."""
+    shown_ids = {id(t) for t in shown}
+    unshown = {t.customer.provider for t in candidates if id(t) not in shown_ids}
+    moved = sorted((p for p in stopped if p not in unshown), key=_RANK.__getitem__)
+    for provider in moved:
+        positions[provider] = stopped[provider]
+    return moved
 
 
-def _fingerprint(filter: CustomerFilter, providers: list[Provider]) -> str:
-    text = filter.fingerprint() + "|" + ",".join(p.value for p in providers)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def _place(taken: Taken) -> tuple[int, int]:
+    return taken.after.yielded, _RANK[taken.customer.provider]
 
 
-__all__ = ["Edge", "FederatedPage", "list_customers"]
+def _fingerprint(tenant: str, sources: Sequence[CustomerSource], filter: CustomerFilter) -> str:
+    """What a cursor is bound to: the tenant, each source's account, the filter."""
+    bound = [tenant, [[s.provider.value, s.scope] for s in sources], filter.fingerprint()]
+    return hashlib.sha256(orjson.dumps(bound)).hexdigest()[:32]
+
+
+__all__ = ["DEFAULT_MAX_SCAN_PAGES", "Edge", "FederatedPage", "list_customers"]

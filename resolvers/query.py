@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.context import Context, PartialError
+from gateway.cursor import CursorKey
 from gateway.domain.filter import EMPTY_FILTER
 from gateway.errors import BadUserInput
 from gateway.federation import list_customers
@@ -63,7 +64,10 @@ class Query:
     @strawberry.field(
         description="Customers of the requested providers (default: all connected), read "
         "concurrently. When a provider fails, the others' customers still come back, with one "
-        "error per failed provider."
+        "error per failed provider. A filter a provider cannot apply itself reads a bounded "
+        "number of its pages per request: a short page then comes with a FILTER_SCAN_LIMIT "
+        "error, and endCursor continues the scan. Cursors are valid only for the same caller, "
+        "filter and providers (INVALID_CURSOR otherwise)."
     )
     async def customers(
         self,
@@ -73,17 +77,21 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> CustomerConnection:
-        limits = info.context.settings.limits
+        context = info.context
+        limits = context.settings.limits
         size = limits.default_page_size if first is None else first
         if not 0 < size <= limits.max_page_size:
             raise BadUserInput(f"first must be between 1 and {limits.max_page_size}")
-        sources = info.context.tenant.sources
+        sources = context.tenant.sources
         wanted = set(providers) if providers is not None else set(sources)
         page = await list_customers(
             [s for p, s in sources.items() if p in wanted],
             filter.to_domain() if filter else EMPTY_FILTER,
             size,
             after,
+            tenant=context.tenant.id,
+            key=CursorKey.of(context.settings.cursor_key),
+            max_scan_pages=limits.max_filter_scan_pages,
         )
         path = tuple(info.path.as_list())
         info.context.partial_errors.extend(PartialError(e, path) for e in page.errors)

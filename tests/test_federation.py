@@ -7,7 +7,7 @@ import pytest
 
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.domain.filter import EMPTY_FILTER
-from gateway.errors import BadUserInput
+from gateway.errors import BadUserInput, InvalidCursor
 from gateway.federation import list_customers
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from tests.support import demo_sources, walk
@@ -93,7 +93,7 @@ async def test_a_cursor_from_another_provider_set_is_refused(
 ) -> None:
     sources = demo_sources(sandbox_http)
     page = await list_customers([sources[Provider.LAGO]], EMPTY_FILTER, 2, None)
-    with pytest.raises(BadUserInput, match="different filter or provider set"):
+    with pytest.raises(InvalidCursor, match="another filter, provider set or caller"):
         await list_customers(list(sources.values()), EMPTY_FILTER, 2, page.end_cursor)
 
 

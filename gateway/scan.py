@@ -1,0 +1,71 @@
+"""Reading one provider's stream of matching customers, a bounded number of pages at a time.
+
+The gateway re-checks every customer against the filter, so a filter a provider cannot apply
+upstream may match few of the items it reads. Without a bound, one request could read every
+page of a large account (or loop forever on a provider that keeps sending empty pages with a
+next token). `scan` stops after `max_pages` pages and says where it stopped, so the next
+request continues exactly there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.cursor import StreamPosition, is_carriable_token
+from gateway.domain.customer import Customer
+from gateway.domain.filter import CustomerFilter
+from gateway.errors import UpstreamBadResponse
+from gateway.providers.base import CustomerSource
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    customer: Customer
+    # The position just after this customer.
+    after: StreamPosition
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    taken: tuple[Taken, ...]
+    # Where the page bound stopped the scan (the start of the first page not read); None when
+    # the scan found what it was asked for or reached the end of the stream.
+    stopped_at: StreamPosition | None
+
+
+async def scan(
+    source: CustomerSource,
+    filter: CustomerFilter,
+    start: StreamPosition,
+    count: int,
+    max_pages: int,
+) -> Scan:
+    """Up to `count` matching customers from `start`, reading at most `max_pages` pages."""
+    taken: list[Taken] = []
+    token, skip, yielded = start.token, start.skip, start.yielded
+    for _ in range(max_pages):
+        page = await source.list_page(filter, token)
+        if page.next_token is not None and not is_carriable_token(page.next_token):
+            # A token no cursor could carry: the stream cannot be resumed past this page.
+            raise UpstreamBadResponse(source.provider)
+        last = len(page.items) - 1
+        for index in range(skip, len(page.items)):
+            customer = page.items[index]
+            if not filter.matches(customer):
+                continue
+            yielded += 1
+            if index < last:
+                after = StreamPosition(token, index + 1, yielded)
+            else:
+                # Point past a finished page, so resuming never re-reads it.
+                after = StreamPosition(page.next_token, 0, yielded, page.next_token is None)
+            taken.append(Taken(customer, after))
+            if len(taken) == count:
+                return Scan(tuple(taken), None)
+        if page.next_token is None:
+            return Scan(tuple(taken), None)
+        token, skip = page.next_token, 0
+    return Scan(tuple(taken), StreamPosition(token, 0, yielded))
+
+
+__all__ = ["Scan", "Taken", "scan"]
