@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import os
+import secrets
 import sys
+from collections.abc import MutableMapping
 from pathlib import Path
 
 import uvicorn
@@ -17,7 +19,7 @@ from gateway.observability.logs import logging_config
 from gateway.sandbox import ACCOUNTS, CODAT_API_KEY, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET, Sandbox
 from gateway.sandbox.faults import Faults, FaultSpecError, parse_fault
 from gateway.sandbox.server import serve_on_loopback
-from gateway.settings import load_settings
+from gateway.settings import Settings, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +94,17 @@ def _serve(config: Path | None, host: str | None, port: int | None, faults: Faul
 # How `serve --workers N` hands its arguments to the worker processes uvicorn starts.
 _CONFIG_ENV = "CUSTOMER_GATEWAY_CONFIG"
 _FAULTS_ENV = "CUSTOMER_GATEWAY_SANDBOX_FAULTS"
+# The variable `Settings.cursor_key` is read from.
+CURSOR_KEY_ENV = "GATEWAY_CURSOR_KEY"
+
+
+def share_cursor_key(settings: Settings, environ: MutableMapping[str, str]) -> None:
+    """With no cursor key configured, draw one for all the workers about to start: they read
+    it back from the environment they inherit, so a cursor one issues, another accepts. The
+    key is never printed or logged; it ends with this `serve`."""
+    configured = settings.cursor_key
+    if configured is None or not configured.get_secret_value():
+        environ[CURSOR_KEY_ENV] = secrets.token_urlsafe(32)
 
 
 def _serve_workers(args: argparse.Namespace, faults: Faults) -> int:
@@ -104,6 +117,7 @@ def _serve_workers(args: argparse.Namespace, faults: Faults) -> int:
         return 2
     if args.config is not None:
         os.environ[_CONFIG_ENV] = str(args.config.resolve())
+    share_cursor_key(settings, os.environ)
     os.environ[_FAULTS_ENV] = ";".join(f"{p}={f}" for p, f in faults.active.items())
     uvicorn.run(
         "gateway.cli:worker_app",
@@ -154,7 +168,7 @@ def _export(output: Path) -> int:
     return 0
 
 
-__all__ = ["main", "worker_app"]
+__all__ = ["CURSOR_KEY_ENV", "main", "share_cursor_key", "worker_app"]
 
 if __name__ == "__main__":
     raise SystemExit(main())
