@@ -46,6 +46,12 @@ REQUEST_ERRORS: list[tuple[str, dict[str, Any], int, str]] = [
         "OPERATION_RESOLUTION_FAILURE",
     ),
     (
+        "an unknown fragment",
+        {"query": "{ customers(first: 1) { ...Nope } }"},
+        422,
+        "GRAPHQL_VALIDATION_FAILED",
+    ),
+    (
         "an unknown variable type",
         {"query": f"query($x: Foo) {{ {LIST} }}", "variables": {"x": 1}},
         422,
