@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gateway.cache.bounded import Bounds
 from gateway.cache.store import CacheStore
 from gateway.cache.upstream import CachePolicy, UpstreamCache
 from gateway.domain.customer import Provider
@@ -96,7 +97,15 @@ def create_app(
             shared = SharedUpstream(http, cache, _gates(settings, timer), LayerTokens())
             endpoint.persisted = _persisted(settings, manifest, store)
             if settings.cache.responses:
-                endpoint.response_cache = ResponseCache(store, clock)
+                endpoint.response_cache = ResponseCache(
+                    store,
+                    clock,
+                    Bounds(
+                        settings.cache.response_max_entries_per_tenant,
+                        settings.cache.response_max_bytes_per_tenant,
+                    ),
+                    max_tokens=settings.limits.max_tokens,
+                )
             endpoint.rate_limiter = TenantRateLimiter(
                 store,
                 settings.limits.tenant_requests_per_second,
@@ -173,6 +182,10 @@ def _persisted(
         store or CacheStore.from_url(None),
         apq=settings.persisted.apq,
         ttl=settings.persisted.apq_ttl_seconds,
+        bounds=Bounds(
+            settings.persisted.apq_max_entries_per_tenant,
+            settings.persisted.apq_max_bytes_per_tenant,
+        ),
     )
 
 
