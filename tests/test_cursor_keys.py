@@ -27,6 +27,7 @@ from gateway.errors import InvalidCursor, UpstreamBadResponse
 from gateway.federation import list_customers
 from gateway.providers.base import Page
 from gateway.settings import load_settings
+from tests.services import free_port, gateway_process
 from tests.support import demo_sources
 
 
@@ -116,3 +117,28 @@ def test_a_cursor_decodes_only_under_its_key() -> None:
     assert decode_cursor(text, CursorKey.of(SecretStr("k1"))) == cursor
     with pytest.raises(InvalidCursor):
         decode_cursor(text, CursorKey.of(SecretStr("k2")))
+
+
+@pytest.mark.timeout(120)
+def test_every_worker_of_serve_accepts_every_workers_cursors() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    query = (
+        "query($after: String) { customers(first: 2, after: $after) { pageInfo { endCursor } } }"
+    )
+    # Traced, so no worker answers from its response cache.
+    headers = {"x-gateway-trace": "upstream"}
+    with gateway_process(["serve", "--port", str(port), "--workers", "2"], f"{base}/healthz"):
+        first = httpx.post(f"{base}/graphql", json={"query": query}, headers=headers, timeout=30)
+        after = first.json()["data"]["customers"]["pageInfo"]["endCursor"]
+        # Each call opens its own connection, so the calls land on both workers.
+        bodies = [
+            httpx.post(
+                f"{base}/graphql",
+                json={"query": query, "variables": {"after": after}},
+                headers=headers,
+                timeout=30,
+            ).json()
+            for _ in range(24)
+        ]
+    assert [b.get("errors") for b in bodies] == [None] * 24
