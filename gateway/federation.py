@@ -5,6 +5,11 @@ each provider comes before the (n+1)-th of any, and within one rank providers fo
 `PROVIDER_ORDER` (LAYER, CODAT, LAGO). Each provider keeps its own native order (Layer: API
 order; Codat: by id; Lago: newest first). So a walk with any page size sees every customer once,
 in the same order every time, and each page asks all providers concurrently.
+
+Each provider reads at most `max_scan_pages` pages per request (gateway/scan.py). A provider
+the bound stopped holds back whatever would sort after its next match, so the order still does
+not depend on the page size; its position moves to where the scan stopped, and a page left
+short by that says so with one FilterScanLimit per stopped provider.
 """
 
 from __future__ import annotations
