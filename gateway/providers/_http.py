@@ -31,7 +31,7 @@ from gateway.errors import (
 )
 from gateway.ledger import count_call, current_ledger
 from gateway.observability.tracing import tracer
-from gateway.providers.gate import Gate
+from gateway.providers.gate import Gate, GateTimeout
 from gateway.providers.resilience import Breaker, Resilience
 
 RetryAfterReader = Callable[[httpx.Response], float | None]
@@ -83,11 +83,33 @@ async def send(
     its endpoint (a 404 on a get is "no such customer"; a Layer 401 asks for a new token).
     GETs are retried as `gateway.providers.resilience` describes.
     """
-    resilience = upstream.resilience
-    policy, breaker, timer = resilience.policy, resilience.breaker, resilience.timer
+    breaker = upstream.resilience.breaker
     if not breaker.allow():
         # Open: answer at once, and spare the provider the call.
         raise UpstreamUnavailable(provider)
+    probe = breaker.probing
+    try:
+        return await _attempts(upstream, provider, request, retry_after, passthrough)
+    except GateTimeout:
+        # The deadline ran out waiting for the provider's pace: nothing was sent.
+        raise UpstreamTimeout(provider) from None
+    finally:
+        if probe and breaker.probing:
+            # The probe ended with no verdict (cancelled, body over the cap, deadline spent
+            # before it was sent...): count it failed, so the breaker opens again and the next
+            # pause lets a new probe through, instead of staying half-open forever.
+            breaker.failed()
+
+
+async def _attempts(
+    upstream: Upstream,
+    provider: Provider,
+    request: httpx.Request,
+    retry_after: RetryAfterReader,
+    passthrough: frozenset[int],
+) -> httpx.Response:
+    resilience = upstream.resilience
+    policy, breaker, timer = resilience.policy, resilience.breaker, resilience.timer
     attempts = policy.attempts if request.method == "GET" else 1
     for attempt in range(1, attempts + 1):
         budget = min(policy.call_timeout, timer.remaining())
@@ -97,6 +119,10 @@ async def send(
         try:
             response = await _attempt(upstream, provider, request, budget, policy.max_body_bytes)
             return _judge(provider, response, passthrough, retry_after, breaker)
+        except _BodyTooLarge:
+            # An answer the gateway will not read is no sign of health.
+            breaker.failed()
+            raise UpstreamBadResponse(provider) from None
         except UpstreamRateLimited as limited:
             wait = limited.retry_after
             retry = (
@@ -125,29 +151,34 @@ async def _attempt(
     budget: float,
     max_body: int,
 ) -> httpx.Response:
-    count_call(provider)
-    ledger = current_ledger()
-    if ledger is not None and ledger.request_id:
-        request.headers["X-Request-Id"] = ledger.request_id
-    started = time.perf_counter()
-    status = 0
-    with tracer.start_as_current_span(
-        "upstream.call",
-        attributes={
-            "gateway.provider": provider.value,
-            "gateway.tenant": upstream.tenant,
-            "http.request.method": request.method,
-            "url.path": request.url.path,
-        },
-    ) as span:
-        try:
-            response = await _exchange(upstream, provider, request, budget, max_body)
-            status = response.status_code
-            span.set_attribute("http.response.status_code", status)
-            return response
-        finally:
-            if ledger is not None:
-                ledger.attempts.append((provider, status, time.perf_counter() - started))
+    """One call, once the gate admits it within `budget` (else GateTimeout, uncounted)."""
+    timer = upstream.resilience.timer
+    entered = timer.clock()
+    async with upstream.gate.admit(budget):
+        left = budget - (timer.clock() - entered)
+        count_call(provider)
+        ledger = current_ledger()
+        if ledger is not None and ledger.request_id:
+            request.headers["X-Request-Id"] = ledger.request_id
+        started = time.perf_counter()
+        status = 0
+        with tracer.start_as_current_span(
+            "upstream.call",
+            attributes={
+                "gateway.provider": provider.value,
+                "gateway.tenant": upstream.tenant,
+                "http.request.method": request.method,
+                "url.path": request.url.path,
+            },
+        ) as span:
+            try:
+                response = await _exchange(upstream, provider, request, left, max_body)
+                status = response.status_code
+                span.set_attribute("http.response.status_code", status)
+                return response
+            finally:
+                if ledger is not None:
+                    ledger.attempts.append((provider, status, time.perf_counter() - started))
 
 
 async def _exchange(
@@ -158,7 +189,7 @@ async def _exchange(
     max_body: int,
 ) -> httpx.Response:
     try:
-        async with asyncio.timeout(budget), upstream.gate:
+        async with asyncio.timeout(max(0.0, budget)):
             response = await upstream.http.send(request, stream=True)
             try:
                 body = bytearray()
@@ -170,8 +201,6 @@ async def _exchange(
                 await response.aclose()
     except (TimeoutError, httpx.TimeoutException) as exc:
         raise UpstreamTimeout(provider) from exc
-    except _BodyTooLarge:
-        raise UpstreamBadResponse(provider) from None
     except httpx.HTTPError as exc:
         # Refused connections, resets mid-body, protocol errors.
         raise UpstreamUnavailable(provider) from exc

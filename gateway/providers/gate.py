@@ -7,55 +7,70 @@ Layer 100 (sandbox) or 500 (production) a second; a gate keeps one process insid
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-import time
-from collections.abc import Callable
-from types import TracebackType
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from gateway.domain.customer import Provider
-from gateway.providers.resilience import Resilience
+from gateway.providers.resilience import Resilience, Timer
 from gateway.tokenbucket import TokenBucket
 
 
+class GateTimeout(Exception):
+    """No slot or no token before the caller's budget ran out: nothing was sent."""
+
+
 class Gate:
-    """Usage: `async with gate: await http.send(...)`."""
+    """Usage: `async with gate.admit(budget): await http.send(...)`.
+
+    Every wait (for a slot, for the pacing lock, for a token) ends within `budget` seconds
+    with `GateTimeout`; a token that would come later than that is not waited for at all.
+    Pacing runs on `timer` (clock and sleep), so tests drive it without sleeping.
+    """
 
     def __init__(
-        self,
-        concurrency: int,
-        per_second: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        self, concurrency: int, per_second: float | None = None, timer: Timer | None = None
     ) -> None:
         self.concurrency = concurrency
         self.per_second = per_second
+        self.timer = timer or Timer()
         self._slots = asyncio.Semaphore(concurrency)
         self._pace = asyncio.Lock()
         self._bucket = (
-            TokenBucket(max(1, int(per_second)), per_second, clock) if per_second else None
+            TokenBucket(max(1, int(per_second)), per_second, self.timer.clock)
+            if per_second
+            else None
         )
 
-    async def __aenter__(self) -> None:
-        await self._slots.acquire()
+    @contextlib.asynccontextmanager
+    async def admit(self, budget: float) -> AsyncIterator[None]:
+        until = self.timer.clock() + budget
+        await self._wait(self._slots.acquire(), until)
         try:
             if self._bucket is not None:
-                await self._take_token(self._bucket)
-        except BaseException:
+                await self._take_token(self._bucket, until)
+            yield
+        finally:
             self._slots.release()
-            raise
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._slots.release()
+    async def _take_token(self, bucket: TokenBucket, until: float) -> None:
+        await self._wait(self._pace.acquire(), until)
+        try:
+            while not bucket.take():
+                wait = bucket.seconds_until_token()
+                if self.timer.clock() + wait > until:
+                    raise GateTimeout
+                # Pacing, not waiting for an event: the token accrues with time alone.
+                await self.timer.sleep(wait)
+        finally:
+            self._pace.release()
 
-    async def _take_token(self, bucket: TokenBucket) -> None:
-        async with self._pace:
-            # Pacing, not waiting for an event: the token accrues with time alone.
-            while not bucket.take():  # noqa: ASYNC110
-                await asyncio.sleep(bucket.seconds_until_token())
+    async def _wait(self, acquired: Awaitable[bool], until: float) -> None:
+        try:
+            async with asyncio.timeout(max(0.0, until - self.timer.clock())):
+                await acquired
+        except TimeoutError:
+            raise GateTimeout from None
 
 
 class Gates:
@@ -77,7 +92,9 @@ class Gates:
         gate = self._gates.get(key)
         if gate is None:
             concurrency, per_second = self._limits[provider]
-            gate = self._gates[key] = Gate(concurrency, per_second)
+            # Paced on the credential's timer: the clock its deadlines are measured on.
+            timer = self.resilience(provider, credential).timer
+            gate = self._gates[key] = Gate(concurrency, per_second, timer)
         return gate
 
     def resilience(self, provider: Provider, credential: str) -> Resilience:
@@ -100,4 +117,4 @@ def _key(provider: Provider, credential: str) -> tuple[Provider, str]:
     return (provider, hashlib.sha256(credential.encode()).hexdigest())
 
 
-__all__ = ["Gate", "Gates"]
+__all__ = ["Gate", "GateTimeout", "Gates"]

@@ -6,7 +6,11 @@
   honoured only when it is short and fits in the deadline left.
 - A breaker per provider credential opens after consecutive failed calls (retries exhausted;
   429 and other 4xx do not count), answers at once without calling while open, and lets one
-  probe through once its pause is over: success closes it, failure opens it again.
+  probe through once its pause is over: success closes it, failure opens it again. However
+  the probe ends (a body over the cap, a reset, a timeout, its request cancelled or out of
+  deadline), it is recorded: anything but an answer that shows the provider healthy counts
+  as a failure, so the breaker is never left half-open with no probe in flight. (A 429 ends
+  the probe undecided: the next call probes.)
 
 Written here rather than with stamina/purgatory because both timing and attempts must be
 driven by one injectable clock, so tests assert the exact waits without waiting.
