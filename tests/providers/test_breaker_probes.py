@@ -46,9 +46,11 @@ class Scripted(httpx.AsyncBaseTransport):
     def __init__(self, *answers: Answer) -> None:
         self.answers = list(answers)
         self.requests: list[httpx.Request] = []
+        self.arrived = asyncio.Event()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        self.arrived.set()
         return await self.answers.pop(0)(request)
 
 
@@ -159,9 +161,9 @@ async def test_a_probe_whose_request_is_cancelled_counts_as_failed(
 ) -> None:
     rig = make_rig(hang)
     await rig.open_then_wait_out()
+    rig.transport.arrived.clear()
     probe = asyncio.create_task(rig.get())
-    while len(rig.transport.requests) < 2:
-        await asyncio.sleep(0)
+    await rig.transport.arrived.wait()  # the probe is at the provider
     probe.cancel()
     with pytest.raises(asyncio.CancelledError):
         await probe
