@@ -3,34 +3,24 @@
 A document is analysed once (`gateway.analysis`: each fragment summarised once, so linear in
 its size) and refused for its expanded size, depth or aliases *before* graphql-core validates
 it, because some validation rules grow faster than the document. Admitted documents are then
-validated through an LRU cache keyed on the document and the rules, which stay the same
-objects from request to request. Once the variables are known, the cost estimate refuses an
-operation that would resolve too many fields or call providers too often; both refusals come
-before any resolver runs, as request errors (no `data`) carrying their own `extensions.code`.
+validated by `resolvers.validation`: cached, and with a bounded budget for the one rule whose
+work grows with the square of repeated fields. Once the variables are known, the cost
+estimate refuses an operation that would resolve too many fields or call providers too often;
+both refusals come before any resolver runs, as request errors (no `data`) carrying their own
+`extensions.code`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import _CacheInfo, lru_cache
 
 from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
 
 from gateway.analysis import DocumentAnalysis, analyse
 from gateway.cost import Cost, estimate, nested_fan_out
 from gateway.settings import LimitSettings
-
-VALIDATION_CACHE_SIZE = 256
-
-# Module level, like Strawberry's ValidationCache: shared by every request's extension.
-_validate = lru_cache(maxsize=VALIDATION_CACHE_SIZE)(validate_document)
-
-
-def validation_cache_info() -> _CacheInfo:
-    """Hits and misses of the validation cache (for tests and benchmarks)."""
-    return _validate.cache_info()
+from resolvers.validation import validate
 
 
 class DocumentLimits(SchemaExtension):
@@ -52,9 +42,9 @@ class DocumentLimits(SchemaExtension):
         document = context.graphql_document
         if document is not None:
             self.analysis = analyse(document, fan_out=nested_fan_out)
-            refusals = self._refusals(self.analysis)
+            refusals = self.refusals(self.analysis)
             # Set, the errors also stop Strawberry from validating the document again.
-            context.pre_execution_errors = refusals or _validate(
+            context.pre_execution_errors = refusals or validate(
                 context.schema._schema, document, context.validation_rules
             )
         yield
@@ -76,7 +66,8 @@ class DocumentLimits(SchemaExtension):
                 context.result = ExecutionResult(data=None, errors=[self._too_costly(cost)])
         yield
 
-    def _refusals(self, analysis: DocumentAnalysis) -> list[GraphQLError]:
+    def refusals(self, analysis: DocumentAnalysis) -> list[GraphQLError]:
+        """The limits `analysis` breaks, each as a request error with its code."""
         limits = self.limits
         refusals = []
         if analysis.selections > limits.max_selections:
@@ -114,4 +105,4 @@ class DocumentLimits(SchemaExtension):
         )
 
 
-__all__ = ["VALIDATION_CACHE_SIZE", "DocumentLimits", "validation_cache_info"]
+__all__ = ["DocumentLimits"]

@@ -182,7 +182,7 @@ async def test_aliases_count_at_each_spread(gateway: GatewayClient) -> None:
 
 
 async def test_the_validation_cache_still_hits(gateway: GatewayClient) -> None:
-    from resolvers.limits import validation_cache_info
+    from resolvers.validation import validation_cache_info
 
     query = "{ customers(first: 2) { edges { cursor } } }"
     await post(gateway, query)
@@ -263,3 +263,33 @@ def test_variables_that_do_not_coerce_leave_the_refusal_to_execution(
 ) -> None:
     query = f"query($n: Int!) {{ customers(first: $n) {{ {PAGE} }} }}"
     assert cost_of(schema, query, {"n": "many"}) is None
+
+
+# graphql-core's field-merging rule, bounded.
+
+
+def repeated(count: int) -> str:
+    return "{ customers(first: 1) { edges { node { " + "id " * count + "} } } }"
+
+
+async def test_fields_repeated_past_the_merge_budget_are_refused(gateway: GatewayClient) -> None:
+    # 153 selections pass the selection bound, but comparing 150 copies pairwise spends
+    # ~22,000 units of graphql-core's field-merging work (its own budget is 500,000).
+    status, body = await post(gateway, repeated(150))
+    assert refusal_code(status, body, gateway) == "GRAPHQL_VALIDATION_FAILED"
+    assert body["errors"] == [
+        {"message": "Validation aborted.", "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}
+    ]
+
+
+async def test_fragments_sharing_fields_as_clients_write_them_pass(gateway: GatewayClient) -> None:
+    fragments = "\n".join(
+        f"fragment C{i} on Customer {{ id __typename displayName email }}" for i in range(30)
+    )
+    spreads = " ".join(f"...C{i}" for i in range(30))
+    status, body = await post(
+        gateway, f"{{ customers(first: 2) {{ edges {{ node {{ {spreads} }} }} }} }}\n{fragments}"
+    )
+    assert status == 200, body
+    assert "errors" not in body
+    assert len(body["data"]["customers"]["edges"]) == 2
