@@ -2,8 +2,9 @@
 
     GatewayError
     ├── BadUserInput            BAD_USER_INPUT: a malformed id or argument
-    │   └── InvalidCursor           INVALID_CURSOR: a cursor this gateway did not issue to this
-    │                               caller for this filter and these providers
+    │   └── InvalidCursor           INVALID_CURSOR (classification BAD_USER_INPUT): a cursor
+    │                               this gateway did not issue to this caller for this filter
+    │                               and these providers
     ├── FilterScanLimit         FILTER_SCAN_LIMIT: the page bound stopped a provider's scan
     ├── TenantError             UNAUTHENTICATED: no or unknown gateway key
     ├── ConfigError             (start-up only) settings that cannot work
@@ -38,6 +39,14 @@ class GatewayError(Exception):
 
 class BadUserInput(GatewayError):
     code = "BAD_USER_INPUT"
+
+    def extensions(self) -> dict[str, object]:
+        extensions = super().extensions()
+        if self.code != BadUserInput.code:
+            # A narrower code keeps its family in `classification`, so generic clients and
+            # tools (which know BAD_USER_INPUT) still see the caller's mistake, not a failure.
+            extensions["classification"] = BadUserInput.code
+        return extensions
 
 
 class InvalidCursor(BadUserInput):

@@ -45,7 +45,7 @@ async def page(
 def assert_invalid_cursor(body: dict[str, Any], gateway: GatewayClient) -> None:
     assert body["data"] is None
     [error] = body["errors"]
-    assert error["extensions"] == {"code": "INVALID_CURSOR"}
+    assert error["extensions"] == {"code": "INVALID_CURSOR", "classification": "BAD_USER_INPUT"}
     assert error["path"] == ["customers"]
     assert body["extensions"]["upstream"]["calls"] == 0
     assert gateway.upstream.requests == []
