@@ -70,7 +70,10 @@ class SelectionGraph:
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         self.through_fields = through_fields
+        # Whether a spread led back into a set still being walked: the fragments form a cycle.
+        self.cyclic = False
         self._seen: set[int] = set()
+        self._done: set[int] = set()
 
     def fragment_set(self, spread: FragmentSpreadNode) -> SelectionSetNode | None:
         fragment = self.fragments.get(spread.name.value)
@@ -102,8 +105,11 @@ class SelectionGraph:
                     self._seen.add(id(below))
                     stack.append((below, self.dependencies(below)))
                     break
+                if id(below) not in self._done:
+                    self.cyclic = True
             else:
                 stack.pop()
+                self._done.add(id(node))
                 yield node
 
 
@@ -112,7 +118,9 @@ class DocumentAnalysis:
 
     `depth` is the deepest operation's, `aliases` the operations' total; `selections` adds
     the operations' expansions and those of fragments no selection spreads (validation walks
-    those too). `visits` counts the selections examined: linear in the document's size.
+    those too). `cyclic` says some fragment spreads itself, directly or not (its expansion is
+    then infinite, and the figures count each cycle once). `visits` counts the selections
+    examined: linear in the document's size.
     """
 
     def __init__(self, document: DocumentNode, fan_out: Callable[[str], int]) -> None:
@@ -132,6 +140,7 @@ class DocumentAnalysis:
             if name not in spread
         ]
         depths = [s.depth for s in operation_shapes]
+        self.cyclic = self.graph.cyclic
         self.depth = max(depths, default=0)
         # The operation that reaches `depth` (None for a document without operations).
         self.deepest = self.operations[depths.index(self.depth)] if self.operations else None

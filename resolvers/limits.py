@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from graphql import ExecutionResult, GraphQLError
+from graphql import ExecutionResult, GraphQLError, NoFragmentCyclesRule
 from strawberry.extensions import SchemaExtension
 
 from gateway.analysis import DocumentAnalysis, analyse
 from gateway.cost import Cost, estimate, nested_fan_out
 from gateway.settings import LimitSettings
-from resolvers.validation import validate
+from resolvers.validation import Rules, validate
+
+CYCLE_RULES: Rules = (NoFragmentCyclesRule,)
 
 
 class DocumentLimits(SchemaExtension):
@@ -42,11 +44,15 @@ class DocumentLimits(SchemaExtension):
         document = context.graphql_document
         if document is not None:
             self.analysis = analyse(document, fan_out=nested_fan_out)
-            refusals = self.refusals(self.analysis)
+            schema = context.schema._schema
             # Set, the errors also stop Strawberry from validating the document again.
-            context.pre_execution_errors = refusals or validate(
-                context.schema._schema, document, context.validation_rules
-            )
+            if self.analysis.cyclic:
+                # Its expansion is infinite: graphql-core's cycle rule (linear) says where.
+                context.pre_execution_errors = validate(schema, document, CYCLE_RULES)
+            else:
+                context.pre_execution_errors = self.refusals(self.analysis) or validate(
+                    schema, document, context.validation_rules
+                )
         yield
 
     def on_execute(self) -> Iterator[None]:
@@ -105,4 +111,4 @@ class DocumentLimits(SchemaExtension):
         )
 
 
-__all__ = ["DocumentLimits"]
+__all__ = ["CYCLE_RULES", "DocumentLimits"]

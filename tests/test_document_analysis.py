@@ -99,6 +99,9 @@ def test_unknown_fragments_and_cycles_count_as_nothing() -> None:
     )
     assert cycle.depth == 3
     assert cycle.selections == 5
+    assert cycle.cyclic
+    assert not unknown.cyclic
+    assert not analysis_of(doubling(5)).cyclic
 
 
 def test_depth_and_aliases_count_through_fragments_and_inline_fragments() -> None:
@@ -151,8 +154,13 @@ async def test_the_selection_bound_is_exact() -> None:
         "{ customers(first: 1) { edges { node { ...A } } } }\n"
         "fragment A on Customer { id ...B }\n"
         "fragment B on Customer { displayName ...A }",
+        "{ customers(first: 1) { edges { node { ...F0 } } } }\n"
+        + "\n".join(
+            f"fragment F{i} on Customer {{ id ...F{(i + 1) % 30} ...F{(i + 1) % 30} }}"
+            for i in range(30)
+        ),
     ],
-    ids=["unknown fragment", "fragment cycle"],
+    ids=["unknown fragment", "fragment cycle", "doubling cycle"],
 )
 async def test_bad_fragments_are_validation_errors_without_a_traceback(
     gateway: GatewayClient, caplog: pytest.LogCaptureFixture, query: str
