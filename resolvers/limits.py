@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from graphql import ExecutionResult, GraphQLError, NoFragmentCyclesRule
 from strawberry.extensions import SchemaExtension
 
-from gateway.analysis import DocumentAnalysis, analyse
-from gateway.cost import Cost, estimate, nested_fan_out
+from gateway.analysis import DocumentAnalysis
+from gateway.cost import Cost, estimate
 from gateway.settings import LimitSettings
+from resolvers.analyses import ANALYSES
 from resolvers.validation import Rules, validate
 
 CYCLE_RULES: Rules = (NoFragmentCyclesRule,)
@@ -43,7 +44,7 @@ class DocumentLimits(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         if document is not None:
-            self.analysis = analyse(document, fan_out=nested_fan_out)
+            self.analysis = ANALYSES.of(document)
             schema = context.schema._schema
             # Set, the errors also stop Strawberry from validating the document again.
             if self.analysis.cyclic:

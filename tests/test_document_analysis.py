@@ -200,6 +200,17 @@ async def test_the_validation_cache_still_hits(gateway: GatewayClient) -> None:
     assert validation_cache_info().hits == hits + 1
 
 
+async def test_a_repeated_document_is_analysed_once(gateway: GatewayClient) -> None:
+    from resolvers.analyses import ANALYSES
+
+    query = "{ customers(first: 3) { edges { cursor } } }"
+    await post(gateway, query)
+    misses = ANALYSES.misses
+    status, _ = await post(gateway, query)
+    assert status == 200
+    assert ANALYSES.misses == misses
+
+
 # Costs from the values that will run.
 
 # Fifteen pages, each within max_page_size, of customers with nested lists: too costly at 100
