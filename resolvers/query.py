@@ -64,10 +64,7 @@ class Query:
     @strawberry.field(
         description="Customers of the requested providers (default: all connected), read "
         "concurrently. When a provider fails, the others' customers still come back, with one "
-        "error per failed provider. A filter a provider cannot apply itself reads a bounded "
-        "number of its pages per request: a short page then comes with a FILTER_SCAN_LIMIT "
-        "error, and endCursor continues the scan. Cursors are valid only for the same caller, "
-        "filter and providers (INVALID_CURSOR otherwise)."
+        "error per failed provider."
     )
     async def customers(
         self,
