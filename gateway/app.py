@@ -104,7 +104,7 @@ def create_app(
                         settings.cache.response_max_entries_per_tenant,
                         settings.cache.response_max_bytes_per_tenant,
                     ),
-                    max_tokens=settings.limits.max_tokens,
+                    declared=endpoint.documents,
                 )
             endpoint.rate_limiter = TenantRateLimiter(
                 store,

@@ -29,13 +29,14 @@ from strawberry.types.graphql import OperationType
 
 from gateway.accept import GRAPHQL_RESPONSE, JSON, negotiate
 from gateway.context import Context
+from gateway.declared_variables import DeclaredVariables
 from gateway.errors import TenantError
 from gateway.errors_format import format_error, format_partial
 from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
 from gateway.observability.logs import request_id as current_request_id
 from gateway.observability.metrics import REJECTED, Metrics, OperationLabels
 from gateway.observability.tracing import tracer
-from gateway.operations import DocumentOutlines, OperationNotFound
+from gateway.operations import OperationNotFound, choose_operation
 from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.playground import render_graphiql
 from gateway.providers.resilience import Timer
@@ -105,7 +106,9 @@ class GraphQLEndpoint:
         self.timer = timer
         self.metrics = metrics
         self.labels = OperationLabels(settings.limits.max_operation_labels)
-        self.outlines = DocumentOutlines(settings.limits.max_tokens)
+        # Each document parsed once at the edge, for the operation to run and (shared with the
+        # response cache) the variables it declares.
+        self.documents = DeclaredVariables(settings.limits.max_tokens)
         # Set in the lifespan, beside the cache store they keep their entries in.
         self.rate_limiter: TenantRateLimiter | None = None
         self.response_cache: ResponseCache | None = None
@@ -196,7 +199,9 @@ class GraphQLEndpoint:
                 raise
             if resolved.via:
                 self.metrics.persisted.labels(resolved.via).inc()
-            operation = self.outlines.choose(resolved.query, graphql_request.operation_name)
+            operation = choose_operation(
+                self.documents.operations(resolved.query), graphql_request.operation_name
+            )
             outcome.operation = operation
             label = self.labels.label(tenant.id, operation, trusted=resolved.via == "manifest")
             trace = request.headers.get("x-gateway-trace") == "upstream" and (
@@ -218,6 +223,10 @@ class GraphQLEndpoint:
                 self.metrics.response_cache.labels("hit" if hit else "miss").inc()
                 if hit is not None:
                     outcome.label = label
+                    if resolved.register is not None:
+                        # The answer was stored because this document ran cleanly: register
+                        # it, or a client whose hash was evicted would never get it back in.
+                        await self.persisted.register(tenant.id, resolved.register, resolved.query)
                     response = Response(
                         hit.body,
                         media_type=media_type,

@@ -48,11 +48,13 @@ class ResponseCache:
         bounds: Bounds = DEFAULT_BOUNDS,
         *,
         max_tokens: int | None = None,
+        declared: DeclaredVariables | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.entries = bounded_store(store, bounds)
-        self.declared = DeclaredVariables(max_tokens)
+        # The endpoint's own, when given: one parse per document serves both.
+        self.declared = declared or DeclaredVariables(max_tokens)
 
     async def key(
         self,

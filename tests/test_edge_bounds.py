@@ -122,3 +122,32 @@ async def test_trusted_documents_are_always_labelled(tmp_path: Path) -> None:
     assert sample(metrics, "gateway_requests_total", operation="other", status="200") == 1
     for i in range(4):
         assert sample(metrics, "gateway_requests_total", operation=f"Trusted{i}", status="200") == 1
+
+
+def _apq(query: str) -> dict[str, object]:
+    sha = hashlib.sha256(query.encode()).hexdigest()
+    return {"persistedQuery": {"version": 1, "sha256Hash": sha}}
+
+
+async def test_a_registration_answered_from_the_response_cache_still_registers() -> None:
+    """An evicted APQ hash comes back in even while its answer is in the response cache."""
+    first, second = "query One { __typename }", "query Two { __typename }"
+    settings = Settings(persisted=PersistedSettings(apq_max_entries_per_tenant=1))
+    async with gateway_client(settings) as gateway:
+
+        async def send(body: dict[str, object]) -> dict[str, object]:
+            response = await gateway.http.post("/graphql", json=body)
+            result: dict[str, object] = response.json()
+            return result
+
+        assert "data" in await send({"query": first, "extensions": _apq(first)})
+        # Registering a second document evicts the first (one registration per tenant).
+        assert "data" in await send({"query": second, "extensions": _apq(second)})
+        missing = await send({"extensions": _apq(first)})
+        assert missing["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"  # type: ignore[index]
+        # The client registers again; the answer comes from the response cache.
+        again = await gateway.http.post(
+            "/graphql", json={"query": first, "extensions": _apq(first)}
+        )
+        assert again.headers.get("x-response-cache") == "hit"
+        assert await send({"extensions": _apq(first)}) == {"data": {"__typename": "Query"}}
