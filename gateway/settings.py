@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.errors import ConfigError
@@ -212,6 +212,17 @@ class Settings(BaseSettings):
     tracing: bool = False
     # Browser origins allowed to call the gateway (CORS), e.g. "https://app.example.com".
     cors_origins: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _production_signs_cursors_with_a_shared_key(self) -> Settings:
+        # A random per-process key is fine for the sandbox and for development; instances of a
+        # production deployment must accept each other's cursors.
+        if self.mode == "production" and self.tenants and self.cursor_key is None:
+            raise ValueError(
+                "cursor_key is required in production: set GATEWAY_CURSOR_KEY (or "
+                'cursor_key = "${VAR}") to the same random value on every instance'
+            )
+        return self
 
     @property
     def uses_sandbox(self) -> bool:

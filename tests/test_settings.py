@@ -10,6 +10,7 @@ from gateway.settings import load_settings
 CONFIG = """
 mode = "production"
 port = 9000
+cursor_key = "${CURSOR_KEY}"
 
 [[tenants]]
 id = "acme"
@@ -35,6 +36,7 @@ ENV = {
     "LAYER_CLIENT_SECRET": "layer-secret-2",
     "CODAT_API_KEY": "codat-secret-3",
     "LAGO_API_KEY": "lago-secret-4",
+    "CURSOR_KEY": "cursor-secret-5",
 }
 
 
@@ -105,3 +107,23 @@ def test_environment_overrides_plain_settings(
 def test_an_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read settings file"):
         load_settings(write(tmp_path, "mode = [unclosed"), ENV)
+
+
+def test_production_with_tenants_needs_a_cursor_key(tmp_path: Path) -> None:
+    """Without one, each process signs cursors with its own random key, so instances behind
+    one endpoint would refuse each other's cursors: production says so at start-up."""
+    text = CONFIG.replace('cursor_key = "${CURSOR_KEY}"\n', "")
+    with pytest.raises(ConfigError, match="cursor_key is required in production"):
+        load_settings(write(tmp_path, text), ENV)
+    development = text.replace('mode = "production"', 'mode = "development"')
+    assert load_settings(write(tmp_path, development), ENV).cursor_key is None
+
+
+def test_the_cursor_key_is_a_secret(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, CONFIG), ENV)
+    assert settings.cursor_key is not None
+    assert settings.cursor_key.get_secret_value() == "cursor-secret-5"
+    assert "cursor-secret-5" not in repr(settings)
+    literal = CONFIG.replace('"${CURSOR_KEY}"', '"cursor-literal"')
+    with pytest.raises(ConfigError, match="cursor_key holds a literal secret"):
+        load_settings(write(tmp_path, literal), ENV)
