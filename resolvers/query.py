@@ -64,7 +64,10 @@ class Query:
     @strawberry.field(
         description="Customers of the requested providers (default: all connected), read "
         "concurrently. When a provider fails, the others' customers still come back, with one "
-        "error per failed provider."
+        "error per failed provider. A filter a provider cannot apply itself reads a bounded "
+        "number of its pages per request: a short page then comes with a FILTER_SCAN_LIMIT "
+        "error, and endCursor continues the scan. A cursor is valid only for the caller, "
+        "filter and providers it came from (INVALID_CURSOR otherwise)."
     )
     async def customers(
         self,
