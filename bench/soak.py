@@ -271,7 +271,10 @@ def main(argv: list[str] | None = None) -> None:
         args.warmup = min(60.0, args.seconds / 4)
     args.seconds = max(1.0, args.seconds)
     args.concurrency = max(1, args.concurrency)
+    # Both stop the soak through the same `finally`s (SIGINT too when started in the
+    # background, where the shell leaves it ignored).
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     work = Path(tempfile.mkdtemp(prefix="soak-"))
     try:
