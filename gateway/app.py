@@ -85,7 +85,13 @@ def create_app(
                     follow_redirects=False,
                 )
             )
-            store = CacheStore.from_url(settings.cache.url)
+            store = CacheStore.from_url(
+                settings.cache.url,
+                memory_bounds=Bounds(
+                    settings.cache.memory_max_entries_per_tenant,
+                    settings.cache.memory_max_bytes_per_tenant,
+                ),
+            )
             stack.push_async_callback(store.close)
             cache = UpstreamCache(
                 store,

@@ -151,6 +151,10 @@ class CacheSettings(_Section):
     # Whole clean responses, served without executing the query (gateway/response_cache.py).
     responses: bool = True
     lock_lease_seconds: float = Field(default=2.0, gt=0)
+    # Without `url`, the memory backend holds at most this much per tenant (upstream answers,
+    # webhook receipts), least recently used out first.
+    memory_max_entries_per_tenant: int = Field(default=20_000, ge=10)
+    memory_max_bytes_per_tenant: int = Field(default=64 * 1024 * 1024, ge=64 * 1024)
     # Per tenant, the response cache evicts its least recently used answers past these.
     response_max_entries_per_tenant: int = Field(default=1_000, ge=1)
     response_max_bytes_per_tenant: int = Field(default=32 * 1024 * 1024, ge=1024)

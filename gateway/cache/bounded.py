@@ -16,9 +16,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from gateway.cache.store import CacheStore
+if TYPE_CHECKING:
+    # Only named in annotations: the store itself is bounded with `Bounds` from here.
+    from gateway.cache.store import CacheStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,10 +35,15 @@ def generation_key(scope: Scope) -> str:
     return f"{scope.prefix()}:generation"
 
 
+def generation_prefix(scope: Scope, generation: int) -> str:
+    """What every entry key of `scope` in `generation` starts with."""
+    return f"{scope.prefix()}:g{generation}:"
+
+
 def entry_key(scope: Scope, generation: int, resource: str, params: Mapping[str, str]) -> str:
     canonical = "&".join(f"{_part(k)}={_part(v)}" for k, v in sorted(params.items()))
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
-    return f"{scope.prefix()}:g{generation}:{_part(resource)}:{digest}"
+    return f"{generation_prefix(scope, generation)}{_part(resource)}:{digest}"
 
 
 def persisted_query_key(tenant: str, sha256: str) -> str:
@@ -54,4 +59,12 @@ def _part(value: str) -> str:
     return quote(value, safe="")
 
 
-__all__ = ["VERSION", "Scope", "entry_key", "generation_key", "lock_key", "persisted_query_key"]
+__all__ = [
+    "VERSION",
+    "Scope",
+    "entry_key",
+    "generation_key",
+    "generation_prefix",
+    "lock_key",
+    "persisted_query_key",
+]

@@ -14,9 +14,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
-from aiocache import RedisCache, SimpleMemoryCache
+from aiocache import RedisCache
 from aiocache.base import BaseCache
 from aiocache.serializers import BaseSerializer
+
+from gateway.cache.bounded import Bounds
+from gateway.cache.memory import BoundedMemoryCache
 
 log = logging.getLogger("gateway.cache")
 
@@ -24,6 +27,8 @@ log = logging.getLogger("gateway.cache")
 RETRY_PAUSE_SECONDS = 5.0
 # A Redis round trip slower than this counts as a failure: a slow cache must not slow reads.
 OPERATION_TIMEOUT_SECONDS = 0.5
+# What the memory backend holds per tenant unless told otherwise (the settings' defaults).
+MEMORY_BOUNDS = Bounds(max_entries=20_000, max_bytes=64 * 1024 * 1024)
 
 
 class _Bytes(BaseSerializer):
@@ -74,9 +79,10 @@ class CacheStore:
         self._scripts: dict[str, Any] = {}
 
     @classmethod
-    def from_url(cls, url: str | None) -> CacheStore:
+    def from_url(cls, url: str | None, *, memory_bounds: Bounds = MEMORY_BOUNDS) -> CacheStore:
+        """Redis for a URL; otherwise memory, holding at most `memory_bounds` per tenant."""
         if not url:
-            return cls(SimpleMemoryCache(serializer=_Bytes()), "memory")
+            return cls(BoundedMemoryCache(memory_bounds, serializer=_Bytes()), "memory")
         parsed = urlparse(url)
         if parsed.scheme not in ("redis", "rediss"):
             raise ValueError("cache.url must be a redis:// or rediss:// URL")
@@ -147,6 +153,12 @@ class CacheStore:
 
     async def delete(self, key: str) -> None:
         await self._call("delete", key)
+
+    async def forget_prefix(self, prefix: str) -> None:
+        """Drop every entry under `prefix` now, where the backend can do it cheaply (memory);
+        Redis lets them expire, within its own `maxmemory` policy."""
+        if isinstance(self.backend, BoundedMemoryCache):
+            self.backend.drop_prefix(prefix)
 
     async def increment(self, key: str) -> int | None:
         value = await self._call("increment", key, 1)

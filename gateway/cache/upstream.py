@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.cache.decoded import Decoded
-from gateway.cache.keys import Scope, entry_key, generation_key, lock_key
+from gateway.cache.keys import Scope, entry_key, generation_key, generation_prefix, lock_key
 from gateway.cache.store import CacheStore
 from gateway.domain.customer import Provider
 from gateway.errors import UpstreamError, UpstreamTimeout
@@ -244,8 +244,11 @@ class UpstreamCache:
         return generation
 
     async def retire(self, scope: Scope) -> None:
-        """Make every entry of `scope` unreachable (they expire on their own)."""
-        await self.store.increment(generation_key(scope))
+        """Make every entry of `scope` unreachable, and free them where the store can."""
+        generation = await self.store.increment(generation_key(scope))
+        if generation is not None:
+            # Unreachable from now on: without this they held memory until their TTL.
+            await self.store.forget_prefix(generation_prefix(scope, generation - 1))
         if (ledger := current_ledger()) is not None:
             ledger.generations.pop((scope.tenant, scope.provider, scope.scope), None)
 
