@@ -51,10 +51,9 @@ def format_partial(partial: PartialError) -> dict[str, Any]:
     }
 
 
-# Strawberry's limiters report plain errors; their messages say which limit was hit.
+# Strawberry's token limiter and introspection switch report plain errors; their messages say
+# which. (resolvers/limits.py's refusals carry their codes.)
 _LIMIT_CODES = (
-    ("exceeds maximum operation depth", "QUERY_TOO_DEEP"),
-    ("aliases found. Allowed:", "TOO_MANY_ALIASES"),
     ("Document contains more than", "QUERY_TOO_LARGE"),
     ("introspection has been disabled", "INTROSPECTION_DISABLED"),
 )
