@@ -4,8 +4,6 @@ a cursor's length is bounded whatever a provider sends as its page token."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import Any
 
 import httpx
 import pytest
@@ -27,35 +25,21 @@ from gateway.errors import InvalidCursor, UpstreamBadResponse
 from gateway.federation import list_customers
 from gateway.providers.base import Page
 from gateway.settings import load_settings
+from tests.providers.fakes import ListingSource
 from tests.services import free_port, gateway_process
 from tests.support import demo_sources
 
 
-class LongTokens:
+class LongTokens(ListingSource):
     """A provider whose next-page token is longer than a cursor may carry."""
 
-    provider = Provider.LAGO
-    scope = "org"
-
     def __init__(self, customer: Customer) -> None:
+        super().__init__()
         self.customer = customer
-        self.calls = 0
-
-    def can_match(self, filter: CustomerFilter) -> bool:
-        return True
 
     async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
         self.calls += 1
         return Page((self.customer,) * 3, "t" * (MAX_TOKEN_LENGTH + 1))
-
-    async def get(self, native_id: str) -> Customer | None:
-        return None
-
-    async def get_by_external_id(self, external_id: str) -> Customer | None:
-        return None
-
-    async def get_many(self, native_ids: Sequence[str]) -> dict[str, Any]:
-        return {}
 
 
 async def test_a_provider_token_too_long_for_a_cursor_is_a_bad_response(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import orjson
-
 from gateway.sandbox import Sandbox
 from gateway.settings import LimitSettings, PersistedSettings, Settings
 from tests.support import gateway_client
 from tests.test_observability import sample
+from tests.test_persisted import apollo_manifest
 
 KEY = {"authorization": "Bearer alpha-key"}
 
@@ -88,24 +87,7 @@ async def test_each_tenant_labels_its_first_names_then_other() -> None:
 
 async def test_trusted_documents_are_always_labelled(tmp_path: Path) -> None:
     queries = [f"query Trusted{i} {{ __typename }}" for i in range(4)]
-    manifest = tmp_path / "manifest.json"
-    manifest.write_bytes(
-        orjson.dumps(
-            {
-                "format": "apollo-persisted-query-manifest",
-                "version": 1,
-                "operations": [
-                    {
-                        "id": hashlib.sha256(q.encode()).hexdigest(),
-                        "name": f"Trusted{i}",
-                        "type": "query",
-                        "body": q,
-                    }
-                    for i, q in enumerate(queries)
-                ],
-            }
-        )
-    )
+    manifest = apollo_manifest(tmp_path / "manifest.json", *queries)
     settings = Settings(
         limits=LimitSettings(max_operation_labels=1),
         persisted=PersistedSettings(manifest_path=manifest, mode="allow"),

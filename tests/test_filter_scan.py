@@ -3,7 +3,6 @@ provider per request; the answer says so (FILTER_SCAN_LIMIT) and the cursor resu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -16,6 +15,7 @@ from gateway.ids import encode_id
 from gateway.providers.base import Page
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import LimitSettings, Settings
+from tests.providers.fakes import ListingSource
 from tests.support import CountingTransport, GatewayClient, demo_sources, gateway_client
 
 TRACE = {"x-gateway-trace": "upstream"}
@@ -133,30 +133,15 @@ async def test_a_bounded_walk_gives_the_unbounded_sequence(
     assert keys == reference
 
 
-class EndlessEmptyPages:
+class EndlessEmptyPages(ListingSource):
     """A misbehaving provider: empty pages, each promising another."""
 
     provider = Provider.CODAT
     scope = "company"
 
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def can_match(self, filter: CustomerFilter) -> bool:
-        return True
-
     async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
         self.calls += 1
         return Page((), str(int(token or "1") + 1))
-
-    async def get(self, native_id: str) -> Customer | None:
-        return None
-
-    async def get_by_external_id(self, external_id: str) -> Customer | None:
-        return None
-
-    async def get_many(self, native_ids: Sequence[str]) -> dict[str, Any]:
-        return {}
 
 
 async def test_a_provider_sending_endless_empty_pages_is_read_only_up_to_the_bound() -> None:

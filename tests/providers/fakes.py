@@ -1,10 +1,16 @@
-"""MockTransport handlers that answer with the providers' real error bodies."""
+"""MockTransport handlers that answer with the providers' real error bodies, and a source
+that only lists, for federation tests of misbehaving providers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import httpx
+
+from gateway.domain.customer import Customer, Provider
+from gateway.domain.filter import CustomerFilter
+from gateway.providers.base import Page
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -26,3 +32,29 @@ def answering(status: int, body: object | bytes, headers: dict[str, str] | None 
 
 def client(handler: Handler) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://mock.invalid")
+
+
+class ListingSource:
+    """A `CustomerSource` whose reads by id find nothing; subclasses say what `list_page` does
+    and count its calls in `calls`."""
+
+    provider = Provider.LAGO
+    scope = "org"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def can_match(self, filter: CustomerFilter) -> bool:
+        return True
+
+    async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
+        raise NotImplementedError
+
+    async def get(self, native_id: str) -> Customer | None:
+        return None
+
+    async def get_by_external_id(self, external_id: str) -> Customer | None:
+        return None
+
+    async def get_many(self, native_ids: Sequence[str]) -> dict[str, Any]:
+        return {}
