@@ -13,8 +13,9 @@ interleaved rounds and without the parser or validation caches, it times what th
 runs per request: parse (with the token limit), the analysis and its limits, validation,
 and the cost estimate. The floor, timed in the same rounds, is parse + validation of a flat
 plain document of the same number of tokens (distinct aliases of `__typename`). Prints
-medians with the 10th-90th percentile spread, and whether the worst admitted document is
-analysed in under 10 ms.
+medians with the 10th-90th percentile spread, and whether the gateway's own analysis of every
+admitted document, and the whole of parse, analysis and validation of the worst, take under
+10 ms.
 """
 
 from __future__ import annotations
@@ -268,10 +269,16 @@ def main() -> None:
         f"({worst_total / (floor_total * 1000):.2f} x the floor), of which the gateway's own "
         f"analysis, limits and cost {worst_limits:.2f} ms"
     )
+    slowest_analysis = max(statistics.median(timings[n].limits) for n in gateway_cases) * 1000
+    verdict = "under" if slowest_analysis < TARGET_MS else "NOT under"
+    print(
+        f"the gateway's analysis (limits and cost) of every admitted document: {verdict} "
+        f"{TARGET_MS:.0f} ms (slowest {slowest_analysis:.2f} ms)"
+    )
     verdict = "under" if worst_total < TARGET_MS else "NOT under"
     print(
-        f"the worst admitted document is analysed {verdict} {TARGET_MS:.0f} ms "
-        f"(the floor alone: {floor_total * 1000:.2f} ms)"
+        f"with parse and graphql-core's validation, the worst admitted document: {verdict} "
+        f"{TARGET_MS:.0f} ms (the floor alone: {floor_total * 1000:.2f} ms)"
     )
 
 
