@@ -12,6 +12,8 @@ Usage: `CacheStore.from_url(None, memory_bounds=Bounds(20_000, 64 * 2**20))`.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +22,9 @@ from aiocache import SimpleMemoryCache
 from aiocache.backends.memory import SimpleMemoryBackend
 
 from gateway.cache.bounded import Bounds
+
+# The context expiry timers run in: no request's.
+_NO_REQUEST = contextvars.Context()
 
 
 @dataclass
@@ -58,9 +63,15 @@ class BoundedMemoryCache(SimpleMemoryCache):  # type: ignore[misc]
         _cas_token: Any = None,
         _conn: Any = None,
     ) -> Any:
-        # `multi_set` and `add` come through here too.
-        stored = await super()._set(key, value, ttl=ttl, _cas_token=_cas_token, _conn=_conn)
+        # `multi_set` and `add` come through here too. The expiry is scheduled here rather
+        # than by aiocache, whose timer copies the caller's context: an entry living ten
+        # minutes kept the request that wrote it (its ledger, its spans) alive as long.
+        stored = await super()._set(key, value, ttl=None, _cas_token=_cas_token, _conn=_conn)
         if stored:
+            if ttl:
+                self._handlers[key] = asyncio.get_running_loop().call_later(
+                    ttl, self._SimpleMemoryBackend__delete, key, context=_NO_REQUEST
+                )
             self._account(key, value)
         return stored
 

@@ -10,6 +10,9 @@ a retired generation; retiring a scope frees its entries at once.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import gc
+import weakref
 
 from gateway.cache.bounded import Bounds
 from gateway.cache.keys import Scope, generation_key
@@ -99,3 +102,31 @@ async def test_retiring_a_scope_frees_its_entries() -> None:
     remaining = [k for k in held(store, "a") if ":g0:" in k]
     assert len(remaining) == 2
     assert all(k.startswith(other.prefix()) for k in remaining)
+
+
+class _Held:
+    """Stands for a request's ledger in its context."""
+
+
+_REQUEST_STATE: contextvars.ContextVar[_Held | None] = contextvars.ContextVar(
+    "request_state", default=None
+)
+
+
+async def test_an_entry_does_not_keep_the_writing_request_alive() -> None:
+    """aiocache's expiry timer copies the caller's context; an entry living 10 minutes then
+    kept that request's ledger (and all it references) alive as long."""
+    store = CacheStore.from_url(None)
+    state = _Held()
+    alive = weakref.ref(state)
+
+    async def request(writer_state: _Held) -> None:
+        _REQUEST_STATE.set(writer_state)
+        await store.set("cg1:a:k", b"x", 600)
+
+    await asyncio.create_task(request(state))
+    await asyncio.sleep(0)  # the finished task leaves the loop's queue
+    del state
+    gc.collect()
+    assert alive() is None
+    assert await store.get("cg1:a:k") == b"x"
