@@ -162,7 +162,7 @@ def create_app(
             *routes,
             Route("/", _to_playground),
             Route("/graphql", endpoint),
-            Route("/webhooks/{provider}", webhooks.handle, methods=["POST"]),
+            Route("/webhooks/{provider}", webhooks),
             Route("/healthz", _healthz),
             Route("/readyz", _readyz),
             Route("/metrics", _metrics_route(metrics)),

@@ -27,6 +27,8 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from gateway.cache.keys import Scope
 from gateway.cache.store import RETRY_PAUSE_SECONDS
@@ -56,8 +58,9 @@ _APPLY: dict[Provider, Apply] = {
 
 
 class WebhookEndpoint:
-    """Usage: `Route("/webhooks/{provider}", WebhookEndpoint(clock, settings.webhooks).handle,
-    methods=["POST"])`; `tenants` and `cache` are set once the app has started."""
+    """Usage: `Route("/webhooks/{provider}", WebhookEndpoint(clock, settings.webhooks))`;
+    `tenants` and `cache` are set once the app has started. As an ASGI app it receives every
+    method, so each answer, a 405 or an unexpected error included, is JSON with a code."""
 
     def __init__(
         self,
@@ -68,6 +71,20 @@ class WebhookEndpoint:
         self.settings = settings or WebhookSettings()
         self.tenants = TenantDirectory(())
         self.cache: UpstreamCache | None = None
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if request.method != "POST":
+            response = _refuse(
+                405, "WEBHOOK_METHOD_NOT_ALLOWED", "send webhooks with POST", {"Allow": "POST"}
+            )
+        else:
+            try:
+                response = await self.handle(request)
+            except Exception:  # a bug must still get a JSON answer, logged once
+                log.exception("unexpected error handling a webhook")
+                response = _refuse(500, "INTERNAL_SERVER_ERROR", "internal server error")
+        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         try:
