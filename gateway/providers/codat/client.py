@@ -29,6 +29,7 @@ from gateway.providers.base import Page
 from gateway.providers.codat.mapping import to_domain
 from gateway.providers.codat.query import MAX_QUERY_LENGTH, any_of, filter_query, is_plain
 from gateway.providers.codat.wire import CodatCustomer, CodatCustomerList
+from gateway.providers.paths import path_segment
 from gateway.settings import CodatConnection
 
 PAGE_SIZE = 100
@@ -81,7 +82,10 @@ class CodatSource:
         return items, has_next
 
     async def get(self, native_id: str) -> Customer | None:
-        url = f"{self._customers_url}/{quote(native_id, safe='')}"
+        segment = path_segment(native_id)
+        if segment is None:
+            return None
+        url = f"{self._customers_url}/{segment}"
         fetch = partial(self._fetch, url, {}, True)
         return await read_one(
             self._upstream, self._cache_scope, self._memo, native_id, fetch, self._decode
@@ -100,6 +104,9 @@ class CodatSource:
             i: self._customer(e) for i, e in zip(native_ids, cached, strict=True) if e is not None
         }
         missing = [i for i in dict.fromkeys(native_ids) if i not in results]
+        # An id no URL path can carry names no customer, read alone or in a batch.
+        results.update((i, None) for i in missing if path_segment(i) is None)
+        missing = [i for i in missing if i not in results]
         batches = _batches([i for i in missing if is_plain(i)])
         singles = [i for i in missing if not is_plain(i)]
         batch_outcomes, single_outcomes = await asyncio.gather(

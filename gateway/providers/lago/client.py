@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from urllib.parse import quote
 
 import httpx
 
@@ -28,6 +27,7 @@ from gateway.providers._http import (
 from gateway.providers.base import Page
 from gateway.providers.lago.mapping import to_domain
 from gateway.providers.lago.wire import LagoCustomerEnvelope, LagoCustomerList
+from gateway.providers.paths import path_segment
 from gateway.settings import LagoConnection
 
 PAGE_SIZE = 100
@@ -106,7 +106,10 @@ class LagoSource:
 
     async def get(self, native_id: str) -> Customer | None:
         # Lago addresses customers by external id only; the native id is the external id.
-        url = f"{self._customers_url}/{quote(native_id, safe='')}"
+        segment = path_segment(native_id)
+        if segment is None:
+            return None
+        url = f"{self._customers_url}/{segment}"
         fetch = partial(self._fetch, url, {}, True)
         return await read_one(
             self._upstream, self._cache_scope, self._memo, native_id, fetch, self._customer

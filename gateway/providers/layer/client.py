@@ -29,6 +29,7 @@ from gateway.providers.base import Page
 from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.layer.mapping import to_domain
 from gateway.providers.layer.wire import LayerCustomerEnvelope, LayerCustomerList
+from gateway.providers.paths import path_segment
 from gateway.settings import LayerConnection
 
 PAGE_SIZE = 100
@@ -83,7 +84,10 @@ class LayerSource:
         return Page(items=items, next_token=next_token)
 
     async def get(self, native_id: str) -> Customer | None:
-        url = f"{self._customers_url}/{quote(native_id, safe='')}"
+        segment = path_segment(native_id)
+        if segment is None:
+            return None
+        url = f"{self._customers_url}/{segment}"
         fetch = partial(self._fetch, url, {}, True)
         return await read_one(
             self._upstream, self._cache_scope, self._memo, native_id, fetch, self._customer
