@@ -16,6 +16,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -203,7 +204,10 @@ class GraphQLEndpoint:
                 self.documents.operations(resolved.query), graphql_request.operation_name
             )
             outcome.operation = operation
-            label = self.labels.label(tenant.id, operation, trusted=resolved.via == "manifest")
+            # Admitted to the tenant's label budget only once the operation has run.
+            label = partial(
+                self.labels.label, tenant.id, operation, trusted=resolved.via == "manifest"
+            )
             trace = request.headers.get("x-gateway-trace") == "upstream" and (
                 self.settings.mode == "development" or tenant.settings.allow_trace
             )
@@ -222,7 +226,7 @@ class GraphQLEndpoint:
                 hit = await cache.get(cache_key)
                 self.metrics.response_cache.labels("hit" if hit else "miss").inc()
                 if hit is not None:
-                    outcome.label = label
+                    outcome.label = label()
                     if resolved.register is not None:
                         # The answer was stored because this document ran cleanly: register
                         # it, or a client whose hash was evicted would never get it back in.
@@ -246,7 +250,7 @@ class GraphQLEndpoint:
             finally:
                 end_ledger(token)
             if not _is_request_error(result):
-                outcome.label = label
+                outcome.label = label()
                 if resolved.register is not None:
                     await self.persisted.register(tenant.id, resolved.register, resolved.query)
         except OperationNotFound as exc:

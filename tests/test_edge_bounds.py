@@ -133,3 +133,19 @@ async def test_a_registration_answered_from_the_response_cache_still_registers()
         )
         assert again.headers.get("x-response-cache") == "hit"
         assert await send({"extensions": _apq(first)}) == {"data": {"__typename": "Query"}}
+
+
+async def test_requests_that_ran_nothing_take_no_label_budget() -> None:
+    async with gateway_client(keyed(max_operation_labels=2)) as gateway:
+        for i in range(5):
+            refused = await gateway.http.post(
+                "/graphql", json={"query": f"query Junk{i} {{ nope }}"}, headers=KEY
+            )
+            assert refused.status_code == 422
+        ran = await gateway.http.post(
+            "/graphql", json={"query": "query RealOp { __typename }"}, headers=KEY
+        )
+        assert ran.status_code == 200
+        metrics = (await gateway.http.get("/metrics")).text
+    assert sample(metrics, "gateway_requests_total", operation="RealOp", status="200") == 1
+    assert "Junk" not in metrics
