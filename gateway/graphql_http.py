@@ -403,14 +403,15 @@ def _etags(header: str | None) -> set[str]:
 
 async def _read_request(request: Request) -> GraphQLRequest:
     if request.method == "GET":
+        # GraphQL-over-HTTP: an empty parameter is the same as an absent one.
         params = request.query_params
         return _to_graphql_request(
             {
-                "query": params.get("query"),
+                "query": params.get("query") or None,
                 "variables": _json_param(params.get("variables"), "variables"),
-                "operationName": params.get("operationName"),
+                "operationName": params.get("operationName") or None,
                 "extensions": _json_param(params.get("extensions"), "extensions"),
-                "documentId": params.get("documentId"),
+                "documentId": params.get("documentId") or None,
             }
         )
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -233,3 +233,24 @@ def _wait_until_ready(process: subprocess.Popen[bytes], url: str) -> None:
             pass
         time.sleep(0.2)
     pytest.fail("the gateway did not become ready")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"operationName": ""},
+        {"documentId": ""},
+        {"variables": "", "extensions": ""},
+        {"operationName": "", "documentId": "", "variables": "", "extensions": ""},
+    ],
+)
+async def test_empty_get_parameters_count_as_absent(
+    gateway: GatewayClient, params: dict[str, str]
+) -> None:
+    """GraphQL-over-HTTP, GET: "Specifying the empty string for optional request parameters
+    is equivalent to not specifying them at all.\""""
+    response = await gateway.http.get(
+        "/graphql", params={"query": "{ __typename }", **params}, headers={"accept": GQL}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"__typename": "Query"}}
