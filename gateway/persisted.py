@@ -228,7 +228,9 @@ class PersistedQueries:
 def _apq_hash(persisted: Any) -> str:
     if not isinstance(persisted, dict):
         raise PersistedQueryError(400, "BAD_REQUEST", "extensions.persistedQuery must be an object")
-    if persisted.get("version") != 1:
+    version = persisted.get("version")
+    # The integer 1 exactly: JSON true and 1.0 compare equal to it in Python.
+    if type(version) is not int or version != 1:
         raise PersistedQueryError(
             400, "PERSISTED_QUERY_VERSION_NOT_SUPPORTED", "Unsupported persisted query version"
         )

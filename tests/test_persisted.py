@@ -88,6 +88,9 @@ async def test_a_hash_that_does_not_match_its_query_is_refused(gateway: GatewayC
     ("extensions", "code"),
     [
         (apq(version=2), "PERSISTED_QUERY_VERSION_NOT_SUPPORTED"),
+        # JSON true and 1.0 are not the integer 1 (Python says True == 1 == 1.0).
+        (apq(version=True), "PERSISTED_QUERY_VERSION_NOT_SUPPORTED"),
+        (apq(version=1.0), "PERSISTED_QUERY_VERSION_NOT_SUPPORTED"),  # type: ignore[arg-type]
         (apq(sha="abc"), "BAD_REQUEST"),
         ({"persistedQuery": "yes"}, "BAD_REQUEST"),
     ],
