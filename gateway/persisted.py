@@ -31,12 +31,15 @@ from gateway.cache.bounded import Bounds, bounded_store, namespace_of
 from gateway.cache.keys import persisted_query_key
 from gateway.cache.store import CacheStore
 from gateway.errors import ConfigError
+from gateway.settings import PersistedSettings
 
 log = logging.getLogger("gateway.persisted")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 Mode = Literal["off", "allow", "require"]
 # What a tenant may register when the caller gives no bounds (the settings' defaults).
-DEFAULT_APQ_BOUNDS = Bounds(max_entries=1_000, max_bytes=8 * 1024 * 1024)
+DEFAULT_APQ_BOUNDS = Bounds(
+    PersistedSettings().apq_max_entries_per_tenant, PersistedSettings().apq_max_bytes_per_tenant
+)
 
 
 class PersistedQueryError(Exception):

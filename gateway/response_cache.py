@@ -24,12 +24,15 @@ from gateway.cache.keys import VERSION, Scope, generation_key
 from gateway.cache.store import CacheStore
 from gateway.declared_variables import DeclaredVariables
 from gateway.domain.customer import Provider
+from gateway.settings import CacheSettings
 from gateway.tenants import Tenant
 
 # An answer fresh for less than this is not worth storing.
 MIN_TTL_SECONDS = 1.0
 # What a tenant may hold when the caller gives no bounds (the settings' defaults).
-DEFAULT_BOUNDS = Bounds(max_entries=1_000, max_bytes=32 * 1024 * 1024)
+DEFAULT_BOUNDS = Bounds(
+    CacheSettings().response_max_entries_per_tenant, CacheSettings().response_max_bytes_per_tenant
+)
 
 
 @dataclass(frozen=True, slots=True)

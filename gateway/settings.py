@@ -152,12 +152,13 @@ class CacheSettings(_Section):
     responses: bool = True
     lock_lease_seconds: float = Field(default=2.0, gt=0)
     # Without `url`, the memory backend holds at most this much per tenant (upstream answers,
-    # webhook receipts), least recently used out first.
+    # webhook receipts), least recently used out first. Per tenant, so a process holds up to
+    # tenants x this: about a hundred full pages of 100 customers, or thousands of customers.
     memory_max_entries_per_tenant: int = Field(default=20_000, ge=10)
-    memory_max_bytes_per_tenant: int = Field(default=64 * 1024 * 1024, ge=64 * 1024)
+    memory_max_bytes_per_tenant: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
     # Per tenant, the response cache evicts its least recently used answers past these.
     response_max_entries_per_tenant: int = Field(default=1_000, ge=1)
-    response_max_bytes_per_tenant: int = Field(default=32 * 1024 * 1024, ge=1024)
+    response_max_bytes_per_tenant: int = Field(default=8 * 1024 * 1024, ge=1024)
     layer: CachePolicySettings = CachePolicySettings()
     # Codat serves its own synced copy, refreshed at most as often as the company syncs.
     codat: CachePolicySettings = CachePolicySettings(ttl_seconds=300)

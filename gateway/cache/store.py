@@ -20,6 +20,7 @@ from aiocache.serializers import BaseSerializer
 
 from gateway.cache.bounded import Bounds
 from gateway.cache.memory import BoundedMemoryCache
+from gateway.settings import CacheSettings
 
 log = logging.getLogger("gateway.cache")
 
@@ -28,7 +29,9 @@ RETRY_PAUSE_SECONDS = 5.0
 # A Redis round trip slower than this counts as a failure: a slow cache must not slow reads.
 OPERATION_TIMEOUT_SECONDS = 0.5
 # What the memory backend holds per tenant unless told otherwise (the settings' defaults).
-MEMORY_BOUNDS = Bounds(max_entries=20_000, max_bytes=64 * 1024 * 1024)
+MEMORY_BOUNDS = Bounds(
+    CacheSettings().memory_max_entries_per_tenant, CacheSettings().memory_max_bytes_per_tenant
+)
 
 
 class _Bytes(BaseSerializer):
