@@ -214,7 +214,7 @@ class Traffic:
         self.tenants = tenants
         self.rng = random.Random(seed)
         self.pages: deque[_Page] = deque(maxlen=256)
-        self.sent: deque[_Sent] = deque(maxlen=64)
+        self.sent: deque[_Sent] = deque(maxlen=4 * REPLAY_DISTANCE)
         self.triples = {t.id: list(t.records) for t in tenants}
         self.kinds: dict[str, tuple[float, Callable[[SoakTenant], Shot]]] = {
             "page": (14, self._page),
@@ -619,7 +619,7 @@ class Traffic:
         # duplicate (seen once in 4,687 webhooks of a ten-minute run).
         if len(self.sent) <= REPLAY_DISTANCE:
             return self._webhook(tenant)
-        sent = self.rng.choice(self.sent[:-REPLAY_DISTANCE])
+        sent = self.rng.choice(list(self.sent)[:-REPLAY_DISTANCE])
         # Applied again by a worker that has not seen it (each keeps its own receipts without
         # Redis), but never an error.
         return self._deliver(
