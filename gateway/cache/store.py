@@ -78,6 +78,10 @@ class CacheStore:
         self._clock = clock
         self._down_until = 0.0
         self.last_error: str | None = None
+        # Operations that did not reach the backend (failed, or skipped while degraded). Only
+        # grows: a caller compares it before and after its writes to know they all happened,
+        # which `degraded` cannot say once a health check has cleared it.
+        self.unavailable = 0
         # redis-py script objects by source: EVALSHA, and EVAL only when Redis lacks the script.
         self._scripts: dict[str, Any] = {}
 
@@ -144,6 +148,7 @@ class CacheStore:
     async def add(self, key: str, value: bytes, ttl: float) -> bool:
         """Set `key` only if absent; False when it exists (or the backend is down)."""
         if self.degraded:
+            self.unavailable += 1
             return False
         try:
             await self.backend.add(key, value, ttl=_ttl(ttl))
@@ -214,6 +219,7 @@ class CacheStore:
 
     async def _call(self, operation: str, *args: Any, **kwargs: Any) -> Any:
         if self.degraded:
+            self.unavailable += 1
             return None
         try:
             return await getattr(self.backend, operation)(*args, **kwargs)
@@ -222,6 +228,7 @@ class CacheStore:
             return None
 
     def _failed(self, operation: str, exc: Exception) -> None:
+        self.unavailable += 1
         if not self.degraded:
             log.warning(
                 "cache backend (%s) failed on %s (%s); serving uncached for %.0fs",

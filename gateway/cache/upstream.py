@@ -215,6 +215,18 @@ class UpstreamCache:
         The caller has validated `body` already (reads treat bytes that fail as a miss)."""
         await self.put_many(scope, resource, [(params, status, body)])
 
+    async def put_new(
+        self, scope: Scope, resource: str, params: Mapping[str, str], status: int, body: bytes
+    ) -> bool:
+        """`put`, unless the entry exists already; False then. After a `retire`, an entry in
+        the new generation can only come from a read that fetched since, so it is at least as
+        new as anything the caller holds, and must win."""
+        policy = self.policies[scope.provider]
+        key = entry_key(scope, await self.generation(scope), resource, params)
+        return await self.store.add(
+            key, Entry(status, body, self.clock()).encode(), policy.lifetime
+        )
+
     async def put_many(
         self,
         scope: Scope,

@@ -60,8 +60,11 @@ async def _replace_if_newer(scope: Scope, cache: UpstreamCache, customer: dict[s
         # Not provably current: the next read fetches the customer whole.
         return "retired"
     merged = {**cached, **customer}
-    await cache.put(scope, "customer", key, 200, orjson.dumps({"customer": merged}))
-    return "replaced"
+    # Only into an empty place: a read that filled it since the retire fetched Lago's current
+    # state, which may be newer than this event (a late delivery must not roll it back).
+    if await cache.put_new(scope, "customer", key, 200, orjson.dumps({"customer": merged})):
+        return "replaced"
+    return "retired"
 
 
 def updated_at(record: dict[str, Any]) -> datetime | None:

@@ -138,6 +138,7 @@ class WebhookEndpoint:
         if event_id is not None and await receipts.seen(scope, event_id):
             log.info("%s webhook for tenant %s: duplicate", provider.value, tenant.id)
             return JSONResponse({"received": True, "action": "duplicate"})
+        unavailable_before = cache.store.unavailable
         try:
             action = await _APPLY[provider](tenant, cache, event)
         except RecordBusy:
@@ -147,11 +148,12 @@ class WebhookEndpoint:
                 "another event for this customer is being applied; retry later",
                 {"Retry-After": "1"},
             )
-        if event_id is not None and not cache.store.degraded:
+        if event_id is not None and cache.store.unavailable == unavailable_before:
             await receipts.record(scope, event_id)
-        # The store swallows backend errors (reads must not fail) and reports them by turning
-        # degraded: then some write of this event, or its receipt, did not happen.
-        if cache.store.degraded:
+        # The store swallows backend errors (reads must not fail) and counts them: a count that
+        # moved means some write of this event, or its receipt, may not have happened. (Another
+        # request's failure in between moves it too: then the provider retries, harmlessly.)
+        if cache.store.unavailable != unavailable_before:
             log.warning(
                 "%s webhook for tenant %s not applied: the cache backend is unavailable",
                 provider.value,

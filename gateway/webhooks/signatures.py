@@ -5,8 +5,9 @@
   secret is "whsec_<base64 key>". Codat signs this way; Layer's scheme is not public, and the
   gateway assumes the same (see docs/webhooks.md).
 - Lago HMAC: `X-Lago-Signature` = base64(HMAC-SHA256(organisation HMAC key, body)), with
-  `X-Lago-Signature-Algorithm: hmac`. It signs no timestamp: a Lago replay is stopped by the
-  unique-key receipts and the ordering by `updated_at` instead (gateway/webhooks/apply.py).
+  `X-Lago-Signature-Algorithm: hmac`. It signs no timestamp, nor the unique key: the receipts
+  stop a provider's redelivery, and the ordering by `updated_at` (gateway/webhooks/apply.py)
+  keeps a body resent under a new key from rolling anything back.
 """
 
 from __future__ import annotations
