@@ -82,6 +82,13 @@ class BoundedMemoryCache(SimpleMemoryCache):  # type: ignore[misc]
         removed: int = SimpleMemoryBackend._SimpleMemoryBackend__delete(self, key)
         return removed
 
+    def delete_if(self, key: str, value: bytes) -> bool:
+        """Delete `key` only while it holds `value`, in one step (no await between)."""
+        if self._cache.get(key) != value:
+            return False
+        self._SimpleMemoryBackend__delete(key)
+        return True
+
     def drop_prefix(self, prefix: str) -> int:
         """Remove every value whose key starts with `prefix` (a retired generation's entries);
         the number removed. Costs one pass over that tenant's keys."""

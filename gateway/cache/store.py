@@ -28,6 +28,12 @@ log = logging.getLogger("gateway.cache")
 RETRY_PAUSE_SECONDS = 5.0
 # A Redis round trip slower than this counts as a failure: a slow cache must not slow reads.
 OPERATION_TIMEOUT_SECONDS = 0.5
+_DELETE_IF = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 # What the memory backend holds per tenant unless told otherwise (the settings' defaults).
 MEMORY_BOUNDS = Bounds(
     CacheSettings().memory_max_entries_per_tenant, CacheSettings().memory_max_bytes_per_tenant
@@ -161,6 +167,13 @@ class CacheStore:
 
     async def delete(self, key: str) -> None:
         await self._call("delete", key)
+
+    async def delete_if(self, key: str, value: bytes) -> None:
+        """Delete `key` only while it still holds `value` (a lock's owner token), atomically."""
+        if isinstance(self.backend, BoundedMemoryCache):
+            self.backend.delete_if(key, value)
+        else:
+            await self.eval(_DELETE_IF, [key], [value])
 
     async def forget_prefix(self, prefix: str) -> None:
         """Drop every entry under `prefix` now, where the backend can do it cheaply (memory);

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import secrets
 from collections.abc import AsyncIterator
 
 from gateway.cache.keys import Scope
@@ -33,7 +34,9 @@ def record_lock_key(scope: Scope, record_id: str) -> str:
 async def record_lock(store: CacheStore, scope: Scope, record_id: str) -> AsyncIterator[None]:
     """Usage: `async with record_lock(store, scope, customer_id): compare, then write`."""
     key = record_lock_key(scope, record_id)
-    if not await store.add(key, b"1", LEASE_SECONDS):
+    # Whose lock it is: a delivery that outlived its lease must not release the next one's.
+    token = secrets.token_hex(16).encode()
+    if not await store.add(key, token, LEASE_SECONDS):
         if not store.degraded:
             raise RecordBusy(record_id)
         # The store is down: nothing below can be written, and the delivery is answered 503.
@@ -42,7 +45,7 @@ async def record_lock(store: CacheStore, scope: Scope, record_id: str) -> AsyncI
     try:
         yield
     finally:
-        await store.delete(key)
+        await store.delete_if(key, token)
 
 
 __all__ = ["LEASE_SECONDS", "RecordBusy", "record_lock", "record_lock_key"]
