@@ -110,7 +110,6 @@ def create_app(
                         settings.cache.response_max_entries_per_tenant,
                         settings.cache.response_max_bytes_per_tenant,
                     ),
-                    declared=endpoint.documents,
                 )
             endpoint.rate_limiter = TenantRateLimiter(
                 store,

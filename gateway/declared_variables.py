@@ -6,8 +6,9 @@ request's whole `variables` map lets any client mint endless distinct keys for o
 declared variables count, with their declared defaults applied, so omitting `$n` and sending
 its default share a key.
 
-Usage: `DeclaredVariables().effective(query, operation_name, variables)`; None means "do not
-cache" (the document does not parse, or names no single operation).
+Usage: `operations = documents.operations(query)` (None: the document does not parse), then,
+once the operation to run is chosen (gateway/operations.py),
+`run_values(operations, operation, variables)`: None means "do not cache".
 """
 
 from __future__ import annotations
@@ -37,39 +38,33 @@ class Declaration:
 Operations = dict[str | None, tuple[Declaration, ...]]
 
 
+def run_values(
+    operations: Operations | None, operation: str | None, variables: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The variables `operation` runs with: those it declares, from `variables` or else their
+    defaults; None when the document has no such operation (execution refuses it anyway)."""
+    if operations is None or operation not in operations:
+        return None
+    given = variables or {}
+    values: dict[str, Any] = {}
+    for declaration in operations[operation]:
+        # An explicit null is a value (it overrides the default); only absence defaults.
+        if declaration.name in given:
+            values[declaration.name] = given[declaration.name]
+        elif declaration.default is not _ABSENT:
+            values[declaration.name] = declaration.default
+    return values
+
+
 class DeclaredVariables:
-    """Parses each document once (memoised per document hash in a bounded LRU) and answers
-    which operation runs and with which variables."""
+    """Parses each document once (memoised per document hash in a bounded LRU) into the
+    operations it defines and the variables each declares."""
 
     def __init__(self, max_tokens: int | None = None, memo_size: int = DOCUMENT_MEMO_SIZE) -> None:
         self.max_tokens = max_tokens
         self.memo_size = memo_size
         # A document that does not parse is remembered as None, so garbage is parsed once too.
         self._memo: OrderedDict[bytes, Operations | None] = OrderedDict()
-
-    def effective(
-        self, query: str, operation_name: str | None, variables: Mapping[str, Any] | None
-    ) -> tuple[str | None, dict[str, Any]] | None:
-        """The chosen operation's name and the variables it runs with, or None when the
-        request cannot be matched to one operation (execution will refuse it anyway)."""
-        operations = self.operations(query)
-        if operations is None:
-            return None
-        if operation_name is None:
-            if len(operations) != 1:
-                return None
-            operation_name = next(iter(operations))
-        elif operation_name not in operations:
-            return None
-        given = variables or {}
-        values: dict[str, Any] = {}
-        for declaration in operations[operation_name]:
-            # An explicit null is a value (it overrides the default); only absence defaults.
-            if declaration.name in given:
-                values[declaration.name] = given[declaration.name]
-            elif declaration.default is not _ABSENT:
-                values[declaration.name] = declaration.default
-        return operation_name, values
 
     def operations(self, query: str) -> Operations | None:
         digest = hashlib.sha256(query.encode()).digest()
@@ -106,4 +101,4 @@ class DeclaredVariables:
         return operations
 
 
-__all__ = ["DOCUMENT_MEMO_SIZE", "Declaration", "DeclaredVariables", "Operations"]
+__all__ = ["DOCUMENT_MEMO_SIZE", "Declaration", "DeclaredVariables", "Operations", "run_values"]

@@ -30,7 +30,7 @@ from strawberry.types.graphql import OperationType
 
 from gateway.accept import GRAPHQL_RESPONSE, JSON, negotiate
 from gateway.context import Context
-from gateway.declared_variables import DeclaredVariables
+from gateway.declared_variables import DeclaredVariables, run_values
 from gateway.errors import TenantError
 from gateway.errors_format import format_error, format_partial
 from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
@@ -107,8 +107,8 @@ class GraphQLEndpoint:
         self.timer = timer
         self.metrics = metrics
         self.labels = OperationLabels(settings.limits.max_operation_labels)
-        # Each document parsed once at the edge, for the operation to run and (shared with the
-        # response cache) the variables it declares.
+        # Each document parsed once at the edge, for the operation to run and the variables it
+        # runs with (the response cache's key).
         self.documents = DeclaredVariables(settings.limits.max_tokens)
         # Set in the lifespan, beside the cache store they keep their entries in.
         self.rate_limiter: TenantRateLimiter | None = None
@@ -200,9 +200,8 @@ class GraphQLEndpoint:
                 raise
             if resolved.via:
                 self.metrics.persisted.labels(resolved.via).inc()
-            operation = choose_operation(
-                self.documents.operations(resolved.query), graphql_request.operation_name
-            )
+            operations = self.documents.operations(resolved.query)
+            operation = choose_operation(operations, graphql_request.operation_name)
             outcome.operation = operation
             # Admitted to the tenant's label budget only once the operation has run.
             label = partial(
@@ -216,8 +215,8 @@ class GraphQLEndpoint:
                 await cache.key(
                     tenant,
                     resolved.query,
-                    graphql_request.operation_name,
-                    graphql_request.variables,
+                    operation,
+                    run_values(operations, operation, graphql_request.variables),
                 )
                 if cache
                 else (None, {})

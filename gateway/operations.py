@@ -3,8 +3,8 @@
 GraphQL's GetOperation(): with no `operationName` the document must hold exactly one
 operation; with one, an operation of that name must exist. Strawberry runs the first operation
 when none is named, so the edge decides here and answers 422 otherwise. The document's
-operations come from `DeclaredVariables`, which parses each document once for this and for
-the response cache's key.
+operations come from the edge's `DeclaredVariables`, which parses each document once; the same
+lookup gives the variables the chosen operation runs with, for the response cache's key.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ import orjson
 from gateway.cache.bounded import Bounds, bounded_store, namespace_of
 from gateway.cache.keys import VERSION, Scope, generation_key
 from gateway.cache.store import CacheStore
-from gateway.declared_variables import DeclaredVariables
 from gateway.domain.customer import Provider
 from gateway.settings import CacheSettings
 from gateway.tenants import Tenant
@@ -42,37 +41,26 @@ class CachedResponse:
 
 
 class ResponseCache:
-    """Usage: `ResponseCache(store, clock, Bounds(1000, 32 * 2**20), max_tokens=2000)`."""
+    """Usage: `ResponseCache(store, clock, Bounds(1000, 8 * 2**20))`."""
 
-    def __init__(
-        self,
-        store: CacheStore,
-        clock: Any,
-        bounds: Bounds = DEFAULT_BOUNDS,
-        *,
-        max_tokens: int | None = None,
-        declared: DeclaredVariables | None = None,
-    ) -> None:
+    def __init__(self, store: CacheStore, clock: Any, bounds: Bounds = DEFAULT_BOUNDS) -> None:
         self.store = store
         self.clock = clock
         self.entries = bounded_store(store, bounds)
-        # The endpoint's own, when given: one parse per document serves both.
-        self.declared = declared or DeclaredVariables(max_tokens)
 
     async def key(
         self,
         tenant: Tenant,
         query: str,
-        operation_name: str | None,
-        variables: Mapping[str, Any] | None,
+        operation: str | None,
+        values: Mapping[str, Any] | None,
     ) -> tuple[str | None, dict[tuple[str, Provider, str], int]]:
         """The key, and the generations it was built from, in the shape the request ledger
         memoises them: the upstream cache then reuses them instead of reading them again.
-        No key (None) when the document does not parse or names no single operation."""
-        effective = self.declared.effective(query, operation_name, variables)
-        if effective is None:
+        `values` are the variables the operation runs with (the edge's `run_values`); None,
+        for a document that does not parse or lacks the operation, means no key."""
+        if values is None:
             return None, {}
-        operation, values = effective
         scopes = [
             Scope(tenant.id, p, s.scope)
             for p, s in sorted(tenant.sources.items(), key=lambda i: i[0].value)

@@ -17,7 +17,8 @@ import redis.asyncio as aioredis
 
 from gateway.cache.bounded import BoundedStore, Bounds, MemoryBoundedStore, bounded_store
 from gateway.cache.store import CacheStore
-from gateway.declared_variables import DeclaredVariables
+from gateway.declared_variables import DeclaredVariables, run_values
+from gateway.operations import OperationNotFound, choose_operation
 from gateway.settings import CacheSettings, PersistedSettings, Settings
 from tests.cache.test_caching import twin_tenants
 from tests.services import RedisServer, redis_server
@@ -292,15 +293,17 @@ async def test_a_redis_that_fails_misses_and_drops_writes() -> None:
 
 def test_declared_variables_memo_is_bounded_and_garbage_gets_no_key() -> None:
     declared = DeclaredVariables(max_tokens=100, memo_size=2)
-    assert declared.effective("{", None, {}) is None
-    assert declared.effective("query A { a } query B { b }", None, {}) is None
-    assert declared.effective("query A { a } query A { b }", "A", {}) is None
-    assert declared.effective("query A { a }", "Z", {}) is None
-    assert declared.effective("{ a }" + " a" * 200, None, {}) is None  # past max_tokens
-    assert declared.effective("query A($x: Int = 1, $y: [Int] = [2]) { a }", "A", {"z": 3}) == (
-        "A",
-        {"x": 1, "y": [2]},
-    )
+    assert run_values(declared.operations("{"), None, {}) is None
+    with pytest.raises(OperationNotFound):
+        choose_operation(declared.operations("query A { a } query B { b }"), None)
+    assert declared.operations("query A { a } query A { b }") is None
+    with pytest.raises(OperationNotFound):
+        choose_operation(declared.operations("query A { a }"), "Z")
+    assert run_values(declared.operations("query A { a }"), "Z", {}) is None
+    assert declared.operations("{ a }" + " a" * 200) is None  # past max_tokens
+    operations = declared.operations("query A($x: Int = 1, $y: [Int] = [2]) { a }")
+    assert choose_operation(operations, "A") == "A"
+    assert run_values(operations, "A", {"z": 3}) == {"x": 1, "y": [2]}
     assert len(declared._memo) == 2
 
 
