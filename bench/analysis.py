@@ -4,7 +4,7 @@ limits admit, against graphql-core's own floor, measured in one run.
 Run: python3 -m bench.analysis [--rounds 40]
 
 Builds, with the default limits (15,000 characters, 2,000 tokens, depth 8, 15 aliases, 5,000
-expanded selections, graphql-core's field-merging work bounded by resolvers.validation), the
+expanded selections, graphql-core's field-merging work bounded by resolvers.limits.validation), the
 largest admitted document of each shape that stresses the analysis or graphql-core's
 validation: nested fragments doubling up to the selection bound, fragments side by side,
 one field repeated, the root field repeated, and every field of the schema under 15 aliases.
@@ -44,12 +44,12 @@ from graphql import (
 )
 from strawberry.schema.schema import validate_document
 
-from gateway.analysis import analyse
-from gateway.cost import estimate, nested_fan_out
 from gateway.settings import Settings
-from resolvers.limits import DocumentLimits
+from resolvers.limits.analysis import analyse
+from resolvers.limits.cost import estimate, nested_fan_out
+from resolvers.limits.extension import DocumentLimits
+from resolvers.limits.validation import budgeted
 from resolvers.schema import build_schema
-from resolvers.validation import budgeted
 
 TARGET_MS = 10.0
 SETTINGS = Settings()

@@ -52,7 +52,7 @@ def format_partial(partial: PartialError) -> dict[str, Any]:
 
 
 # Strawberry's token limiter and introspection switch report plain errors; their messages say
-# which. (resolvers/limits.py's refusals carry their codes.)
+# which. (The refusals in resolvers/limits/ carry their codes.)
 _LIMIT_CODES = (
     ("Document contains more than", "QUERY_TOO_LARGE"),
     ("introspection has been disabled", "INTROSPECTION_DISABLED"),

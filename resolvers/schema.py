@@ -17,7 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.settings import Settings
-from resolvers.limits import DocumentLimits
+from resolvers.limits.extension import DocumentLimits
 from resolvers.query import Query
 from resolvers.types.customer import CodatCustomer, LagoCustomer, LayerCustomer
 

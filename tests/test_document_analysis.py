@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from graphql import GraphQLSchema, parse
 
-from gateway.analysis import DocumentAnalysis, analyse
-from gateway.cost import Cost, estimate, nested_fan_out
 from gateway.settings import LimitSettings, Settings
+from resolvers.limits.analysis import DocumentAnalysis, analyse
+from resolvers.limits.cost import Cost, estimate, nested_fan_out
 from resolvers.schema import build_schema
 from tests.support import GatewayClient, gateway_client
 
@@ -190,7 +190,7 @@ async def test_aliases_count_at_each_spread(gateway: GatewayClient) -> None:
 
 
 async def test_the_validation_cache_still_hits(gateway: GatewayClient) -> None:
-    from resolvers.validation import validation_cache_info
+    from resolvers.limits.validation import validation_cache_info
 
     query = "{ customers(first: 2) { edges { cursor } } }"
     await post(gateway, query)
@@ -201,7 +201,7 @@ async def test_the_validation_cache_still_hits(gateway: GatewayClient) -> None:
 
 
 async def test_a_repeated_document_is_analysed_once(gateway: GatewayClient) -> None:
-    from resolvers.analyses import ANALYSES
+    from resolvers.limits.analyses import ANALYSES
 
     query = "{ customers(first: 3) { edges { cursor } } }"
     await post(gateway, query)

@@ -11,8 +11,8 @@ from collections import OrderedDict
 
 from graphql import DocumentNode
 
-from gateway.analysis import DocumentAnalysis, analyse
-from gateway.cost import nested_fan_out
+from resolvers.limits.analysis import DocumentAnalysis, analyse
+from resolvers.limits.cost import nested_fan_out
 
 ANALYSIS_CACHE_SIZE = 256
 

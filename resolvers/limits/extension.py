@@ -1,10 +1,10 @@
 """The document limits as one Strawberry extension, in front of graphql-core's validation.
 
-A document is analysed once (`gateway.analysis`: each fragment summarised once, so linear in
-its size) and refused for its expanded size, depth or aliases *before* graphql-core validates
-it, because some validation rules grow faster than the document. Admitted documents are then
-validated by `resolvers.validation`: cached, and with a bounded budget for the one rule whose
-work grows with the square of repeated fields. Once the variables are known, the cost
+A document is analysed once (`.analysis`: each fragment summarised once, so linear in its
+size) and refused for its expanded size, depth or aliases *before* graphql-core validates it,
+because some validation rules grow faster than the document. Admitted documents are then
+validated by `.validation`: cached, and with a bounded budget for the one rule whose work
+grows with the square of repeated fields. Once the variables are known, the cost
 estimate refuses an operation that would resolve too many fields or call providers too often;
 both refusals come before any resolver runs, as request errors (no `data`) carrying their own
 `extensions.code`.
@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from graphql import ExecutionResult, GraphQLError, NoFragmentCyclesRule
 from strawberry.extensions import SchemaExtension
 
-from gateway.analysis import DocumentAnalysis
-from gateway.cost import Cost, estimate
 from gateway.settings import LimitSettings
-from resolvers.analyses import ANALYSES
-from resolvers.validation import Rules, validate
+from resolvers.limits.analyses import ANALYSES
+from resolvers.limits.analysis import DocumentAnalysis
+from resolvers.limits.cost import Cost, estimate
+from resolvers.limits.validation import Rules, validate
 
 CYCLE_RULES: Rules = (NoFragmentCyclesRule,)
 

@@ -9,8 +9,8 @@ is touched.
 Arguments are costed as they will run: coerced exactly as graphql-core coerces them for
 execution, so a variable that is not sent takes its default, a single value given where a list
 is expected counts as a list of one, and variables the operation does not declare are ignored.
-Below the root fields the cost comes from the document's analysis (`gateway.analysis`), where
-each fragment was summarised once.
+Below the root fields the cost comes from the document's analysis (`.analysis`), where each
+fragment was summarised once.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from graphql import (
     get_variable_values,
 )
 
-from gateway.analysis import DocumentAnalysis, SelectionGraph, saturate
+from resolvers.limits.analysis import DocumentAnalysis, SelectionGraph, saturate
 
 NESTED_LIST_ESTIMATE = 5
 PROVIDERS = 3

@@ -1,0 +1,1 @@
+"""The GraphQL-only rules: token, selection, depth, alias and cost limits, beside the schema."""
