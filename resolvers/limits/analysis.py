@@ -8,8 +8,8 @@ selections but are summarised in a few dozen visits.
 
 Nothing here assumes the document is valid (the analysis runs before graphql-core validates
 it): an unknown fragment counts as empty, and a spread that closes a cycle counts as empty at
-the point where the cycle closes. graphql-core then reports both. The walk is iterative, so a
-long chain of fragments cannot exhaust Python's recursion limit. Usage::
+the point where the cycle closes. graphql-core then reports both. The walk (`.graph`) is
+iterative, so a long chain of fragments cannot exhaust Python's recursion limit. Usage::
 
     analysis = analyse(document, fan_out=nested_fan_out)
     analysis.selections, analysis.depth, analysis.aliases, analysis.shape(field.selection_set)
@@ -17,7 +17,7 @@ long chain of fragments cannot exhaust Python's recursion limit. Usage::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from graphql import (
@@ -30,13 +30,7 @@ from graphql import (
     SelectionSetNode,
 )
 
-# Counts stop growing here: big enough for any comparison with a limit, small enough that the
-# arithmetic on them stays O(1) (a chain of n doubling fragments would otherwise give 2**n).
-SATURATION = 1 << 62
-
-
-def saturate(value: int) -> int:
-    return min(value, SATURATION)
+from resolvers.limits.graph import SelectionGraph, saturate
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,61 +50,6 @@ class Shape:
 
 
 EMPTY = Shape(depth=0, aliases=0, selections=0, fields=0)
-
-
-class SelectionGraph:
-    """The selection sets of a document, linked through fields, inline fragments and spreads.
-
-    `post_order(start)` yields each set reachable from `start` after every set it depends on,
-    each once across calls; a spread back into a set still being walked (a cycle) is skipped.
-    """
-
-    def __init__(self, document: DocumentNode, *, through_fields: bool = True) -> None:
-        self.fragments: dict[str, FragmentDefinitionNode] = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        self.through_fields = through_fields
-        # Whether a spread led back into a set still being walked: the fragments form a cycle.
-        self.cyclic = False
-        self._seen: set[int] = set()
-        self._done: set[int] = set()
-
-    def fragment_set(self, spread: FragmentSpreadNode) -> SelectionSetNode | None:
-        fragment = self.fragments.get(spread.name.value)
-        return fragment.selection_set if fragment is not None else None
-
-    def dependencies(self, selection_set: SelectionSetNode) -> Iterator[SelectionSetNode]:
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                if self.through_fields and selection.selection_set is not None:
-                    yield selection.selection_set
-            elif isinstance(selection, InlineFragmentNode):
-                yield selection.selection_set
-            elif isinstance(selection, FragmentSpreadNode):
-                below = self.fragment_set(selection)
-                if below is not None:
-                    yield below
-
-    def post_order(self, start: SelectionSetNode) -> Iterator[SelectionSetNode]:
-        if id(start) in self._seen:
-            return
-        self._seen.add(id(start))
-        stack: list[tuple[SelectionSetNode, Iterator[SelectionSetNode]]] = [
-            (start, self.dependencies(start))
-        ]
-        while stack:
-            node, pending = stack[-1]
-            for below in pending:
-                if id(below) not in self._seen:
-                    self._seen.add(id(below))
-                    stack.append((below, self.dependencies(below)))
-                    break
-                if id(below) not in self._done:
-                    self.cyclic = True
-            else:
-                stack.pop()
-                self._done.add(id(node))
-                yield node
 
 
 class DocumentAnalysis:
@@ -217,12 +156,4 @@ def analyse(document: DocumentNode, *, fan_out: Callable[[str], int]) -> Documen
     return DocumentAnalysis(document, fan_out)
 
 
-__all__ = [
-    "EMPTY",
-    "SATURATION",
-    "DocumentAnalysis",
-    "SelectionGraph",
-    "Shape",
-    "analyse",
-    "saturate",
-]
+__all__ = ["EMPTY", "DocumentAnalysis", "Shape", "analyse"]

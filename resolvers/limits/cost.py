@@ -33,7 +33,8 @@ from graphql import (
     get_variable_values,
 )
 
-from resolvers.limits.analysis import DocumentAnalysis, SelectionGraph, saturate
+from resolvers.limits.analysis import DocumentAnalysis
+from resolvers.limits.graph import SelectionGraph, saturate
 
 NESTED_LIST_ESTIMATE = 5
 PROVIDERS = 3
