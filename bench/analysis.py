@@ -47,7 +47,7 @@ from strawberry.schema.schema import validate_document
 from gateway.settings import Settings
 from resolvers.limits.analysis import analyse
 from resolvers.limits.cost import estimate, nested_fan_out
-from resolvers.limits.extension import DocumentLimits
+from resolvers.limits.refusals import document_refusals
 from resolvers.limits.validation import budgeted
 from resolvers.schema import build_schema
 
@@ -82,7 +82,7 @@ def admitted(schema: GraphQLSchema, query: str) -> bool:
     except GraphQLError:
         return False
     analysis = analyse(document, fan_out=nested_fan_out)
-    if DocumentLimits(limits=LIMITS).refusals(analysis):
+    if document_refusals(analysis, LIMITS):
         return False
     if validate_document(schema, document, RULES):
         return False
@@ -179,7 +179,7 @@ def gateway_work(schema: GraphQLSchema, query: str) -> tuple[float, float, float
     document = parse(query, max_tokens=LIMITS.max_tokens)
     parsed = time.perf_counter()
     analysis = analyse(document, fan_out=nested_fan_out)
-    refusals = DocumentLimits(limits=LIMITS).refusals(analysis)
+    refusals = document_refusals(analysis, LIMITS)
     limited = time.perf_counter()
     errors = validate_document(schema, document, RULES)
     validated = time.perf_counter()
@@ -196,7 +196,7 @@ def refusal_work(schema: GraphQLSchema, query: str) -> tuple[float, float, float
     started = time.perf_counter()
     document = parse(query, max_tokens=LIMITS.max_tokens)
     parsed = time.perf_counter()
-    refusals = DocumentLimits(limits=LIMITS).refusals(analyse(document, fan_out=nested_fan_out))
+    refusals = document_refusals(analyse(document, fan_out=nested_fan_out), LIMITS)
     assert refusals
     return parsed - started, time.perf_counter() - parsed, 0.0
 
