@@ -9,7 +9,6 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
-    MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
 )
@@ -17,7 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.settings import Settings
-from resolvers.limits.extension import DocumentLimits
+from resolvers.limits import limit_extensions
 from resolvers.query import Query
 from resolvers.types.customer import CodatCustomer, LagoCustomer, LayerCustomer
 
@@ -33,17 +32,12 @@ class GatewaySchema(strawberry.Schema):
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
-    limits = settings.limits
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
-        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         # Factories: each request gets its own extension; the LRU caches behind them are shared.
         partial(ParserCache, maxsize=256),
-        # Refuses over-large, too deep and alias-heavy documents before graphql-core validates
-        # them (linear, where some validation rules are not), then validates through its own
-        # cache: it replaces Strawberry's ValidationCache, depth and alias limiters. Adding
-        # validation rules here would key the cache on new rule classes per request unless
-        # they are built once, outside this function's per-request factories.
-        partial(DocumentLimits, limits=limits),
+        # Tokens, then selections, depth and aliases before graphql-core validates (linear,
+        # where some validation rules are not), validation through its own cache, then cost.
+        *limit_extensions(settings.limits),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)

@@ -1,21 +1,26 @@
-"""The document limits as one Strawberry extension, in front of graphql-core's validation.
+"""The GraphQL-only limits as Strawberry extensions, in the order a request meets them.
 
-A document is analysed once (`.analysis`: each fragment summarised once, so linear in its
-size) and refused for its expanded size, depth or aliases *before* graphql-core validates it,
-because some validation rules grow faster than the document. Admitted documents are then
+The token limit bounds the parse: graphql-core stops at `max_tokens` with a syntax error
+("Document contains more than ..."), which gateway.errors_format reports as QUERY_TOO_LARGE.
+A parsed document is analysed once (`.analysis`: each fragment summarised once, so linear in
+its size) and refused for its expanded size, depth or aliases *before* graphql-core validates
+it, because some validation rules grow faster than the document. Admitted documents are then
 validated by `.validation`: cached, and with a bounded budget for the one rule whose work
 grows with the square of repeated fields. Once the variables are known, the cost estimate
-(`.cost`) refuses an operation that would resolve too many fields or call providers too often;
-both refusals (`.refusals`) come before any resolver runs, as request errors (no `data`)
-carrying their own `extensions.code`.
+(`.cost`) refuses an operation that would resolve too many fields or call providers too often.
+Every refusal comes before any resolver runs; those of `.refusals` are request errors (no
+`data`) carrying their own `extensions.code`. Usage::
+
+    strawberry.Schema(..., extensions=[ParserCache, *limit_extensions(settings.limits)])
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from graphql import ExecutionResult, NoFragmentCyclesRule
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 
 from gateway.settings import LimitSettings
 from resolvers.limits.analyses import ANALYSES
@@ -32,8 +37,9 @@ class DocumentLimits(SchemaExtension):
     validates the rest (cached), and refuses operations over `max_fields` or
     `max_upstream_calls` before they execute.
 
-    Usage: `extensions=[partial(DocumentLimits, limits=settings.limits)]`, in place of
-    Strawberry's ValidationCache, QueryDepthLimiter and MaxAliasesLimiter.
+    Usage: `extensions=[partial(DocumentLimits, limits=settings.limits)]` (as
+    `limit_extensions` does), in place of Strawberry's ValidationCache, QueryDepthLimiter and
+    MaxAliasesLimiter.
     """
 
     def __init__(self, *, limits: LimitSettings) -> None:
@@ -73,4 +79,15 @@ class DocumentLimits(SchemaExtension):
         yield
 
 
-__all__ = ["CYCLE_RULES", "DocumentLimits"]
+def limit_extensions(limits: LimitSettings) -> list[Callable[[], SchemaExtension]]:
+    """Every GraphQL-only limit, as factories: each request gets its own extensions, while the
+    caches behind them (analyses, validation) are shared. Validation rules added to the schema
+    would key the validation cache on new rule classes per request unless they are built once,
+    outside these factories."""
+    return [
+        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        partial(DocumentLimits, limits=limits),
+    ]
+
+
+__all__ = ["CYCLE_RULES", "DocumentLimits", "limit_extensions"]
