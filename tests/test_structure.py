@@ -44,6 +44,17 @@ def test_only_the_app_and_the_cli_know_the_graphql_layer() -> None:
         assert not any(n.startswith("resolvers") for n in imports(path)), relative
 
 
+def test_the_limits_are_rules_about_graphql_documents_only() -> None:
+    # They read their settings and nothing else of the gateway (no context, loaders or
+    # providers), and none of the schema's types or resolvers.
+    for path in (ROOT / "resolvers" / "limits").rglob("*.py"):
+        for name in imports(path):
+            if name.split(".")[0] == "gateway":
+                assert name == "gateway.settings", (path, name)
+            if name.split(".")[0] == "resolvers":
+                assert name.startswith("resolvers.limits"), (path, name)
+
+
 def test_providers_do_not_reach_up_into_the_request_layers() -> None:
     upward = ("gateway.graphql_http", "gateway.context", "gateway.loaders", "gateway.federation")
     for path in (ROOT / "gateway" / "providers").rglob("*.py"):
