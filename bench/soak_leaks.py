@@ -47,15 +47,15 @@ def _problem(customer: dict[str, Any], tenant: SoakTenant) -> str | None:
         key = decode_id(str(customer.get("id")))
     except BadUserInput:
         return f"{tenant.id} was shown an id that does not decode ({shown})"
-    if (key.provider.value, key.scope, key.native_id) != (
+    if (key.provider.value, key.account, key.native_id) != (
         customer.get("provider"),
         customer.get("scope"),
         customer.get("providerId"),
     ):
         return f"{tenant.id} was shown an id naming {key} with fields {shown}"
-    if tenant.scopes.get(key.provider) != key.scope:
+    if tenant.scopes.get(key.provider) != key.account:
         return f"{tenant.id} was shown a customer of another account: {shown}"
-    triple = (key.provider, key.scope, key.native_id)
+    triple = (key.provider, key.account, key.native_id)
     if triple not in tenant.records:
         return f"{tenant.id} was shown a customer its account does not hold: {shown}"
     email = customer.get("email")

@@ -20,6 +20,9 @@ import orjson
 
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
+from gateway.providers.layer import LAYER
 from gateway.sandbox import (
     CODAT_API_KEY,
     DEMO_ACCOUNT,
@@ -59,9 +62,9 @@ class SoakTenant:
     def scopes(self) -> dict[Provider, str]:
         a = self.account
         return {
-            Provider.LAYER: a.layer_business_id,
-            Provider.CODAT: a.codat_company_id,
-            Provider.LAGO: a.lago_organization_id,
+            LAYER: a.layer_business_id,
+            CODAT: a.codat_company_id,
+            LAGO: a.lago_organization_id,
         }
 
     @property
@@ -74,9 +77,9 @@ class SoakTenant:
     def load(self, data: SandboxData) -> None:
         a = self.account
         natives = (
-            (Provider.LAYER, data.layer_businesses[a.layer_business_id], "id"),
-            (Provider.CODAT, data.codat_companies[a.codat_company_id], "id"),
-            (Provider.LAGO, data.lago_organizations[a.lago_api_key], "external_id"),
+            (LAYER, data.layer_businesses[a.layer_business_id], "id"),
+            (CODAT, data.codat_companies[a.codat_company_id], "id"),
+            (LAGO, data.lago_organizations[a.lago_api_key], "external_id"),
         )
         for provider, records, id_field in natives:
             for record in records:

@@ -35,7 +35,10 @@ import orjson
 from bench.soak_leaks import leaks_in
 from bench.soak_tenants import SoakTenant, Triple
 from gateway.domain.customer import Provider
-from gateway.webhooks.signatures import lago_signature, standard_signature
+from gateway.providers.lago import LAGO
+from gateway.providers.lago.webhook import lago_signature
+from gateway.providers.layer import LAYER
+from gateway.webhooks.signatures import standard_signature
 
 GQL = "application/graphql-response+json"
 TRACE = {"x-gateway-trace": "upstream"}
@@ -358,7 +361,7 @@ class Traffic:
         return self._post("nodes", tenant, payload)
 
     def _by_external_id(self, tenant: SoakTenant) -> Shot:
-        provider = self.rng.choice((Provider.LAYER, Provider.LAGO))
+        provider = self.rng.choice((LAYER, LAGO))
         record = tenant.records[self._triple(tenant, provider)]
         variables = {"provider": provider.value, "externalId": str(record.get("external_id"))}
         payload = {
@@ -584,13 +587,13 @@ class Traffic:
 
     def _event(self, tenant: SoakTenant, provider: str, updated_at: str | None = None) -> _Sent:
         if provider == "lago":
-            record = dict(tenant.records[self._triple(tenant, Provider.LAGO)])
+            record = dict(tenant.records[self._triple(tenant, LAGO)])
             record["updated_at"] = updated_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             event = {"webhook_type": "customer.updated", "object_type": "customer"}
             event["customer"] = record  # type: ignore[assignment]
             event_id = str(uuid.uuid4())
         elif provider == "layer":
-            native = self._triple(tenant, Provider.LAYER)[2]
+            native = self._triple(tenant, LAYER)[2]
             event = {"id": str(uuid.uuid4()), "type": "customer.updated", "data": {"id": native}}  # type: ignore[dict-item]
             event_id = f"msg_{uuid.uuid4().hex}"
         else:

@@ -17,6 +17,9 @@ import httpx
 from gateway.app import create_app
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
+from gateway.providers.layer import LAYER
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import Settings
 
@@ -36,9 +39,9 @@ def workload(sandbox: Sandbox) -> list[tuple[str, str, dict[str, Any]]]:
         return [encode_id(CustomerKey(provider, scope, n)) for n in natives]
 
     mixed = (
-        ids(Provider.LAYER, DEMO_ACCOUNT.layer_business_id, layer[150:160])
-        + ids(Provider.CODAT, DEMO_ACCOUNT.codat_company_id, codat[150:180])
-        + ids(Provider.LAGO, DEMO_ACCOUNT.lago_organization_id, lago[150:160])
+        ids(LAYER, DEMO_ACCOUNT.layer_business_id, layer[150:160])
+        + ids(CODAT, DEMO_ACCOUNT.codat_company_id, codat[150:180])
+        + ids(LAGO, DEMO_ACCOUNT.lago_organization_id, lago[150:160])
     )
     nodes = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Customer { displayName } } }"
     one = "query($id: ID!) { customer(id: $id) { displayName email } }"
@@ -54,12 +57,12 @@ def workload(sandbox: Sandbox) -> list[tuple[str, str, dict[str, Any]]]:
         (
             "customer by id (Lago)",
             one,
-            {"id": ids(Provider.LAGO, DEMO_ACCOUNT.lago_organization_id, [lago[200]])[0]},
+            {"id": ids(LAGO, DEMO_ACCOUNT.lago_organization_id, [lago[200]])[0]},
         ),
         (
             "customer by id (Codat)",
             one,
-            {"id": ids(Provider.CODAT, DEMO_ACCOUNT.codat_company_id, [codat[201]])[0]},
+            {"id": ids(CODAT, DEMO_ACCOUNT.codat_company_id, [codat[201]])[0]},
         ),
         (
             "by external id (Layer)",

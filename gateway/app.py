@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import httpx
 from starlette.applications import Starlette
@@ -23,24 +23,25 @@ from starlette.staticfiles import StaticFiles
 from gateway.cache.bounded import Bounds
 from gateway.cache.store import CacheStore
 from gateway.cache.upstream import CachePolicy, UpstreamCache
-from gateway.domain.customer import Provider
+from gateway.domain.provider import Provider
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.observability.metrics import CONTENT_TYPE, Metrics
 from gateway.observability.tracing import configure_tracing
 from gateway.persisted import ManifestFile, PersistedQueries
 from gateway.playground import ASSETS_PATH, asset_directory
-from gateway.providers.gate import Gates
-from gateway.providers.layer.auth import LayerTokens
-from gateway.providers.resilience import Breaker, Resilience, RetryPolicy, Timer
+from gateway.providers.registry import AnyConnector, Registry, default_connectors
 from gateway.ratelimit import TenantRateLimiter
+from gateway.resilience.gate import Gates
+from gateway.resilience.policy import Breaker, Resilience, RetryPolicy, Timer
 from gateway.response_cache import ResponseCache
 from gateway.sandbox import Sandbox
 from gateway.sandbox.admin import FaultAdmin
 from gateway.sandbox.server import serve_on_loopback
-from gateway.settings import CachePolicySettings, ResilienceSettings, Settings
+from gateway.settings import ResilienceSettings, Settings
 from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
 from gateway.webhooks.endpoint import WebhookEndpoint
-from resolvers.schema import build_schema
+from resolvers.schema import CUSTOMER_TYPES, build_schema
+from resolvers.types.customer import ProviderCustomerType
 
 DEMO_TENANT = "demo"
 # Only ever reached through the in-process transport a test hands in.
@@ -50,15 +51,20 @@ _IN_PROCESS_SANDBOX = "http://sandbox.invalid"
 def create_app(
     settings: Settings,
     *,
+    connectors: Sequence[AnyConnector] | None = None,
+    customer_types: Sequence[type[ProviderCustomerType]] = CUSTOMER_TYPES,
     sandbox: Sandbox | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
     timer: Timer | None = None,
 ) -> Starlette:
-    """Build the gateway. `upstream_transport` replaces the network (tests, benchmarks);
-    `clock` is what cache freshness is measured with, `timer` what deadlines, backoff and
-    the circuit breakers are."""
+    """Build the gateway. `connectors` are the providers it knows (default: Layer, Codat,
+    Lago; a connector of your own comes with its GraphQL type in `customer_types`);
+    `upstream_transport` replaces the network (tests, benchmarks); `clock` is what cache
+    freshness is measured with, `timer` what deadlines, backoff and the breakers are."""
     timer = timer or Timer()
+    registry = Registry(connectors if connectors is not None else default_connectors())
+    registry.check(settings)
     if settings.uses_sandbox and sandbox is None:
         sandbox = Sandbox()
     manifest = ManifestFile(settings.persisted.manifest_path)
@@ -66,25 +72,21 @@ def create_app(
     if settings.tracing:
         configure_tracing("customer-gateway")
     endpoint = GraphQLEndpoint(
-        build_schema(settings),
+        build_schema(settings, registry.providers, customer_types),
         settings,
         TenantDirectory(()),
         _persisted(settings, manifest, None),
         timer,
         metrics,
+        list(_policies(registry, settings).values()),
     )
-    webhooks = WebhookEndpoint(clock, settings.webhooks)
+    webhooks = WebhookEndpoint(registry, clock, settings.webhooks)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            http = await stack.enter_async_context(
-                httpx.AsyncClient(
-                    transport=upstream_transport,
-                    timeout=_timeouts(settings.resilience),
-                    follow_redirects=False,
-                )
-            )
+            pool = upstream_transport or httpx.AsyncHTTPTransport()
+            stack.push_async_callback(pool.aclose)
             store = CacheStore.from_url(
                 settings.cache.url,
                 memory_bounds=Bounds(
@@ -95,12 +97,18 @@ def create_app(
             stack.push_async_callback(store.close)
             cache = UpstreamCache(
                 store,
-                _policies(settings),
+                _policies(registry, settings),
                 lock_lease=settings.cache.lock_lease_seconds,
                 clock=clock,
             )
             stack.push_async_callback(cache.close)
-            shared = SharedUpstream(http, cache, _gates(settings, timer), LayerTokens())
+            shared = SharedUpstream(
+                pool,
+                _timeouts(settings.resilience),
+                cache,
+                _gates(settings, timer),
+                registry.limits(settings),
+            )
             endpoint.persisted = _persisted(settings, manifest, store)
             if settings.cache.responses:
                 endpoint.response_cache = ResponseCache(
@@ -128,12 +136,14 @@ def create_app(
                     assert sandbox is not None
                     base_url = await stack.enter_async_context(serve_on_loopback(sandbox.app))
                 tenant_settings = [Sandbox.tenant(DEMO_TENANT, base_url)]
-            endpoint.tenants = TenantDirectory(build_tenant(t, shared) for t in tenant_settings)
+            endpoint.tenants = TenantDirectory(
+                build_tenant(t, registry, shared) for t in tenant_settings
+            )
             webhooks.tenants, webhooks.cache = endpoint.tenants, cache
             app.state.tenants = endpoint.tenants
             app.state.cache = cache
             app.state.gates = shared.gates
-            metrics.watch_breakers(shared.gates.breakers)
+            metrics.watch_breakers(shared.gates.breakers, registry.providers)
             yield
 
     middleware = []
@@ -194,22 +204,17 @@ def _persisted(
     )
 
 
-def _policies(settings: Settings) -> dict[Provider, CachePolicy]:
-    def policy(s: CachePolicySettings) -> CachePolicy:
-        return CachePolicy(
-            s.ttl_seconds, s.stale_while_revalidate_seconds, s.stale_if_error_seconds
-        )
-
-    cache = settings.cache
+def _policies(registry: Registry, settings: Settings) -> dict[Provider, CachePolicy]:
     return {
-        Provider.LAYER: policy(cache.layer),
-        Provider.CODAT: policy(cache.codat),
-        Provider.LAGO: policy(cache.lago),
+        provider: CachePolicy(
+            p.ttl_seconds, p.stale_while_revalidate_seconds, p.stale_if_error_seconds
+        )
+        for provider, p in registry.cache_policies(settings).items()
     }
 
 
 def _gates(settings: Settings, timer: Timer) -> Gates:
-    limits, r = settings.limits, settings.resilience
+    r = settings.resilience
     policy = RetryPolicy(
         attempts=r.attempts,
         backoff_initial=r.backoff_initial_seconds,
@@ -223,14 +228,7 @@ def _gates(settings: Settings, timer: Timer) -> Gates:
         breaker = Breaker(r.breaker_threshold, r.breaker_pause_seconds, timer.clock)
         return Resilience(policy, breaker, timer)
 
-    return Gates(
-        {
-            Provider.LAYER: (limits.layer.concurrency, limits.layer.requests_per_second),
-            Provider.CODAT: (limits.codat.concurrency, limits.codat.requests_per_second),
-            Provider.LAGO: (limits.lago.concurrency, limits.lago.requests_per_second),
-        },
-        resilience,
-    )
+    return Gates(resilience)
 
 
 def _timeouts(r: ResilienceSettings) -> httpx.Timeout:

@@ -19,7 +19,8 @@ from gateway.observability.logs import logging_config
 from gateway.sandbox import ACCOUNTS, CODAT_API_KEY, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET, Sandbox
 from gateway.sandbox.faults import Faults, FaultSpecError, parse_fault
 from gateway.sandbox.server import serve_on_loopback
-from gateway.settings import Settings, load_settings
+from gateway.settings import Settings
+from gateway.settings.load import load_settings
 
 
 def main(argv: list[str] | None = None) -> int:

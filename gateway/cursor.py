@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 from pydantic import SecretStr
 
-from gateway.domain.customer import Provider
+from gateway.domain.provider import Provider
 from gateway.errors import InvalidCursor
 
 VERSION = 2

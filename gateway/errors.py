@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from gateway.domain.customer import Provider
+from gateway.domain.provider import Provider
 
 
 class GatewayError(Exception):

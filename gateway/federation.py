@@ -1,8 +1,8 @@
 """Paging over several providers at once, behind one cursor.
 
 Order: customers are interleaved provider by provider. The n-th customer (after filtering) of
-each provider comes before the (n+1)-th of any, and within one rank providers follow
-`PROVIDER_ORDER` (LAYER, CODAT, LAGO). Each provider keeps its own native order (Layer: API
+each provider comes before the (n+1)-th of any, and within one rank providers follow the
+order of `sources` (the registry's). Each provider keeps its own native order (Layer: API
 order; Codat: by id; Lago: newest first). So a walk with any page size sees every customer once,
 in the same order every time, and each page asks all providers concurrently.
 
@@ -18,18 +18,19 @@ import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import orjson
 
 from gateway.cursor import START, Cursor, CursorKey, StreamPosition, decode_cursor, encode_cursor
-from gateway.domain.customer import PROVIDER_ORDER, Customer, Provider
+from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
+from gateway.domain.provider import Provider
 from gateway.errors import FilterScanLimit, GatewayError, InvalidCursor, UpstreamError
 from gateway.providers.base import CustomerSource
 from gateway.scan import Taken, scan
-from gateway.settings import LimitSettings
+from gateway.settings.model import LimitSettings
 
-_RANK = {p: i for i, p in enumerate(PROVIDER_ORDER)}
 DEFAULT_MAX_SCAN_PAGES = LimitSettings().max_filter_scan_pages
 
 
@@ -64,7 +65,8 @@ async def list_customers(
     Cursors are signed with `key` (the per-process key by default) and bound to `tenant`, the
     sources' accounts and `filter`; each provider reads at most `max_scan_pages` pages.
     """
-    ordered = sorted(sources, key=lambda s: _RANK[s.provider])
+    ordered = list(sources)
+    rank = {s.provider: i for i, s in enumerate(ordered)}
     fingerprint = _fingerprint(tenant, ordered, filter)
     positions: dict[Provider, StreamPosition] = {s.provider: START for s in ordered}
     if after is not None:
@@ -101,17 +103,18 @@ async def list_customers(
         if not source.can_match(filter):
             positions[source.provider] = StreamPosition(done=True)
 
-    candidates.sort(key=_place)
+    place = partial(_place, rank)
+    candidates.sort(key=place)
     # A stopped provider's next match comes at the earliest right after what it found: nothing
     # placed after that may be shown yet, or the order would depend on the page size.
-    horizon = min(((s.yielded + 1, _RANK[p]) for p, s in stopped.items()), default=None)
-    shown = [t for t in candidates if horizon is None or _place(t) < horizon][:first]
+    horizon = min(((s.yielded + 1, rank[p]) for p, s in stopped.items()), default=None)
+    shown = [t for t in candidates if horizon is None or place(t) < horizon][:first]
     edges = []
     for taken in shown:
         positions[taken.customer.provider] = taken.after
         edges.append(Edge(taken.customer, encode_cursor(Cursor(fingerprint, dict(positions)), key)))
     end_cursor = edges[-1].cursor if edges else after
-    resumed = _resume_stopped(stopped, candidates, shown, positions)
+    resumed = _resume_stopped(stopped, candidates, shown, positions, rank)
     if resumed:
         end_cursor = encode_cursor(Cursor(fingerprint, dict(positions)), key)
         if len(shown) < first:
@@ -130,24 +133,25 @@ def _resume_stopped(
     candidates: list[Taken],
     shown: list[Taken],
     positions: dict[Provider, StreamPosition],
+    rank: dict[Provider, int],
 ) -> list[Provider]:
     """Move each stopped provider whose finds were all shown to where its scan stopped, so
     the next page reads on from there; the providers moved, in provider order."""
     shown_ids = {id(t) for t in shown}
     unshown = {t.customer.provider for t in candidates if id(t) not in shown_ids}
-    moved = sorted((p for p in stopped if p not in unshown), key=_RANK.__getitem__)
+    moved = sorted((p for p in stopped if p not in unshown), key=rank.__getitem__)
     for provider in moved:
         positions[provider] = stopped[provider]
     return moved
 
 
-def _place(taken: Taken) -> tuple[int, int]:
-    return taken.after.yielded, _RANK[taken.customer.provider]
+def _place(rank: dict[Provider, int], taken: Taken) -> tuple[int, int]:
+    return taken.after.yielded, rank[taken.customer.provider]
 
 
 def _fingerprint(tenant: str, sources: Sequence[CustomerSource], filter: CustomerFilter) -> str:
     """What a cursor is bound to: the tenant, each source's account, the filter."""
-    bound = [tenant, [[s.provider.value, s.scope] for s in sources], filter.fingerprint()]
+    bound = [tenant, [[s.provider.value, s.account] for s in sources], filter.fingerprint()]
     return hashlib.sha256(orjson.dumps(bound)).hexdigest()[:32]
 
 

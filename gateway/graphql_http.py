@@ -15,6 +15,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -29,6 +30,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gateway.accept import GRAPHQL_RESPONSE, JSON, negotiate
+from gateway.cache.upstream import CachePolicy
 from gateway.context import Context
 from gateway.declared_variables import DeclaredVariables, run_values
 from gateway.errors import TenantError
@@ -40,8 +42,8 @@ from gateway.observability.tracing import tracer
 from gateway.operations import OperationNotFound, choose_operation
 from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.playground import render_graphiql
-from gateway.providers.resilience import Timer
 from gateway.ratelimit import TenantRateLimiter, retry_after_header
+from gateway.resilience.policy import Timer
 from gateway.response_cache import ResponseCache
 from gateway.settings import Settings
 from gateway.tenants import TenantDirectory
@@ -98,6 +100,7 @@ class GraphQLEndpoint:
         persisted: PersistedQueries,
         timer: Timer,
         metrics: Metrics,
+        cache_policies: Sequence[CachePolicy] = (),
     ) -> None:
         self.schema = schema
         self.settings = settings
@@ -113,13 +116,8 @@ class GraphQLEndpoint:
         # Set in the lifespan, beside the cache store they keep their entries in.
         self.rate_limiter: TenantRateLimiter | None = None
         self.response_cache: ResponseCache | None = None
-        # Freshness of a GET answer that read no provider at all.
-        self.default_max_age = int(
-            min(
-                p.ttl_seconds
-                for p in (settings.cache.layer, settings.cache.codat, settings.cache.lago)
-            )
-        )
+        # Freshness of a GET answer that read no provider at all: the shortest provider TTL.
+        self.default_max_age = int(min(p.ttl for p in cache_policies)) if cache_policies else 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.handle(Request(scope, receive))

@@ -1,4 +1,4 @@
-"""Global ids: opaque, stable, URL-safe strings naming provider, scope and native id.
+"""Global ids: opaque, stable, URL-safe strings naming provider, account and native id.
 
 Usage: `encode_id(key)` → "Y3VzdDp...", `decode_id(text)` → CustomerKey (or BadUserInput).
 """
@@ -10,7 +10,8 @@ import binascii
 
 import orjson
 
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
+from gateway.domain.provider import Provider
 from gateway.errors import BadUserInput
 
 _KIND = "Customer"
@@ -18,7 +19,7 @@ _MAX_LENGTH = 1024
 
 
 def encode_id(key: CustomerKey) -> str:
-    payload = orjson.dumps([_KIND, key.provider.value, key.scope, key.native_id])
+    payload = orjson.dumps([_KIND, key.provider.value, key.account, key.native_id])
     return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
 
 
@@ -27,11 +28,12 @@ def decode_id(text: str) -> CustomerKey:
         raise BadUserInput("Invalid ID: not a customer-gateway ID")
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        kind, provider, scope, native_id = orjson.loads(raw)
-        key = CustomerKey(Provider(provider), scope, native_id)
+        kind, provider, account, native_id = orjson.loads(raw)
+        key = CustomerKey(Provider(provider), account, native_id)
     except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
         raise BadUserInput("Invalid ID: not a customer-gateway ID") from None
-    if kind != _KIND or not all(isinstance(v, str) and v for v in (key.scope, key.native_id)):
+    parts = (key.provider.value, key.account, key.native_id)
+    if kind != _KIND or not all(isinstance(v, str) and v for v in parts):
         raise BadUserInput("Invalid ID: not a customer-gateway ID")
     return key
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 from dataclasses import dataclass, field
 
-from gateway.domain.customer import Provider
+from gateway.domain.provider import Provider
 
 
 @dataclass

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 from gateway.cache.keys import VERSION
 from gateway.cache.store import CacheStore
+from gateway.resilience.tokenbucket import TokenBucket
 from gateway.tenants import Tenant
-from gateway.tokenbucket import TokenBucket
 
 log = logging.getLogger("gateway.ratelimit")
 

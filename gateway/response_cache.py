@@ -20,9 +20,9 @@ from typing import Any
 import orjson
 
 from gateway.cache.bounded import Bounds, bounded_store, namespace_of
-from gateway.cache.keys import VERSION, Scope, generation_key
+from gateway.cache.keys import VERSION, Account, generation_key
 from gateway.cache.store import CacheStore
-from gateway.domain.customer import Provider
+from gateway.domain.provider import Provider
 from gateway.settings import CacheSettings
 from gateway.tenants import Tenant
 
@@ -62,7 +62,7 @@ class ResponseCache:
         if values is None:
             return None, {}
         scopes = [
-            Scope(tenant.id, p, s.scope)
+            Account(tenant.id, p, s.account)
             for p, s in sorted(tenant.sources.items(), key=lambda i: i[0].value)
         ]
         generations = await self.store.multi_get_numbers([generation_key(s) for s in scopes])
@@ -75,9 +75,7 @@ class ResponseCache:
             # the document anyway, so it is simply not cached.
             return None, {}
         digest = hashlib.sha256(material).hexdigest()
-        read = {
-            (s.tenant, s.provider, s.scope): g for s, g in zip(scopes, generations, strict=True)
-        }
+        read = {(s.tenant, s.provider, s.id): g for s, g in zip(scopes, generations, strict=True)}
         return f"{VERSION}:{tenant.id}:response:{digest}", read
 
     async def get(self, key: str) -> CachedResponse | None:

@@ -13,58 +13,62 @@ from dataclasses import dataclass
 import httpx
 
 from gateway.cache.upstream import UpstreamCache
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
+from gateway.domain.provider import Provider
 from gateway.errors import TenantError
-from gateway.providers._http import Upstream
 from gateway.providers.base import CustomerSource
-from gateway.providers.codat.client import CodatSource
-from gateway.providers.gate import Gates
-from gateway.providers.lago.client import LagoSource
-from gateway.providers.layer.auth import LayerTokens
-from gateway.providers.layer.client import LayerSource
-from gateway.settings import TenantSettings
+from gateway.providers.registry import Registry
+from gateway.providers.transport import Route
+from gateway.providers.upstream import Upstream
+from gateway.resilience.gate import Gates
+from gateway.settings.model import ProviderLimits, TenantSettings
 
 
 @dataclass(frozen=True, slots=True)
 class Tenant:
     id: str
+    # In the registry's order: the order `customers` interleaves them in.
     sources: Mapping[Provider, CustomerSource]
     settings: TenantSettings
 
     def source_for(self, key: CustomerKey) -> CustomerSource | None:
-        """The connection that owns `key`, or None when the key is another tenant's scope."""
+        """The connection that owns `key`, or None when the key is another tenant's account."""
         source = self.sources.get(key.provider)
-        return source if source is not None and source.scope == key.scope else None
+        return source if source is not None and source.account == key.account else None
 
 
 @dataclass(frozen=True, slots=True)
 class SharedUpstream:
-    """What every tenant's connections share: one HTTP client, the cache, gates, tokens."""
+    """What every tenant's connections share: the connection pool (or a test's transport),
+    httpx's timeouts, the cache, the gates and breakers, and each provider's limits."""
 
-    http: httpx.AsyncClient
+    transport: httpx.AsyncBaseTransport
+    timeout: httpx.Timeout
     cache: UpstreamCache
     gates: Gates
-    layer_tokens: LayerTokens
+    limits: Mapping[Provider, ProviderLimits]
 
 
-def build_tenant(settings: TenantSettings, shared: SharedUpstream) -> Tenant:
-    def upstream(provider: Provider, credential: str) -> Upstream:
-        gate = shared.gates.gate(provider, credential)
-        resilience = shared.gates.resilience(provider, credential)
-        return Upstream(shared.http, shared.cache, gate, settings.id, resilience)
-
+def build_tenant(settings: TenantSettings, registry: Registry, shared: SharedUpstream) -> Tenant:
+    """The tenant's sources: one per provider it has a connection to, in registry order."""
     sources: dict[Provider, CustomerSource] = {}
-    if layer := settings.layer:
-        up = upstream(Provider.LAYER, layer.client_id.get_secret_value())
-        sources[Provider.LAYER] = LayerSource(up, layer, shared.layer_tokens)
-    if codat := settings.codat:
-        # Codat's concurrency limit is per company, not per key.
-        up = upstream(Provider.CODAT, codat.company_id)
-        sources[Provider.CODAT] = CodatSource(up, codat)
-    if lago := settings.lago:
-        sources[Provider.LAGO] = LagoSource(
-            upstream(Provider.LAGO, lago.api_key.get_secret_value()), lago
+    connections = settings.connections
+    for connector in registry:
+        provider = connector.provider
+        connection = connections.get(provider.key)
+        if connection is None:
+            continue
+        credential = connector.credential(connection)
+        limits = shared.limits[provider]
+        route = Route(
+            provider,
+            settings.id,
+            shared.gates.gate(provider, credential, limits.concurrency, limits.requests_per_second),
+            shared.gates.resilience(provider, credential),
+            connector.policy.retry_after,
         )
+        upstream = Upstream.connect(shared.transport, route, shared.cache, shared.timeout)
+        sources[provider] = connector.source(connection, upstream)
     return Tenant(id=settings.id, sources=sources, settings=settings)
 
 

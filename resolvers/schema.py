@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import strawberry
@@ -15,10 +15,24 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gateway.domain.provider import Provider
+from gateway.providers.registry import default_connectors
 from gateway.settings import Settings
 from resolvers.limits import limit_extensions
 from resolvers.query import Query
-from resolvers.types.customer import CodatCustomer, LagoCustomer, LayerCustomer
+from resolvers.types.codat import CodatCustomer
+from resolvers.types.customer import ProviderCustomerType, register_customer_types
+from resolvers.types.enums import list_providers
+from resolvers.types.lago import LagoCustomer
+from resolvers.types.layer import LayerCustomer
+
+# Each registered provider's GraphQL customer type (gateway/providers/registry.py lists the
+# providers themselves, in the same order).
+CUSTOMER_TYPES: tuple[type[ProviderCustomerType], ...] = (
+    LayerCustomer,
+    CodatCustomer,
+    LagoCustomer,
+)
 
 
 class GatewaySchema(strawberry.Schema):
@@ -30,8 +44,18 @@ class GatewaySchema(strawberry.Schema):
         return None
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(
+    settings: Settings | None = None,
+    providers: Sequence[Provider] | None = None,
+    customer_types: Sequence[type[ProviderCustomerType]] = CUSTOMER_TYPES,
+) -> strawberry.Schema:
+    """The schema of `providers` (default: the registry's own; the GraphQL Provider enum),
+    whose customers come as `customer_types`."""
     settings = settings or Settings()
+    if providers is None:
+        providers = [c.provider for c in default_connectors()]
+    list_providers(providers)
+    register_customer_types(customer_types)
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         # Factories: each request gets its own extension; the LRU caches behind them are shared.
         partial(ParserCache, maxsize=256),
@@ -43,10 +67,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     return GatewaySchema(
         query=Query,
-        types=[LayerCustomer, CodatCustomer, LagoCustomer],
+        types=list(customer_types),
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.mode == "production"),
     )
 
 
-__all__ = ["build_schema"]
+__all__ = ["CUSTOMER_TYPES", "build_schema"]

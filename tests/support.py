@@ -16,20 +16,28 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.cache.store import CacheStore
 from gateway.cache.upstream import CachePolicy, UpstreamCache
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
 from gateway.domain.filter import CustomerFilter
+from gateway.domain.provider import Provider
 from gateway.federation import list_customers
-from gateway.providers._http import Upstream
 from gateway.providers.base import CustomerSource
+from gateway.providers.codat import CODAT
 from gateway.providers.codat.client import CodatSource
-from gateway.providers.gate import Gate
+from gateway.providers.lago import LAGO
 from gateway.providers.lago.client import LagoSource
+from gateway.providers.layer import LAYER
 from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.layer.client import LayerSource
-from gateway.providers.resilience import Timer
+from gateway.providers.registry import Registry, default_connectors
+from gateway.providers.transport import Route
+from gateway.providers.upstream import Upstream
+from gateway.resilience.gate import Gate
+from gateway.resilience.policy import Resilience, Timer
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import Settings
 
+# The built-in providers, in the order `customers` interleaves them.
+PROVIDERS = (LAYER, CODAT, LAGO)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
@@ -121,18 +129,26 @@ NO_CACHE = CachePolicy(ttl=0, stale_while_revalidate=0, stale_if_error=0)
 def memory_cache(
     policy: CachePolicy = NO_CACHE, clock: Callable[[], float] = time.time
 ) -> UpstreamCache:
-    return UpstreamCache(CacheStore.from_url(None), dict.fromkeys(Provider, policy), clock=clock)
+    policies = dict.fromkeys((LAYER, CODAT, LAGO), policy)
+    return UpstreamCache(CacheStore.from_url(None), policies, clock=clock)
 
 
 def upstream(
     http: httpx.AsyncClient,
+    provider: Provider = LAYER,
     *,
     tenant: str = "t",
     cache: UpstreamCache | None = None,
     gate: Gate | None = None,
 ) -> Upstream:
-    """What a source needs besides its connection; by default nothing is cached."""
-    return Upstream(http, cache or memory_cache(), gate or Gate(concurrency=50), tenant)
+    """What a source of `provider` needs besides its connection: `http`'s transport behind
+    the provider transport, with a fresh breaker; by default nothing is cached."""
+    connector = Registry(default_connectors()).get(provider)
+    assert connector is not None
+    gate = gate or Gate(concurrency=50)
+    route = Route(provider, tenant, gate, Resilience(), connector.policy.retry_after)
+    # The test client's own transport: the sandbox in process.
+    return Upstream.connect(http._transport, route, cache or memory_cache())
 
 
 def demo_sources(
@@ -147,11 +163,13 @@ def demo_sources(
     assert tenant.layer
     assert tenant.codat
     assert tenant.lago
-    up = upstream(http, cache=cache)
+    cache = cache or memory_cache()
     return {
-        Provider.LAYER: LayerSource(up, tenant.layer, LayerTokens(), pushdown=pushdown),
-        Provider.CODAT: CodatSource(up, tenant.codat, pushdown=pushdown),
-        Provider.LAGO: LagoSource(up, tenant.lago, pushdown=pushdown),
+        LAYER: LayerSource(
+            upstream(http, LAYER, cache=cache), tenant.layer, LayerTokens(), pushdown=pushdown
+        ),
+        CODAT: CodatSource(upstream(http, CODAT, cache=cache), tenant.codat, pushdown=pushdown),
+        LAGO: LagoSource(upstream(http, LAGO, cache=cache), tenant.lago, pushdown=pushdown),
     }
 
 

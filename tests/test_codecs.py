@@ -9,13 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.cursor import Cursor, StreamPosition, decode_cursor, encode_cursor
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
 from gateway.errors import BadUserInput
 from gateway.ids import decode_id, encode_id
+from tests.support import PROVIDERS
 
 keys = st.builds(
     CustomerKey,
-    st.sampled_from(list(Provider)),
+    st.sampled_from(list(PROVIDERS)),
     st.text(min_size=1, max_size=80),
     st.text(min_size=1, max_size=120),
 )
@@ -29,7 +30,7 @@ positions = st.builds(
 cursors = st.builds(
     Cursor,
     st.text(alphabet="0123456789abcdef", min_size=16, max_size=16),
-    st.dictionaries(st.sampled_from(list(Provider)), positions, min_size=1),
+    st.dictionaries(st.sampled_from(list(PROVIDERS)), positions, min_size=1),
 )
 
 

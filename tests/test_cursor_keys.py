@@ -19,12 +19,15 @@ from gateway.cursor import (
     decode_cursor,
     encode_cursor,
 )
-from gateway.domain.customer import Customer, Provider
+from gateway.domain.customer import Customer
 from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
 from gateway.errors import InvalidCursor, UpstreamBadResponse
 from gateway.federation import list_customers
 from gateway.providers.base import Page
-from gateway.settings import load_settings
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
+from gateway.providers.layer import LAYER
+from gateway.settings.load import load_settings
 from tests.providers.fakes import ListingSource
 from tests.services import free_port, gateway_process
 from tests.support import demo_sources
@@ -45,11 +48,11 @@ class LongTokens(ListingSource):
 async def test_a_provider_token_too_long_for_a_cursor_is_a_bad_response(
     sandbox_http: httpx.AsyncClient,
 ) -> None:
-    lago = demo_sources(sandbox_http)[Provider.LAGO]
+    lago = demo_sources(sandbox_http)[LAGO]
     customer = (await lago.list_page(EMPTY_FILTER, None)).items[0]
     source = LongTokens(customer)
     page = await list_customers([source], EMPTY_FILTER, 2, None)
-    assert [(type(e), e.provider) for e in page.errors] == [(UpstreamBadResponse, Provider.LAGO)]
+    assert [(type(e), e.provider) for e in page.errors] == [(UpstreamBadResponse, LAGO)]
     assert page.edges == ()
     assert source.calls == 1
 
@@ -57,7 +60,7 @@ async def test_a_provider_token_too_long_for_a_cursor_is_a_bad_response(
 def test_the_longest_cursor_fits_the_bound() -> None:
     # The longest token a provider may send, every character escaped in JSON.
     longest = StreamPosition('"' * MAX_TOKEN_LENGTH, 10**12, 10**12, False)
-    cursor = Cursor("f" * 32, dict.fromkeys(Provider, longest))
+    cursor = Cursor("f" * 32, dict.fromkeys((LAYER, CODAT, LAGO), longest))
     text = encode_cursor(cursor, CursorKey.random())
     assert len(text) <= MAX_CURSOR_LENGTH
 
@@ -79,7 +82,7 @@ def test_serve_with_workers_hands_every_worker_one_drawn_key(
     # Each worker loads its settings from the environment it inherited.
     monkeypatch.setenv(CURSOR_KEY_ENV, drawn)
     one, two = (CursorKey.of(load_settings(None).cursor_key) for _ in range(2))
-    cursor = Cursor("f" * 32, {Provider.LAGO: StreamPosition("2", 0, 5, False)})
+    cursor = Cursor("f" * 32, {LAGO: StreamPosition("2", 0, 5, False)})
     assert decode_cursor(encode_cursor(cursor, one), two) == cursor
     # Another `serve` draws another key.
     monkeypatch.delenv(CURSOR_KEY_ENV)
@@ -96,7 +99,7 @@ def test_a_configured_key_is_left_to_the_configuration(monkeypatch: pytest.Monke
 
 
 def test_a_cursor_decodes_only_under_its_key() -> None:
-    cursor = Cursor("f" * 32, {Provider.CODAT: StreamPosition("3", 1, 201, False)})
+    cursor = Cursor("f" * 32, {CODAT: StreamPosition("3", 1, 201, False)})
     text = encode_cursor(cursor, CursorKey.of(SecretStr("k1")))
     assert decode_cursor(text, CursorKey.of(SecretStr("k1"))) == cursor
     with pytest.raises(InvalidCursor):

@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 import re
 
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
+from gateway.providers.layer import LAYER
 from gateway.sandbox import DEMO_ACCOUNT
 from gateway.sandbox.seed import example
 from tests.support import SHARED, GatewayClient
@@ -85,7 +88,7 @@ def test_sandbox_serves_the_documented_examples_verbatim() -> None:
 
 async def test_layer_example_value_by_value(gateway: GatewayClient) -> None:
     wire = example("layer")
-    key = CustomerKey(Provider.LAYER, DEMO_ACCOUNT.layer_business_id, wire["id"])
+    key = CustomerKey(LAYER, DEMO_ACCOUNT.layer_business_id, wire["id"])
     body = await gateway.query(LAYER_QUERY, {"id": encode_id(key)})
     c = body["data"]["customer"]
     assert "errors" not in body
@@ -133,7 +136,7 @@ async def test_layer_example_value_by_value(gateway: GatewayClient) -> None:
 
 
 async def test_codat_example_value_by_value(gateway: GatewayClient) -> None:
-    key = CustomerKey(Provider.CODAT, DEMO_ACCOUNT.codat_company_id, "71")
+    key = CustomerKey(CODAT, DEMO_ACCOUNT.codat_company_id, "71")
     body = await gateway.query(CODAT_QUERY, {"id": encode_id(key)})
     assert "errors" not in body
     c = body["data"]["customer"]
@@ -180,7 +183,7 @@ async def test_codat_example_value_by_value(gateway: GatewayClient) -> None:
 
 async def test_lago_example_value_by_value(gateway: GatewayClient) -> None:
     key = CustomerKey(
-        Provider.LAGO, DEMO_ACCOUNT.lago_organization_id, "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba"
+        LAGO, DEMO_ACCOUNT.lago_organization_id, "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba"
     )
     body = await gateway.query(LAGO_QUERY, {"id": encode_id(key)})
     assert "errors" not in body
@@ -293,7 +296,7 @@ async def test_lago_example_value_by_value(gateway: GatewayClient) -> None:
 
 
 async def test_raw_carries_the_payload_as_received(gateway: GatewayClient) -> None:
-    key = CustomerKey(Provider.CODAT, DEMO_ACCOUNT.codat_company_id, "71")
+    key = CustomerKey(CODAT, DEMO_ACCOUNT.codat_company_id, "71")
     body = await gateway.query(
         "query($id: ID!) { customer(id: $id) { raw } }", {"id": encode_id(key)}
     )

@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
-from gateway.providers.resilience import Timer
+from gateway.providers.lago import LAGO
+from gateway.resilience.policy import Timer
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.sandbox.faults import parse_fault
 from gateway.sandbox.server import serve_on_loopback
@@ -195,9 +196,7 @@ async def test_the_breaker_opens_then_probes_then_closes() -> None:
     timer = FakeTimer()
     resilience = RESILIENCE.model_copy(update={"breaker_threshold": 5, "breaker_pause_seconds": 30})
     gavin = encode_id(
-        CustomerKey(
-            Provider.LAGO, DEMO_ACCOUNT.lago_organization_id, "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba"
-        )
+        CustomerKey(LAGO, DEMO_ACCOUNT.lago_organization_id, "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba")
     )
     read = "query($id: ID!) { customer(id: $id) { displayName } }"
     async with rig(resilience, timer) as r:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
 from gateway.domain.filter import EMPTY_FILTER
 from gateway.errors import BadUserInput, InvalidCursor
 from gateway.federation import list_customers
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
+from gateway.providers.layer import LAYER
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from tests.support import demo_sources, walk
 
@@ -17,15 +20,15 @@ def all_keys(sandbox: Sandbox) -> set[CustomerKey]:
     data = sandbox.data
     return (
         {
-            CustomerKey(Provider.LAYER, DEMO_ACCOUNT.layer_business_id, c["id"])
+            CustomerKey(LAYER, DEMO_ACCOUNT.layer_business_id, c["id"])
             for c in data.layer_businesses[DEMO_ACCOUNT.layer_business_id]
         }
         | {
-            CustomerKey(Provider.CODAT, DEMO_ACCOUNT.codat_company_id, c["id"])
+            CustomerKey(CODAT, DEMO_ACCOUNT.codat_company_id, c["id"])
             for c in data.codat_companies[DEMO_ACCOUNT.codat_company_id]
         }
         | {
-            CustomerKey(Provider.LAGO, DEMO_ACCOUNT.lago_organization_id, c["external_id"])
+            CustomerKey(LAGO, DEMO_ACCOUNT.lago_organization_id, c["external_id"])
             for c in data.lago_organizations[DEMO_ACCOUNT.lago_api_key]
         }
     )
@@ -66,9 +69,9 @@ async def test_interleaves_providers_and_drains_the_longest(
     sources = list(demo_sources(sandbox_http).values())
     keys = await walk(sources, EMPTY_FILTER, 4)
     providers = [k.provider for k in keys]
-    assert providers[:6] == [Provider.LAYER, Provider.CODAT, Provider.LAGO] * 2
-    assert providers.count(Provider.LAYER) == 5
-    assert Provider.LAYER not in providers[15:]
+    assert providers[:6] == [LAYER, CODAT, LAGO] * 2
+    assert providers.count(LAYER) == 5
+    assert LAYER not in providers[15:]
     assert len(keys) == 5 + 261 + 261
 
 
@@ -83,16 +86,16 @@ async def test_edge_cursors_resume_right_after_their_edge(
 
 async def test_one_provider_pages_to_its_last_page(sandbox_http: httpx.AsyncClient) -> None:
     sources = demo_sources(sandbox_http)
-    keys = await walk([sources[Provider.LAGO]], EMPTY_FILTER, 100)
+    keys = await walk([sources[LAGO]], EMPTY_FILTER, 100)
     assert len(keys) == 261
-    assert {k.provider for k in keys} == {Provider.LAGO}
+    assert {k.provider for k in keys} == {LAGO}
 
 
 async def test_a_cursor_from_another_provider_set_is_refused(
     sandbox_http: httpx.AsyncClient,
 ) -> None:
     sources = demo_sources(sandbox_http)
-    page = await list_customers([sources[Provider.LAGO]], EMPTY_FILTER, 2, None)
+    page = await list_customers([sources[LAGO]], EMPTY_FILTER, 2, None)
     with pytest.raises(InvalidCursor, match="another filter, provider set or caller"):
         await list_customers(list(sources.values()), EMPTY_FILTER, 2, page.end_cursor)
 

@@ -8,11 +8,13 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.domain.customer import Customer, CustomerKey, Provider
+from gateway.domain.customer import Customer, CustomerKey
 from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
 from gateway.federation import list_customers
 from gateway.ids import encode_id
 from gateway.providers.base import Page
+from gateway.providers.codat import CODAT
+from gateway.providers.layer import LAYER
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import LimitSettings, Settings
 from tests.providers.fakes import ListingSource
@@ -80,7 +82,7 @@ async def test_a_filter_matching_nothing_reads_the_bound_then_says_so() -> None:
 async def test_a_filter_matching_deep_in_the_list_pages_on_to_every_match_once(
     sandbox: Sandbox, sandbox_http: httpx.AsyncClient
 ) -> None:
-    everyone = await every_customer(demo_sources(sandbox_http)[Provider.LAYER])
+    everyone = await every_customer(demo_sources(sandbox_http)[LAYER])
     # The email of a customer on the third page, matched by its search.
     search = everyone[250].emails[0]
     expected = [encode_id(c.key) for c in everyone if CustomerFilter(search=search).matches(c)]
@@ -136,8 +138,8 @@ async def test_a_bounded_walk_gives_the_unbounded_sequence(
 class EndlessEmptyPages(ListingSource):
     """A misbehaving provider: empty pages, each promising another."""
 
-    provider = Provider.CODAT
-    scope = "company"
+    provider = CODAT
+    account = "company"
 
     async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
         self.calls += 1
@@ -148,7 +150,7 @@ async def test_a_provider_sending_endless_empty_pages_is_read_only_up_to_the_bou
     source = EndlessEmptyPages()
     page = await list_customers([source], EMPTY_FILTER, 10, None, max_scan_pages=4)
     assert source.calls == 4
-    assert [(e.code, e.provider) for e in page.errors] == [("FILTER_SCAN_LIMIT", Provider.CODAT)]
+    assert [(e.code, e.provider) for e in page.errors] == [("FILTER_SCAN_LIMIT", CODAT)]
     assert page.has_next_page
     again = await list_customers([source], EMPTY_FILTER, 10, page.end_cursor, max_scan_pages=4)
     assert source.calls == 8

@@ -171,14 +171,14 @@ async def test_unknown_or_missing_keys_get_401_and_no_upstream_call(
 
 
 async def test_each_key_reads_its_own_tenant() -> None:
-    query = "{ customers(first: 30, providers: [LAGO]) { edges { node { scope } } } }"
+    query = "{ customers(first: 30, providers: [LAGO]) { edges { node { account } } } }"
     async with gateway_client(keyed_settings()) as gateway:
         alpha = await gateway.query(query, headers={"authorization": "Bearer alpha-key"})
         beta = await gateway.query(query, headers={"authorization": "Bearer beta-key"})
-    alpha_scopes = {e["node"]["scope"] for e in alpha["data"]["customers"]["edges"]}
-    beta_scopes = {e["node"]["scope"] for e in beta["data"]["customers"]["edges"]}
-    assert alpha_scopes == {"sandbox-demo-org"}
-    assert beta_scopes == {"sandbox-second-org"}
+    alpha_accounts = {e["node"]["account"] for e in alpha["data"]["customers"]["edges"]}
+    beta_accounts = {e["node"]["account"] for e in beta["data"]["customers"]["edges"]}
+    assert alpha_accounts == {"sandbox-demo-org"}
+    assert beta_accounts == {"sandbox-second-org"}
 
 
 async def test_a_failing_provider_costs_only_its_own_customers() -> None:

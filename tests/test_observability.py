@@ -10,9 +10,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
 from gateway.observability.logs import RequestIdFilter, logging_config
+from gateway.providers.lago import LAGO
 from gateway.sandbox import DEMO_ACCOUNT
 from gateway.settings import CacheSettings, Settings
 from tests.services import free_port
@@ -20,9 +21,7 @@ from tests.support import GatewayClient, gateway_client
 
 LIST = "query Listing { customers(first: 3) { edges { node { provider } } } }"
 GAVIN = encode_id(
-    CustomerKey(
-        Provider.LAGO, DEMO_ACCOUNT.lago_organization_id, "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba"
-    )
+    CustomerKey(LAGO, DEMO_ACCOUNT.lago_organization_id, "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba")
 )
 
 # One SDK provider for the whole test process; OpenTelemetry allows setting it once.

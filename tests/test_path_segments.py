@@ -11,19 +11,22 @@ import pytest
 
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
+from gateway.providers.layer import LAYER
 from gateway.sandbox import DEMO_ACCOUNT
-from tests.support import GatewayClient
+from tests.support import PROVIDERS, GatewayClient
 
 SCOPES = {
-    Provider.LAYER: DEMO_ACCOUNT.layer_business_id,
-    Provider.CODAT: DEMO_ACCOUNT.codat_company_id,
-    Provider.LAGO: DEMO_ACCOUNT.lago_organization_id,
+    LAYER: DEMO_ACCOUNT.layer_business_id,
+    CODAT: DEMO_ACCOUNT.codat_company_id,
+    LAGO: DEMO_ACCOUNT.lago_organization_id,
 }
 TRACE = {"x-gateway-trace": "upstream"}
 
 
 @pytest.mark.parametrize("native_id", [".", ".."])
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(PROVIDERS))
 async def test_dot_segment_ids_read_as_null_without_a_call(
     gateway: GatewayClient, provider: Provider, native_id: str
 ) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
+from gateway.providers.lago import LAGO
 from gateway.sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT
 from tests.support import GatewayClient
 
@@ -14,7 +15,7 @@ NODE = "query($id: ID!) { node(id: $id) { id ... on Customer { displayName } } }
 
 
 def lago_id(external_id: str, org: str = DEMO_ACCOUNT.lago_organization_id) -> str:
-    return encode_id(CustomerKey(Provider.LAGO, org, external_id))
+    return encode_id(CustomerKey(LAGO, org, external_id))
 
 
 async def test_node_resolves_a_customer_by_global_id(gateway: GatewayClient) -> None:

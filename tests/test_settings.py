@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import ConfigError
-from gateway.settings import load_settings
+from gateway.settings.load import load_settings
 
 CONFIG = """
 mode = "production"

@@ -7,8 +7,9 @@ import logging
 
 import pytest
 
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
+from gateway.providers.lago import LAGO
 from gateway.sandbox import (
     CODAT_API_KEY,
     CODAT_WEBHOOK_SECRET,
@@ -23,7 +24,7 @@ from tests.cache.test_caching import FakeClock, shared_name, twin_tenants
 from tests.services import RedisServer, redis_server
 from tests.support import gateway_client
 
-SHARED = encode_id(CustomerKey(Provider.LAGO, DEMO_ACCOUNT.lago_organization_id, "shared-000"))
+SHARED = encode_id(CustomerKey(LAGO, DEMO_ACCOUNT.lago_organization_id, "shared-000"))
 READ = "query($id: ID!) { customer(id: $id) { displayName email } }"
 LIST = "{ customers(first: 4, providers: [LAGO]) { edges { node { displayName } } } }"
 
@@ -63,7 +64,7 @@ async def test_a_tenant_over_its_rate_gets_429_and_the_other_does_not() -> None:
     settings = twin_tenants().model_copy(
         update={"limits": LimitSettings(tenant_requests_per_second=1, tenant_burst=3)}
     )
-    from gateway.providers.resilience import Timer
+    from gateway.resilience.policy import Timer
 
     async with gateway_client(settings, timer=Timer(clock=clock)) as gateway:
         a = {"authorization": "Bearer key-a"}

@@ -14,8 +14,9 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from gateway.cache.keys import Scope
-from gateway.domain.customer import Provider
+from gateway.cache.keys import Account
+from gateway.providers.lago import LAGO
+from gateway.providers.lago.webhook import lago_signature
 from gateway.sandbox import (
     CODAT_WEBHOOK_SECRET,
     DEMO_ACCOUNT,
@@ -25,7 +26,7 @@ from gateway.sandbox import (
 )
 from gateway.settings import CacheSettings, Settings, WebhookSettings
 from gateway.webhooks.locks import record_lock_key
-from gateway.webhooks.signatures import lago_signature, standard_signature
+from gateway.webhooks.signatures import standard_signature
 from tests.services import RedisServer, free_port, redis_server
 from tests.support import GatewayClient, gateway_client
 from tests.test_webhooks import COYOTE, GAVIN, GAVIN_ID, JOHN, JOHN_ID, read, subscribe
@@ -193,7 +194,7 @@ async def test_an_event_for_a_customer_being_updated_waits_its_turn(
     # interleave (the older of two could be written last), so it is refused for a retry.
     async with gateway_client(Settings(cache=CacheSettings(url=redis.url))) as gateway:
         await read(gateway, GAVIN)
-        scope = Scope("demo", Provider.LAGO, DEMO_ACCOUNT.lago_organization_id)
+        scope = Account("demo", LAGO, DEMO_ACCOUNT.lago_organization_id)
         lock = record_lock_key(scope, GAVIN_ID)
         await redis_admin.set(lock, b"1", px=10_000)
         customer = {
@@ -272,9 +273,7 @@ async def test_an_event_that_could_not_be_applied_is_not_marked_delivered(
         assert (await gateway.http.get("/readyz")).status_code == 200
         # The customer's lock could not be let go while the store was degraded; its lease
         # ends it (here, at once).
-        lock = record_lock_key(
-            Scope("demo", Provider.LAGO, DEMO_ACCOUNT.lago_organization_id), GAVIN_ID
-        )
+        lock = record_lock_key(Account("demo", LAGO, DEMO_ACCOUNT.lago_organization_id), GAVIN_ID)
         assert await redis_admin.delete(lock) == 1
         assert (await read(gateway, GAVIN)) == (
             {"displayName": "Gavin Belson", "taxes": [{"code": "french_standard_vat"}]},

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.cache.keys import Scope
+from gateway.cache.keys import Account
 from gateway.cache.store import CacheStore
-from gateway.domain.customer import Provider
+from gateway.providers.lago import LAGO
 from gateway.webhooks.locks import RecordBusy, record_lock, record_lock_key
 from tests.services import redis_server
 
-SCOPE = Scope("t", Provider.LAGO, "org")
+SCOPE = Account("t", LAGO, "org")
 
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])

@@ -5,19 +5,21 @@ store's degraded flag)."""
 
 from __future__ import annotations
 
-from gateway.cache.keys import Scope
+from gateway.cache.keys import Account
 from gateway.cache.store import CacheStore
 from gateway.cache.upstream import CachePolicy, Entry, UpstreamCache
-from gateway.domain.customer import Provider
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
+from gateway.providers.layer import LAYER
 from tests.services import free_port
 
-SCOPE = Scope("t", Provider.LAGO, "org")
+SCOPE = Account("t", LAGO, "org")
 KEY = {"id": "cust-1"}
 
 
 def cache() -> UpstreamCache:
     return UpstreamCache(
-        CacheStore.from_url(None), dict.fromkeys(Provider, CachePolicy(60, 30, 600))
+        CacheStore.from_url(None), dict.fromkeys((LAYER, CODAT, LAGO), CachePolicy(60, 30, 600))
     )
 
 

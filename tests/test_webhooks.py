@@ -10,8 +10,12 @@ import httpx
 import orjson
 import pytest
 
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
+from gateway.providers.lago.webhook import lago_signature
+from gateway.providers.layer import LAYER
 from gateway.sandbox import (
     CODAT_API_KEY,
     CODAT_WEBHOOK_SECRET,
@@ -19,16 +23,16 @@ from gateway.sandbox import (
     LAGO_WEBHOOK_HMAC_KEY,
     LAYER_WEBHOOK_SECRET,
 )
-from gateway.webhooks.signatures import lago_signature, standard_signature
+from gateway.webhooks.signatures import standard_signature
 from tests.support import GatewayClient
 
 TRACE = {"x-gateway-trace": "upstream"}
 READ = "query($id: ID!) { customer(id: $id) { displayName taxes { code } } }"
 GAVIN_ID = "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba"
-GAVIN = encode_id(CustomerKey(Provider.LAGO, DEMO_ACCOUNT.lago_organization_id, GAVIN_ID))
+GAVIN = encode_id(CustomerKey(LAGO, DEMO_ACCOUNT.lago_organization_id, GAVIN_ID))
 JOHN_ID = "4f7c1b16-e057-4ec0-8b20-50308ba5b9ea"
-JOHN = encode_id(CustomerKey(Provider.LAYER, DEMO_ACCOUNT.layer_business_id, JOHN_ID))
-COYOTE = encode_id(CustomerKey(Provider.CODAT, DEMO_ACCOUNT.codat_company_id, "71"))
+JOHN = encode_id(CustomerKey(LAYER, DEMO_ACCOUNT.layer_business_id, JOHN_ID))
+COYOTE = encode_id(CustomerKey(CODAT, DEMO_ACCOUNT.codat_company_id, "71"))
 
 
 def subscribe(gateway: GatewayClient) -> None:

@@ -1,9 +1,9 @@
 """The only place cache keys are built. Tenant first, always.
 
-    cg1:<tenant>:<provider>:<scope>:g<generation>:<resource>:<hash of parameters>
+    cg1:<tenant>:<provider>:<account>:g<generation>:<resource>:<hash of parameters>
 
 Every part but the hash is percent-encoded, so no value can forge a separator. The generation
-belongs to (tenant, provider, scope); bumping it retires every entry of that scope at once
+belongs to (tenant, provider, account); bumping it retires every entry of that account at once
 (what a Codat `read.completed` webhook asks for).
 """
 
@@ -14,36 +14,36 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from gateway.domain.customer import Provider
+from gateway.domain.provider import Provider
 
 VERSION = "cg1"
 
 
 @dataclass(frozen=True, slots=True)
-class Scope:
+class Account:
     """Whose data: the tenant, the provider and the provider account."""
 
     tenant: str
     provider: Provider
-    scope: str
+    id: str
 
     def prefix(self) -> str:
-        return f"{VERSION}:{_part(self.tenant)}:{self.provider.value}:{_part(self.scope)}"
+        return f"{VERSION}:{_part(self.tenant)}:{self.provider.value}:{_part(self.id)}"
 
 
-def generation_key(scope: Scope) -> str:
-    return f"{scope.prefix()}:generation"
+def generation_key(account: Account) -> str:
+    return f"{account.prefix()}:generation"
 
 
-def generation_prefix(scope: Scope, generation: int) -> str:
-    """What every entry key of `scope` in `generation` starts with."""
-    return f"{scope.prefix()}:g{generation}:"
+def generation_prefix(account: Account, generation: int) -> str:
+    """What every entry key of `account` in `generation` starts with."""
+    return f"{account.prefix()}:g{generation}:"
 
 
-def entry_key(scope: Scope, generation: int, resource: str, params: Mapping[str, str]) -> str:
+def entry_key(account: Account, generation: int, resource: str, params: Mapping[str, str]) -> str:
     canonical = "&".join(f"{_part(k)}={_part(v)}" for k, v in sorted(params.items()))
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
-    return f"{generation_prefix(scope, generation)}{_part(resource)}:{digest}"
+    return f"{generation_prefix(account, generation)}{_part(resource)}:{digest}"
 
 
 def persisted_query_key(tenant: str, sha256: str) -> str:
@@ -61,7 +61,7 @@ def _part(value: str) -> str:
 
 __all__ = [
     "VERSION",
-    "Scope",
+    "Account",
     "entry_key",
     "generation_key",
     "generation_prefix",

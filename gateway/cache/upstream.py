@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.cache.decoded import Decoded
-from gateway.cache.keys import Scope, entry_key, generation_key, generation_prefix, lock_key
+from gateway.cache.keys import Account, entry_key, generation_key, generation_prefix, lock_key
 from gateway.cache.store import CacheStore
-from gateway.domain.customer import Provider
+from gateway.domain.provider import Provider
 from gateway.errors import UpstreamError, UpstreamTimeout
 from gateway.ledger import count_lookup, current_ledger, note_freshness
 from gateway.observability.tracing import tracer
@@ -83,7 +83,7 @@ Validate = Callable[[Entry], object]
 
 
 class Deadline(Protocol):
-    """What a read may still wait: `gateway.providers.resilience.Timer` is one."""
+    """What a read may still wait: `gateway.resilience.policy.Timer` is one."""
 
     def remaining(self) -> float: ...
 
@@ -109,7 +109,7 @@ class _Read:
 
 
 class UpstreamCache:
-    """Usage: `entry = await cache.fetch(scope, "customer", {"id": x}, fetch, validate=v,
+    """Usage: `entry = await cache.fetch(account, "customer", {"id": x}, fetch, validate=v,
     deadline=timer)`."""
 
     def __init__(
@@ -131,7 +131,7 @@ class UpstreamCache:
 
     async def fetch(
         self,
-        scope: Scope,
+        account: Account,
         resource: str,
         params: Mapping[str, str],
         fetch: Fetch,
@@ -142,15 +142,15 @@ class UpstreamCache:
         with tracer.start_as_current_span(
             "cache.fetch",
             attributes={
-                "gateway.provider": scope.provider.value,
-                "gateway.tenant": scope.tenant,
+                "gateway.provider": account.provider.value,
+                "gateway.tenant": account.tenant,
                 "gateway.resource": resource,
                 "gateway.cache_hit": False,
             },
         ) as span:
-            key = entry_key(scope, await self.generation(scope), resource, params)
+            key = entry_key(account, await self.generation(account), resource, params)
             read = _Read(
-                key, scope.provider, self.policies[scope.provider], fetch, validate, deadline
+                key, account.provider, self.policies[account.provider], fetch, validate, deadline
             )
             entry, hit = await self._fetch(read)
             span.set_attribute("gateway.cache_hit", hit)
@@ -180,89 +180,94 @@ class UpstreamCache:
 
     async def lookup_many(
         self,
-        scope: Scope,
+        account: Account,
         resource: str,
         params: list[Mapping[str, str]],
         *,
         validate: Validate,
     ) -> list[Entry | None]:
         """Fresh, valid entries for several reads in one round trip; None where there is none."""
-        policy = self.policies[scope.provider]
-        generation = await self.generation(scope)
+        policy = self.policies[account.provider]
+        generation = await self.generation(account)
         raws = await self.store.multi_get(
-            [entry_key(scope, generation, resource, p) for p in params]
+            [entry_key(account, generation, resource, p) for p in params]
         )
         now = self.clock()
         found: list[Entry | None] = []
         for raw in raws:
             entry = self._usable(Entry.decode(raw), validate)
             fresh = entry is not None and now - entry.stored_at < policy.ttl
-            count_lookup(scope.provider, hit=fresh)
+            count_lookup(account.provider, hit=fresh)
             if entry is not None and fresh:
                 note_freshness(policy.ttl - (now - entry.stored_at))
             found.append(entry if fresh else None)
         return found
 
-    async def peek(self, scope: Scope, resource: str, params: Mapping[str, str]) -> Entry | None:
+    async def peek(
+        self, account: Account, resource: str, params: Mapping[str, str]
+    ) -> Entry | None:
         """The stored entry at any age, uncounted: for webhooks, which serve no read."""
-        key = entry_key(scope, await self.generation(scope), resource, params)
+        key = entry_key(account, await self.generation(account), resource, params)
         return Entry.decode(await self.store.get(key))
 
     async def put(
-        self, scope: Scope, resource: str, params: Mapping[str, str], status: int, body: bytes
+        self, account: Account, resource: str, params: Mapping[str, str], status: int, body: bytes
     ) -> None:
         """Store what a provider said elsewhere (a list page, a webhook) under a read's key.
         The caller has validated `body` already (reads treat bytes that fail as a miss)."""
-        await self.put_many(scope, resource, [(params, status, body)])
+        await self.put_many(account, resource, [(params, status, body)])
 
     async def put_new(
-        self, scope: Scope, resource: str, params: Mapping[str, str], status: int, body: bytes
+        self, account: Account, resource: str, params: Mapping[str, str], status: int, body: bytes
     ) -> bool:
         """`put`, unless the entry exists already; False then. After a `retire`, an entry in
         the new generation can only come from a read that fetched since, so it is at least as
         new as anything the caller holds, and must win."""
-        policy = self.policies[scope.provider]
-        key = entry_key(scope, await self.generation(scope), resource, params)
+        policy = self.policies[account.provider]
+        key = entry_key(account, await self.generation(account), resource, params)
         return await self.store.add(
             key, Entry(status, body, self.clock()).encode(), policy.lifetime
         )
 
     async def put_many(
         self,
-        scope: Scope,
+        account: Account,
         resource: str,
         entries: Sequence[tuple[Mapping[str, str], int, bytes]],
     ) -> None:
-        policy = self.policies[scope.provider]
-        generation = await self.generation(scope)
+        policy = self.policies[account.provider]
+        generation = await self.generation(account)
         now = self.clock()
         await self.store.multi_set(
             [
-                (entry_key(scope, generation, resource, params), Entry(status, body, now).encode())
+                (
+                    entry_key(account, generation, resource, params),
+                    Entry(status, body, now).encode(),
+                )
                 for params, status, body in entries
             ],
             policy.lifetime,
         )
 
-    async def generation(self, scope: Scope) -> int:
+    async def generation(self, account: Account) -> int:
         ledger = current_ledger()
-        memo_key = (scope.tenant, scope.provider, scope.scope)
+        memo_key = (account.tenant, account.provider, account.id)
         if ledger is not None and memo_key in ledger.generations:
             return ledger.generations[memo_key]
-        raw = await self.store.get_number(generation_key(scope))
+        raw = await self.store.get_number(generation_key(account))
         generation = raw or 0
         if ledger is not None:
             ledger.generations[memo_key] = generation
         return generation
 
-    async def retire(self, scope: Scope) -> None:
-        """Make every entry of `scope` unreachable, and free them where the store can."""
-        generation = await self.store.increment(generation_key(scope))
+    async def retire(self, account: Account) -> None:
+        """Make every entry of `account` unreachable, and free them where the store can."""
+        generation = await self.store.increment(generation_key(account))
         if generation is not None:
             # Unreachable from now on: without this they held memory until their TTL.
-            await self.store.forget_prefix(generation_prefix(scope, generation - 1))
+            await self.store.forget_prefix(generation_prefix(account, generation - 1))
         if (ledger := current_ledger()) is not None:
-            ledger.generations.pop((scope.tenant, scope.provider, scope.scope), None)
+            ledger.generations.pop((account.tenant, account.provider, account.id), None)
 
     async def close(self) -> None:
         for task in list(self._background):

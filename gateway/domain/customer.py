@@ -11,15 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-
-class Provider(enum.Enum):
-    LAYER = "LAYER"
-    CODAT = "CODAT"
-    LAGO = "LAGO"
-
-
-# The order providers are listed in and interleaved by in `customers`.
-PROVIDER_ORDER: tuple[Provider, ...] = (Provider.LAYER, Provider.CODAT, Provider.LAGO)
+from gateway.domain.provider import Provider
 
 
 class CustomerStatus(enum.Enum):
@@ -147,121 +139,12 @@ class PersonName:
 
 
 @dataclass(frozen=True, slots=True)
-class LayerDetails:
-    individual_name: str | None
-    company_name: str | None
-    email: str | None
-    mobile_phone: str | None
-    office_phone: str | None
-    address_string: str | None
-    status: str
-    memo: str | None
-    reference_number: str | None
-    metadata: Any
-    type: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CodatDetails:
-    customer_name: str | None
-    contact_name: str | None
-    email_address: str | None
-    default_currency: str | None
-    phone: str | None
-    status: str
-    is_deleted: bool | None
-    supplemental_data: Any
-    modified_date: datetime | None
-    source_modified_date: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class LagoAddress:
-    address_line1: str | None
-    address_line2: str | None
-    city: str | None
-    state: str | None
-    zipcode: str | None
-    country: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class BillingConfiguration:
-    invoice_grace_period: int | None
-    payment_provider: str | None
-    payment_provider_code: str | None
-    provider_customer_id: str | None
-    sync: bool | None
-    sync_with_provider: bool | None
-    document_locale: str | None
-    provider_payment_methods: tuple[str, ...] | None
-    subscription_invoice_issuing_date_anchor: str | None
-    subscription_invoice_issuing_date_adjustment: str | None
-    # Provider settings Lago adds over time; kept whole so nothing is dropped.
-    extra: Any
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceCustomSection:
-    lago_id: str
-    name: str
-    code: str
-    description: str | None
-    details: str | None
-    display_name: str | None
-    applied_to_organization: bool | None
-    organization_id: str | None
-    created_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class LagoErrorDetail:
-    lago_id: str | None
-    error_code: str
-    details: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class LagoDetails:
-    lago_id: str
-    sequential_id: int
-    slug: str
-    billing_entity_code: str | None
-    account_type: str | None
-    customer_type: str | None
-    name: str | None
-    firstname: str | None
-    lastname: str | None
-    legal_name: str | None
-    legal_number: str | None
-    email: str | None
-    phone: str | None
-    url: str | None
-    logo_url: str | None
-    billing_address: LagoAddress
-    shipping_address: LagoAddress | None
-    tax_identification_number: str | None
-    timezone: str | None
-    applicable_timezone: str
-    net_payment_term: int | None
-    finalize_zero_amount_invoice: str | None
-    skip_invoice_custom_sections: bool | None
-    external_salesforce_id: str | None
-    billing_configuration: BillingConfiguration | None
-    applicable_invoice_custom_sections: tuple[InvoiceCustomSection, ...]
-    error_details: tuple[LagoErrorDetail, ...]
-
-
-ProviderDetails = LayerDetails | CodatDetails | LagoDetails
-
-
-@dataclass(frozen=True, slots=True)
 class CustomerKey:
-    """Where a customer lives: provider, the tenant-level scope (business, company,
-    organization) and the id the provider addresses it by."""
+    """Where a customer lives: the provider, the provider account (Layer business, Codat
+    company, Lago organisation) and the id the provider addresses it by."""
 
     provider: Provider
-    scope: str
+    account: str
     native_id: str
 
 
@@ -292,7 +175,9 @@ class Customer:
     created_at: datetime | None
     updated_at: datetime | None
     source_modified_at: datetime | None
-    details: ProviderDetails
+    # The provider's own fields: a frozen dataclass of the provider's folder
+    # (gateway/providers/<name>/details.py), exposed by its GraphQL type.
+    details: object
     # The payload exactly as the provider sent it, for the opt-in `raw` field.
     raw: Any = field(default=None, compare=False, repr=False)
 
@@ -302,11 +187,8 @@ class Customer:
 
 
 __all__ = [
-    "PROVIDER_ORDER",
     "Address",
     "AddressType",
-    "BillingConfiguration",
-    "CodatDetails",
     "Contact",
     "Customer",
     "CustomerKey",
@@ -314,17 +196,11 @@ __all__ = [
     "CustomerType",
     "IntegrationKind",
     "IntegrationLink",
-    "InvoiceCustomSection",
-    "LagoAddress",
-    "LagoDetails",
-    "LagoErrorDetail",
-    "LayerDetails",
     "MetadataEntry",
     "PersonName",
     "Phone",
     "PhoneType",
     "Provider",
-    "ProviderDetails",
     "Tag",
     "Tax",
 ]

@@ -10,7 +10,7 @@ from strawberry.dataloader import DataLoader
 from gateway.domain.customer import Customer, CustomerKey
 from gateway.errors import GatewayError
 from gateway.observability.tracing import tracer
-from gateway.providers._http import settle
+from gateway.providers.client import settle
 from gateway.tenants import Tenant
 
 CustomerLoader = DataLoader[CustomerKey, Customer | None]
@@ -28,7 +28,7 @@ def customer_loader(tenant: Tenant) -> CustomerLoader:
     async def _load(keys: list[CustomerKey]) -> list[Customer | BaseException | None]:
         groups: dict[tuple[object, str], list[CustomerKey]] = defaultdict(list)
         for key in keys:
-            groups[(key.provider, key.scope)].append(key)
+            groups[(key.provider, key.account)].append(key)
         results: dict[CustomerKey, Customer | GatewayError | None] = {}
         readable = []
         for group in groups.values():

@@ -7,13 +7,13 @@ only counts into the ledger and knows nothing of Prometheus.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from gateway.domain.customer import Provider
+from gateway.domain.provider import Provider
 from gateway.ledger import UpstreamLedger
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -62,8 +62,11 @@ class OperationLabels:
 
 
 class _BreakerCollector(Collector):
-    def __init__(self, states: Callable[[], dict[Provider, list[str]]]) -> None:
+    def __init__(
+        self, states: Callable[[], dict[Provider, list[str]]], providers: Sequence[Provider]
+    ) -> None:
         self.states = states
+        self.providers = providers
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
@@ -72,7 +75,7 @@ class _BreakerCollector(Collector):
             labels=["provider", "state"],
         )
         states = self.states()
-        for provider in Provider:
+        for provider in self.providers:
             found = states.get(provider, [])
             for state in ("closed", "open", "half_open"):
                 family.add_metric([provider.value, state], found.count(state))
@@ -116,8 +119,11 @@ class Metrics:
             registry=r,
         )
 
-    def watch_breakers(self, states: Callable[[], dict[Provider, list[str]]]) -> None:
-        self.registry.register(_BreakerCollector(states))
+    def watch_breakers(
+        self, states: Callable[[], dict[Provider, list[str]]], providers: Sequence[Provider]
+    ) -> None:
+        """Report `states()` for each of `providers` (every state, zero included)."""
+        self.registry.register(_BreakerCollector(states, providers))
 
     def observe(
         self, label: str, status: int, seconds: float, ledger: UpstreamLedger | None

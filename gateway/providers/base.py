@@ -1,14 +1,33 @@
-"""The seam every provider adapter implements."""
+"""The seams every provider implements: a connector, the customer source it opens, its webhooks.
+
+A provider is one folder under gateway/providers/ and one `Connector` in the registry
+(gateway/providers/registry.py). Everything outside the folder reaches the provider through
+these protocols: settings loading validates its connection model, tenants open its sources,
+the webhook route hands it deliveries, and the cache and gates take its default policies.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
-from gateway.domain.customer import Customer, Provider
+from pydantic import SecretStr
+
+from gateway.cache.keys import Account
+from gateway.cache.upstream import UpstreamCache
+from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
+from gateway.domain.provider import Provider
 from gateway.errors import GatewayError
+from gateway.providers.transport import RetryAfterReader, retry_after_seconds
+from gateway.providers.upstream import Upstream
+from gateway.settings.model import CachePolicySettings, ProviderLimits, Section
+from gateway.webhooks.signatures import Verdict
+
+ConnectionT = TypeVar("ConnectionT", bound=Section, contravariant=True)
+# Invariant: a connector both names its connection model and takes its instances.
+ConnectionModelT = TypeVar("ConnectionModelT", bound=Section)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +39,7 @@ class Page:
 
 
 class CustomerSource(Protocol):
-    """One tenant's connection to one provider.
+    """One tenant's connection to one provider account.
 
     `list_page` sends the provider a superset query for `filter` (push-down) and returns the page
     as received; the caller applies `filter.matches` to the items.
@@ -30,7 +49,7 @@ class CustomerSource(Protocol):
     def provider(self) -> Provider: ...
 
     @property
-    def scope(self) -> str: ...
+    def account(self) -> str: ...
 
     def can_match(self, filter: CustomerFilter) -> bool:
         """False when no customer of this provider can pass `filter`, so no call is needed."""
@@ -49,4 +68,74 @@ class CustomerSource(Protocol):
         ...
 
 
-__all__ = ["CustomerSource", "Page"]
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A provider's defaults: what `[limits.<key>]` and `[cache.<key>]` override, and how its
+    rate-limit answers say when to come back."""
+
+    limits: ProviderLimits
+    cache: CachePolicySettings = field(default_factory=CachePolicySettings)
+    retry_after: RetryAfterReader = retry_after_seconds
+
+
+class WebhookReceiver(Protocol[ConnectionT]):
+    """How a provider's deliveries are checked and what they do to the cache."""
+
+    def secret(self, connection: ConnectionT) -> SecretStr | None:
+        """The connection's signing secret; None: this connection takes no webhooks."""
+        ...
+
+    def event_id(self, headers: Mapping[str, str]) -> str | None:
+        """The id the provider keeps across redeliveries of one event."""
+        ...
+
+    def verify(
+        self, secret: str, headers: Mapping[str, str], body: bytes, now: float, tolerance: float
+    ) -> Verdict: ...
+
+    async def apply(
+        self,
+        account: Account,
+        connection: ConnectionT,
+        cache: UpstreamCache,
+        event: dict[str, Any],
+    ) -> str:
+        """What the event did: "replaced", "retired", "stale" or "ignored"."""
+        ...
+
+
+class Connector(Protocol[ConnectionModelT]):
+    """One provider: its identity, its settings model, its defaults, and how to open it."""
+
+    @property
+    def provider(self) -> Provider: ...
+
+    @property
+    def connection(self) -> type[ConnectionModelT]:
+        """The model of a tenant's `[tenants.<key>]` table."""
+        ...
+
+    @property
+    def details(self) -> type:
+        """The dataclass of the provider's own fields in `Customer.details`."""
+        ...
+
+    @property
+    def policy(self) -> Policy: ...
+
+    @property
+    def webhook(self) -> WebhookReceiver[ConnectionModelT] | None: ...
+
+    def account(self, connection: ConnectionModelT) -> str:
+        """The provider account the connection reads: in ids, cache keys and cursors."""
+        ...
+
+    def credential(self, connection: ConnectionModelT) -> str:
+        """What the provider limits and fails by (a key, a client id, a company): the gate
+        and the breaker are shared by every connection with the same credential."""
+        ...
+
+    def source(self, connection: ConnectionModelT, upstream: Upstream) -> CustomerSource: ...
+
+
+__all__ = ["Connector", "CustomerSource", "Page", "Policy", "WebhookReceiver"]

@@ -13,6 +13,9 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from gateway.providers.codat.connection import CodatConnection
+from gateway.providers.lago.connection import LagoConnection
+from gateway.providers.layer.connection import LayerConnection
 from gateway.sandbox.codat import CodatSimulator
 from gateway.sandbox.faults import FaultInjector, Faults
 from gateway.sandbox.lago import LagoSimulator
@@ -20,7 +23,7 @@ from gateway.sandbox.layer import SANDBOX_SCOPE, LayerSimulator
 from gateway.sandbox.ratelimit import Clock
 from gateway.sandbox.seed import SandboxData, build_sandbox_data
 from gateway.sandbox.webhooks import WebhookEmitter
-from gateway.settings import CodatConnection, LagoConnection, LayerConnection, TenantSettings
+from gateway.settings import TenantSettings
 
 LAYER_CLIENT_ID = "sandbox-layer-client"
 LAYER_CLIENT_SECRET = "sandbox-layer-secret"

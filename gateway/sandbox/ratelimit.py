@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from gateway.tokenbucket import Clock, TokenBucket
+from gateway.resilience.tokenbucket import Clock, TokenBucket
 
 
 class Buckets:

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import orjson
 
-from gateway.webhooks.signatures import lago_signature, standard_signature
+from gateway.providers.lago.webhook import lago_signature
+from gateway.webhooks.signatures import standard_signature
 
 # Events kept for `redeliver`: enough for a test or a soak, bounded for a long-running sandbox.
 KEPT_EVENTS = 64

@@ -1,4 +1,6 @@
-"""`POST /webhooks/{layer|codat|lago}?tenant=<id>`: verify, deduplicate, apply, acknowledge.
+"""`POST /webhooks/{provider}?tenant=<id>`: verify, deduplicate, apply, acknowledge.
+
+The provider's connector verifies the delivery and says what it does to the cache.
 
 Every answer is JSON with a stable `code` when something is refused:
 
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -30,31 +33,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Send
 from starlette.types import Scope as AsgiScope
 
-from gateway.cache.keys import Scope
+from gateway.cache.keys import Account
 from gateway.cache.store import RETRY_PAUSE_SECONDS
 from gateway.cache.upstream import UpstreamCache
-from gateway.domain.customer import Provider
-from gateway.settings import WebhookSettings
+from gateway.providers.registry import AnyConnector, Registry
+from gateway.settings import Section, WebhookSettings
 from gateway.tenants import Tenant, TenantDirectory
-from gateway.webhooks.apply import apply_codat, apply_lago, apply_layer
 from gateway.webhooks.locks import RecordBusy
 from gateway.webhooks.receipts import Receipts
-from gateway.webhooks.signatures import (
-    Verdict,
-    lago_event_id,
-    standard_message_id,
-    verify_lago,
-    verify_standard,
-)
+from gateway.webhooks.signatures import Verdict
 
 log = logging.getLogger("gateway.webhooks")
 MAX_BODY_BYTES = 1024 * 1024
-Apply = Callable[[Tenant, UpstreamCache, dict[str, Any]], Awaitable[str]]
-_APPLY: dict[Provider, Apply] = {
-    Provider.LAYER: apply_layer,
-    Provider.CODAT: apply_codat,
-    Provider.LAGO: apply_lago,
-}
 
 
 class WebhookEndpoint:
@@ -64,9 +54,11 @@ class WebhookEndpoint:
 
     def __init__(
         self,
+        registry: Registry,
         clock: Callable[[], float] = time.time,
         settings: WebhookSettings | None = None,
     ) -> None:
+        self.registry = registry
         self.clock = clock
         self.settings = settings or WebhookSettings()
         self.tenants = TenantDirectory(())
@@ -87,26 +79,26 @@ class WebhookEndpoint:
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
-        try:
-            provider = Provider(request.path_params["provider"].upper())
-        except ValueError:
+        connector = self.registry.by_key(request.path_params["provider"].lower())
+        if connector is None or connector.webhook is None:
             return _refuse(404, "WEBHOOK_UNKNOWN_PROVIDER", "no such provider")
-        tenant = self._tenant(provider, request.query_params.get("tenant"))
-        secret = _secret(tenant, provider) if tenant else None
+        found = self._tenant(connector, request.query_params.get("tenant"))
         cache = self.cache
-        if tenant is None or secret is None or cache is None:
+        if found is None or cache is None:
             return _refuse(
                 404,
                 "WEBHOOK_NOT_CONFIGURED",
                 "no webhook is configured for this tenant and provider",
             )
+        tenant, connection, secret = found
         body = await _read(request)
         if body is None:
             return _refuse(413, "WEBHOOK_BODY_TOO_LARGE", "the body is too large")
         headers = {k.lower(): v for k, v in request.headers.items()}
-        verdict = self._verify(provider, secret, headers, body)
+        tolerance = self.settings.signature_tolerance_seconds
+        verdict = connector.webhook.verify(secret, headers, body, self.clock(), tolerance)
         if verdict is not Verdict.VALID:
-            log.warning("rejected a %s webhook: %s", provider.value, verdict.value)
+            log.warning("rejected a %s webhook: %s", connector.provider.value, verdict.value)
             if verdict is Verdict.OUT_OF_TOLERANCE:
                 return _refuse(
                     401,
@@ -120,27 +112,21 @@ class WebhookEndpoint:
             return _refuse(400, "WEBHOOK_BODY_NOT_JSON", "the body is not JSON")
         if not isinstance(event, dict):
             return _refuse(400, "WEBHOOK_BODY_NOT_OBJECT", "the body is not a JSON object")
-        event_id = (
-            lago_event_id(headers) if provider is Provider.LAGO else standard_message_id(headers)
-        )
-        return await self._apply(tenant, provider, cache, event, event_id)
+        account = Account(tenant.id, connector.provider, connector.account(connection))
+        delivery = _Delivery(connector, account, connection, event)
+        return await self._apply(delivery, cache, connector.webhook.event_id(headers))
 
     async def _apply(
-        self,
-        tenant: Tenant,
-        provider: Provider,
-        cache: UpstreamCache,
-        event: dict[str, Any],
-        event_id: str | None,
+        self, delivery: _Delivery, cache: UpstreamCache, event_id: str | None
     ) -> Response:
-        scope = Scope(tenant.id, provider, _account(tenant, provider))
+        account, provider = delivery.account, delivery.account.provider.value
         receipts = Receipts(cache.store, self.settings.dedup_retention_seconds)
-        if event_id is not None and await receipts.seen(scope, event_id):
-            log.info("%s webhook for tenant %s: duplicate", provider.value, tenant.id)
+        if event_id is not None and await receipts.seen(account, event_id):
+            log.info("%s webhook for tenant %s: duplicate", provider, account.tenant)
             return JSONResponse({"received": True, "action": "duplicate"})
         unavailable_before = cache.store.unavailable
         try:
-            action = await _APPLY[provider](tenant, cache, event)
+            action = await delivery.apply(cache)
         except RecordBusy:
             return _refuse(
                 409,
@@ -149,15 +135,15 @@ class WebhookEndpoint:
                 {"Retry-After": "1"},
             )
         if event_id is not None and cache.store.unavailable == unavailable_before:
-            await receipts.record(scope, event_id)
+            await receipts.record(account, event_id)
         # The store swallows backend errors (reads must not fail) and counts them: a count that
         # moved means some write of this event, or its receipt, may not have happened. (Another
         # request's failure in between moves it too: then the provider retries, harmlessly.)
         if cache.store.unavailable != unavailable_before:
             log.warning(
                 "%s webhook for tenant %s not applied: the cache backend is unavailable",
-                provider.value,
-                tenant.id,
+                provider,
+                account.tenant,
             )
             return _refuse(
                 503,
@@ -165,45 +151,41 @@ class WebhookEndpoint:
                 "the cache could not be updated; retry later",
                 {"Retry-After": str(int(RETRY_PAUSE_SECONDS))},
             )
-        log.info("%s webhook for tenant %s: %s", provider.value, tenant.id, action)
+        log.info("%s webhook for tenant %s: %s", provider, account.tenant, action)
         return JSONResponse({"received": True, "action": action})
 
-    def _verify(
-        self, provider: Provider, secret: str, headers: Mapping[str, str], body: bytes
-    ) -> Verdict:
-        if provider is Provider.LAGO:
-            return verify_lago(secret, headers, body)
-        tolerance = self.settings.signature_tolerance_seconds
-        return verify_standard(secret, headers, body, self.clock(), tolerance)
-
-    def _tenant(self, provider: Provider, tenant_id: str | None) -> Tenant | None:
+    def _tenant(
+        self, connector: AnyConnector, tenant_id: str | None
+    ) -> tuple[Tenant, Section, str] | None:
+        """The tenant the delivery is for, with its connection and signing secret. Without
+        ?tenant=, the one tenant with this provider's webhook configured."""
         if tenant_id is not None:
-            return self.tenants.tenants.get(tenant_id)
-        # Without ?tenant=, the one tenant with this provider's webhook configured.
-        candidates = [t for t in self.tenants.tenants.values() if _secret(t, provider)]
-        return candidates[0] if len(candidates) == 1 else None
+            candidates = [t for t in (self.tenants.tenants.get(tenant_id),) if t is not None]
+        else:
+            candidates = list(self.tenants.tenants.values())
+        found = [(t, *s) for t in candidates if (s := _signing(connector, t)) is not None]
+        return found[0] if len(found) == 1 else None
 
 
-def _secret(tenant: Tenant, provider: Provider) -> str | None:
-    s = tenant.settings
-    value = (
-        (s.layer.webhook_secret if s.layer else None)
-        if provider is Provider.LAYER
-        else (s.codat.webhook_secret if s.codat else None)
-        if provider is Provider.CODAT
-        else (s.lago.webhook_hmac_key if s.lago else None)
-    )
-    return value.get_secret_value() if value is not None else None
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    connector: AnyConnector
+    account: Account
+    connection: Section
+    event: dict[str, Any]
+
+    async def apply(self, cache: UpstreamCache) -> str:
+        assert self.connector.webhook is not None
+        return await self.connector.webhook.apply(self.account, self.connection, cache, self.event)
 
 
-def _account(tenant: Tenant, provider: Provider) -> str:
-    """The provider account the tenant's webhook speaks for (it has a secret, so it exists)."""
-    s = tenant.settings
-    if provider is Provider.LAYER and s.layer:
-        return s.layer.business_id
-    if provider is Provider.CODAT and s.codat:
-        return s.codat.company_id
-    return s.lago.organization_id if s.lago else ""
+def _signing(connector: AnyConnector, tenant: Tenant) -> tuple[Section, str] | None:
+    """The tenant's connection to the provider and its webhook secret, if it has both."""
+    connection = tenant.settings.connections.get(connector.provider.key)
+    if connection is None or connector.webhook is None:
+        return None
+    secret = connector.webhook.secret(connection)
+    return (connection, secret.get_secret_value()) if secret is not None else None
 
 
 async def _read(request: Request) -> bytes | None:

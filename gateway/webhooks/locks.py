@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from collections.abc import AsyncIterator
 
-from gateway.cache.keys import Scope
+from gateway.cache.keys import Account
 from gateway.cache.store import CacheStore
 
 # Far longer than applying one event takes (a few store round trips of at most 0.5 s each).
@@ -25,15 +25,15 @@ class RecordBusy(Exception):
     """Another delivery for the same record is being applied right now."""
 
 
-def record_lock_key(scope: Scope, record_id: str) -> str:
+def record_lock_key(account: Account, record_id: str) -> str:
     digest = hashlib.sha256(record_id.encode()).hexdigest()[:32]
-    return f"{scope.prefix()}:webhook-lock:{digest}"
+    return f"{account.prefix()}:webhook-lock:{digest}"
 
 
 @contextlib.asynccontextmanager
-async def record_lock(store: CacheStore, scope: Scope, record_id: str) -> AsyncIterator[None]:
-    """Usage: `async with record_lock(store, scope, customer_id): compare, then write`."""
-    key = record_lock_key(scope, record_id)
+async def record_lock(store: CacheStore, account: Account, record_id: str) -> AsyncIterator[None]:
+    """Usage: `async with record_lock(store, account, customer_id): compare, then write`."""
+    key = record_lock_key(account, record_id)
     # Whose lock it is: a delivery that outlived its lease must not release the next one's.
     token = secrets.token_hex(16).encode()
     if not await store.add(key, token, LEASE_SECONDS):

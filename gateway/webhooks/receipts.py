@@ -14,32 +14,32 @@ from __future__ import annotations
 
 import hashlib
 
-from gateway.cache.keys import Scope
+from gateway.cache.keys import Account
 from gateway.cache.store import CacheStore
 
 _APPLIED = b"applied"
 
 
-def receipt_key(scope: Scope, event_id: str) -> str:
+def receipt_key(account: Account, event_id: str) -> str:
     # Hashed: the id is the sender's text, of any length and alphabet.
     digest = hashlib.sha256(event_id.encode()).hexdigest()[:32]
-    return f"{scope.prefix()}:webhook:{digest}"
+    return f"{account.prefix()}:webhook:{digest}"
 
 
 class Receipts:
-    """Usage: `if not await receipts.seen(scope, id): apply(...); await receipts.record(...)`."""
+    """Usage: `if not await receipts.seen(account, id): apply(...); await receipts.record(...)`."""
 
     def __init__(self, store: CacheStore, retention: float) -> None:
         self.store = store
         self.retention = retention
 
-    async def seen(self, scope: Scope, event_id: str) -> bool:
+    async def seen(self, account: Account, event_id: str) -> bool:
         # A store that cannot be read answers None: the event is applied (and the answer
         # will be 503 when its writes fail too).
-        return await self.store.get(receipt_key(scope, event_id)) == _APPLIED
+        return await self.store.get(receipt_key(account, event_id)) == _APPLIED
 
-    async def record(self, scope: Scope, event_id: str) -> None:
-        await self.store.set(receipt_key(scope, event_id), _APPLIED, self.retention)
+    async def record(self, account: Account, event_id: str) -> None:
+        await self.store.set(receipt_key(account, event_id), _APPLIED, self.retention)
 
 
 __all__ = ["Receipts", "receipt_key"]

@@ -1,13 +1,11 @@
-"""The two signature schemes the providers use, both ways (verify here, sign in the sandbox).
+"""Standard Webhooks signatures, both ways (verify here, sign in the sandbox), and the
+verdict every provider's verification gives.
 
 - Standard Webhooks (Svix): headers `webhook-id`, `webhook-timestamp`, `webhook-signature`
   ("v1,<base64 HMAC-SHA256 of 'id.timestamp.body'>", space-separated when keys rotate); the
   secret is "whsec_<base64 key>". Codat signs this way; Layer's scheme is not public, and the
   gateway assumes the same (see docs/webhooks.md).
-- Lago HMAC: `X-Lago-Signature` = base64(HMAC-SHA256(organisation HMAC key, body)), with
-  `X-Lago-Signature-Algorithm: hmac`. It signs no timestamp, nor the unique key: the receipts
-  stop a provider's redelivery, and the ordering by `updated_at` (gateway/webhooks/apply.py)
-  keeps a body resent under a new key from rolling anything back.
+- Lago signs its own way: gateway/providers/lago/webhook.py.
 """
 
 from __future__ import annotations
@@ -71,42 +69,35 @@ def verify_standard(
     if _standard_key(secret) is None:
         return Verdict.INVALID
     expected = standard_signature(secret, message_id, int(timestamp), body)
-    if not any(_same(expected, offered) for offered in signatures.split(" ")):
+    if not any(same_digest(expected, offered) for offered in signatures.split(" ")):
         return Verdict.INVALID
     if abs(now - int(timestamp)) > tolerance:
         return Verdict.OUT_OF_TOLERANCE
     return Verdict.VALID
 
 
-def _same(expected: str, offered: str) -> bool:
+def same_digest(expected: str, offered: str) -> bool:
     # As bytes: compare_digest raises on non-ASCII str, and a header may hold any Latin-1.
     return hmac.compare_digest(expected.encode(), offered.encode())
 
 
-def lago_signature(hmac_key: str, body: bytes) -> str:
-    digest = hmac.new(hmac_key.encode(), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
+class StandardWebhooks:
+    """Event ids and verification for providers that sign the Standard Webhooks way."""
 
+    def event_id(self, headers: Mapping[str, str]) -> str | None:
+        return standard_message_id(headers)
 
-def lago_event_id(headers: Mapping[str, str]) -> str | None:
-    """`X-Lago-Unique-Key`: one per event, the same on every retry of it."""
-    return headers.get("x-lago-unique-key") or None
-
-
-def verify_lago(hmac_key: str, headers: Mapping[str, str], body: bytes) -> Verdict:
-    if headers.get("x-lago-signature-algorithm", "hmac").lower() != "hmac":
-        return Verdict.INVALID
-    offered = headers.get("x-lago-signature", "")
-    valid = bool(offered) and _same(lago_signature(hmac_key, body), offered)
-    return Verdict.VALID if valid else Verdict.INVALID
+    def verify(
+        self, secret: str, headers: Mapping[str, str], body: bytes, now: float, tolerance: float
+    ) -> Verdict:
+        return verify_standard(secret, headers, body, now, tolerance)
 
 
 __all__ = [
+    "StandardWebhooks",
     "Verdict",
-    "lago_event_id",
-    "lago_signature",
+    "same_digest",
     "standard_message_id",
     "standard_signature",
-    "verify_lago",
     "verify_standard",
 ]

@@ -1,13 +1,14 @@
-"""The `Customer` interface and its three provider implementations.
+"""The `Customer` interface, and which provider type a domain customer becomes.
 
-Common, normalised fields sit on the interface; each implementation adds every field only its
-provider has, typed, so nothing the provider sent is out of reach.
+Common, normalised fields sit on the interface; each provider's type (resolvers/types/<name>.py)
+adds every field only its provider has, typed, so nothing the provider sent is out of reach.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,12 +16,6 @@ from strawberry.scalars import JSON
 from gateway.domain import customer as domain
 from gateway.ids import encode_id
 from resolvers.types.enums import CustomerStatus, CustomerType, Provider
-from resolvers.types.lago import (
-    BillingConfiguration,
-    InvoiceCustomSection,
-    LagoAddress,
-    LagoErrorDetail,
-)
 from resolvers.types.nested import (
     Address,
     Contact,
@@ -45,9 +40,13 @@ class CustomerInterface(Node):
         description="The id the provider addresses the customer by (Layer id, Codat id, "
         "Lago external_id)."
     )
-    scope: str = strawberry.field(
+    account: str = strawberry.field(
         description="The provider account the customer belongs to: Layer business id, Codat "
         "company id or the configured Lago organisation."
+    )
+    scope: str = strawberry.field(
+        description="The provider account: the same as `account`.",
+        deprecation_reason="Renamed to `account`, which means the same.",
     )
     external_id: str | None = strawberry.field(
         description="Your own id for the customer (Layer, Lago); Codat has none."
@@ -85,12 +84,13 @@ class CustomerInterface(Node):
     )
 
 
-def _common(c: domain.Customer) -> dict[str, Any]:
+def common_fields(c: domain.Customer) -> dict[str, Any]:
     return {
         "id": strawberry.ID(encode_id(c.key)),
         "provider": c.key.provider,
         "provider_id": c.key.native_id,
-        "scope": c.key.scope,
+        "account": c.key.account,
+        "scope": c.key.account,
         "external_id": c.external_id,
         "display_name": c.display_name,
         "company_name": c.company_name,
@@ -120,143 +120,34 @@ def _common(c: domain.Customer) -> dict[str, Any]:
     }
 
 
-@strawberry.type(description="A customer of a Layer business.")
-class LayerCustomer(CustomerInterface):
-    individual_name: str | None
-    layer_company_name: str | None = strawberry.field(description="Layer's `company_name`.")
-    layer_email: str | None = strawberry.field(description="Layer's `email`.")
-    mobile_phone: str | None
-    office_phone: str | None
-    address_string: str | None
-    layer_status: str = strawberry.field(description="Layer's `status` as sent.")
-    memo: str | None = strawberry.field(description="Layer's `memo` (older API pages: `notes`).")
-    layer_metadata: JSON | None = strawberry.field(description="Layer's `metadata` object.")
-    transaction_tags: list[Tag]
-    object_type: str | None = strawberry.field(description="Layer's `type`, e.g. CustomerData.")
+class ProviderCustomerType(Protocol):
+    """A provider's GraphQL customer type: the details class it shows, and how."""
+
+    details: ClassVar[type]
+
+    @classmethod
+    def from_domain(cls, c: domain.Customer) -> CustomerInterface: ...
 
 
-@strawberry.type(description="A customer of a company connected to Codat.")
-class CodatCustomer(CustomerInterface):
-    customer_name: str | None
-    contact_name: str | None
-    email_address: str | None
-    default_currency: str | None = strawberry.field(
-        description="As sent; XXX (no currency) shows here, `currency` is null then."
-    )
-    phone: str | None
-    codat_status: str = strawberry.field(description="Codat's `status`: Unknown, Active, Archived.")
-    is_deleted: bool | None = strawberry.field(description="Codat's `metadata.isDeleted`.")
-    supplemental_data: JSON | None = strawberry.field(
-        description="Codat's `supplementalData.content`."
-    )
-    modified_date: datetime | None
-    source_modified_date: datetime | None
+# Filled by `register_customer_types` when a schema is built; only ever added to, and each
+# details class has one type, so schemas built one after another agree.
+_BY_DETAILS: dict[type, Callable[[domain.Customer], CustomerInterface]] = {}
 
 
-@strawberry.type(description="A customer of a Lago organisation.")
-class LagoCustomer(CustomerInterface):
-    lago_id: str
-    sequential_id: int
-    slug: str
-    billing_entity_code: str | None
-    account_type: str | None
-    lago_customer_type: str | None = strawberry.field(description="Lago's `customer_type`.")
-    name: str | None
-    firstname: str | None
-    lastname: str | None
-    legal_number: str | None
-    lago_email: str | None = strawberry.field(
-        description="Lago's `email` as sent: it may hold several comma-separated addresses."
-    )
-    phone: str | None
-    url: str | None
-    logo_url: str | None
-    billing_address: LagoAddress
-    shipping_address: LagoAddress | None
-    tax_identification_number: str | None
-    timezone_override: str | None = strawberry.field(description="Lago's `timezone`.")
-    applicable_timezone: str
-    net_payment_term: int | None
-    finalize_zero_amount_invoice: str | None
-    skip_invoice_custom_sections: bool | None
-    external_salesforce_id: str | None
-    billing_configuration: BillingConfiguration | None
-    applicable_invoice_custom_sections: list[InvoiceCustomSection]
-    error_details: list[LagoErrorDetail]
+def register_customer_types(types: Iterable[type[ProviderCustomerType]]) -> None:
+    for t in types:
+        _BY_DETAILS[t.details] = t.from_domain
 
 
 def customer_from_domain(c: domain.Customer) -> CustomerInterface:
-    details = c.details
-    if isinstance(details, domain.LayerDetails):
-        return LayerCustomer(
-            **_common(c),
-            individual_name=details.individual_name,
-            layer_company_name=details.company_name,
-            layer_email=details.email,
-            mobile_phone=details.mobile_phone,
-            office_phone=details.office_phone,
-            address_string=details.address_string,
-            layer_status=details.status,
-            memo=details.memo,
-            layer_metadata=details.metadata,
-            transaction_tags=[Tag.from_domain(t) for t in c.tags],
-            object_type=details.type,
-        )
-    if isinstance(details, domain.CodatDetails):
-        return CodatCustomer(
-            **_common(c),
-            customer_name=details.customer_name,
-            contact_name=details.contact_name,
-            email_address=details.email_address,
-            default_currency=details.default_currency,
-            phone=details.phone,
-            codat_status=details.status,
-            is_deleted=details.is_deleted,
-            supplemental_data=details.supplemental_data,
-            modified_date=details.modified_date,
-            source_modified_date=details.source_modified_date,
-        )
-    billing = details.billing_configuration
-    return LagoCustomer(
-        **_common(c),
-        lago_id=details.lago_id,
-        sequential_id=details.sequential_id,
-        slug=details.slug,
-        billing_entity_code=details.billing_entity_code,
-        account_type=details.account_type,
-        lago_customer_type=details.customer_type,
-        name=details.name,
-        firstname=details.firstname,
-        lastname=details.lastname,
-        legal_number=details.legal_number,
-        lago_email=details.email,
-        phone=details.phone,
-        url=details.url,
-        logo_url=details.logo_url,
-        billing_address=LagoAddress.from_domain(details.billing_address),
-        shipping_address=(
-            LagoAddress.from_domain(details.shipping_address) if details.shipping_address else None
-        ),
-        tax_identification_number=details.tax_identification_number,
-        timezone_override=details.timezone,
-        applicable_timezone=details.applicable_timezone,
-        net_payment_term=details.net_payment_term,
-        finalize_zero_amount_invoice=details.finalize_zero_amount_invoice,
-        skip_invoice_custom_sections=details.skip_invoice_custom_sections,
-        external_salesforce_id=details.external_salesforce_id,
-        billing_configuration=BillingConfiguration.from_domain(billing) if billing else None,
-        applicable_invoice_custom_sections=[
-            InvoiceCustomSection.from_domain(s) for s in details.applicable_invoice_custom_sections
-        ],
-        error_details=[LagoErrorDetail.from_domain(e) for e in details.error_details],
-    )
+    return _BY_DETAILS[type(c.details)](c)
 
 
 __all__ = [
-    "CodatCustomer",
     "CustomerInterface",
-    "LagoCustomer",
-    "LayerCustomer",
     "Node",
+    "ProviderCustomerType",
+    "common_fields",
     "customer_from_domain",
+    "register_customer_types",
 ]

@@ -1,12 +1,17 @@
 """The domain enums, registered with Strawberry under their GraphQL names.
 
-The classes stay the domain's own (so mypy sees real enums); registering them is the side
-effect of importing this module.
+The classes stay the domain's own (so mypy sees real types); registering them is the side
+effect of importing this module. `Provider` is not a closed enum in the domain (a connector
+brings its own), so its GraphQL values are the registry's, set by `list_providers` when a
+schema is built: each schema converts the values it finds then.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import strawberry
+from strawberry.types.enum import EnumValue, StrawberryEnumDefinition
 
 from gateway.domain.customer import (
     AddressType,
@@ -14,10 +19,25 @@ from gateway.domain.customer import (
     CustomerType,
     IntegrationKind,
     PhoneType,
-    Provider,
 )
+from gateway.domain.provider import Provider
 
-strawberry.enum(Provider, description="A back office the gateway reads from.")
+_PROVIDER = StrawberryEnumDefinition(
+    # Strawberry reads a value back with `Provider(name)` and writes one by its `.value`.
+    wrapped_cls=Provider,  # type: ignore[arg-type]
+    name="Provider",
+    values=[],
+    description="A back office the gateway reads from.",
+)
+# What `strawberry.enum` would set on an Enum class.
+type.__setattr__(Provider, "__strawberry_definition__", _PROVIDER)
+
+
+def list_providers(providers: Sequence[Provider]) -> None:
+    """Make the next schema built list exactly `providers` as the Provider enum's values."""
+    _PROVIDER.values = [EnumValue(p.value, p.value) for p in providers]
+
+
 strawberry.enum(
     CustomerStatus,
     description="ACTIVE and ARCHIVED as the provider says; DELETED when the source system "
@@ -35,4 +55,5 @@ __all__ = [
     "IntegrationKind",
     "PhoneType",
     "Provider",
+    "list_providers",
 ]

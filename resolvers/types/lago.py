@@ -1,13 +1,16 @@
-"""Types only Lago customers carry."""
+"""The GraphQL type of Lago's customers, and the types only they carry."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.domain import customer as domain
+from gateway.domain.customer import Customer
+from gateway.providers.lago import details as details_
+from resolvers.types.customer import CustomerInterface, common_fields
 
 
 @strawberry.type
@@ -20,7 +23,7 @@ class LagoAddress:
     country: str | None
 
     @staticmethod
-    def from_domain(a: domain.LagoAddress) -> LagoAddress:
+    def from_domain(a: details_.LagoAddress) -> LagoAddress:
         return LagoAddress(
             address_line1=a.address_line1,
             address_line2=a.address_line2,
@@ -48,7 +51,7 @@ class BillingConfiguration:
     )
 
     @staticmethod
-    def from_domain(b: domain.BillingConfiguration) -> BillingConfiguration:
+    def from_domain(b: details_.BillingConfiguration) -> BillingConfiguration:
         methods = b.provider_payment_methods
         return BillingConfiguration(
             invoice_grace_period=b.invoice_grace_period,
@@ -78,7 +81,7 @@ class InvoiceCustomSection:
     created_at: datetime | None
 
     @staticmethod
-    def from_domain(s: domain.InvoiceCustomSection) -> InvoiceCustomSection:
+    def from_domain(s: details_.InvoiceCustomSection) -> InvoiceCustomSection:
         return InvoiceCustomSection(
             lago_id=s.lago_id,
             name=s.name,
@@ -105,7 +108,7 @@ class LagoErrorDetail:
     details: list[LagoErrorDetailEntry]
 
     @staticmethod
-    def from_domain(e: domain.LagoErrorDetail) -> LagoErrorDetail:
+    def from_domain(e: details_.LagoErrorDetail) -> LagoErrorDetail:
         return LagoErrorDetail(
             lago_id=e.lago_id,
             error_code=e.error_code,
@@ -113,10 +116,87 @@ class LagoErrorDetail:
         )
 
 
+@strawberry.type(description="A customer of a Lago organisation.")
+class LagoCustomer(CustomerInterface):
+    lago_id: str
+    sequential_id: int
+    slug: str
+    billing_entity_code: str | None
+    account_type: str | None
+    lago_customer_type: str | None = strawberry.field(description="Lago's `customer_type`.")
+    name: str | None
+    firstname: str | None
+    lastname: str | None
+    legal_number: str | None
+    lago_email: str | None = strawberry.field(
+        description="Lago's `email` as sent: it may hold several comma-separated addresses."
+    )
+    phone: str | None
+    url: str | None
+    logo_url: str | None
+    billing_address: LagoAddress
+    shipping_address: LagoAddress | None
+    tax_identification_number: str | None
+    timezone_override: str | None = strawberry.field(description="Lago's `timezone`.")
+    applicable_timezone: str
+    net_payment_term: int | None
+    finalize_zero_amount_invoice: str | None
+    skip_invoice_custom_sections: bool | None
+    external_salesforce_id: str | None
+    billing_configuration: BillingConfiguration | None
+    applicable_invoice_custom_sections: list[InvoiceCustomSection]
+    error_details: list[LagoErrorDetail]
+
+    details: ClassVar[type] = details_.LagoDetails
+
+    @classmethod
+    def from_domain(cls, c: Customer) -> LagoCustomer:
+        details = c.details
+        assert isinstance(details, details_.LagoDetails)
+        billing = details.billing_configuration
+        return cls(
+            **common_fields(c),
+            lago_id=details.lago_id,
+            sequential_id=details.sequential_id,
+            slug=details.slug,
+            billing_entity_code=details.billing_entity_code,
+            account_type=details.account_type,
+            lago_customer_type=details.customer_type,
+            name=details.name,
+            firstname=details.firstname,
+            lastname=details.lastname,
+            legal_number=details.legal_number,
+            lago_email=details.email,
+            phone=details.phone,
+            url=details.url,
+            logo_url=details.logo_url,
+            billing_address=LagoAddress.from_domain(details.billing_address),
+            shipping_address=(
+                LagoAddress.from_domain(details.shipping_address)
+                if details.shipping_address
+                else None
+            ),
+            tax_identification_number=details.tax_identification_number,
+            timezone_override=details.timezone,
+            applicable_timezone=details.applicable_timezone,
+            net_payment_term=details.net_payment_term,
+            finalize_zero_amount_invoice=details.finalize_zero_amount_invoice,
+            skip_invoice_custom_sections=details.skip_invoice_custom_sections,
+            external_salesforce_id=details.external_salesforce_id,
+            billing_configuration=BillingConfiguration.from_domain(billing) if billing else None,
+            applicable_invoice_custom_sections=[
+                InvoiceCustomSection.from_domain(s)
+                for s in details.applicable_invoice_custom_sections
+            ],
+            error_details=[LagoErrorDetail.from_domain(e) for e in details.error_details],
+        )
+
+
 __all__ = [
     "BillingConfiguration",
     "InvoiceCustomSection",
     "LagoAddress",
+    "LagoCustomer",
     "LagoErrorDetail",
     "LagoErrorDetailEntry",
 ]

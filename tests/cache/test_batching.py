@@ -8,6 +8,9 @@ import pytest
 
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
+from gateway.providers.layer import LAYER
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import LimitSettings, ProviderLimits, Settings
 from tests.support import GatewayClient, gateway_client
@@ -21,11 +24,11 @@ def codat_ids(sandbox: Sandbox, count: int) -> list[str]:
     # UUID-shaped ids, the common case (numbers and ids with reserved characters aside).
     uuids = [c["id"] for c in customers if len(c["id"]) == 36][:count]
     assert len(uuids) == count
-    return [encode_id(CustomerKey(Provider.CODAT, DEMO_ACCOUNT.codat_company_id, i)) for i in uuids]
+    return [encode_id(CustomerKey(CODAT, DEMO_ACCOUNT.codat_company_id, i)) for i in uuids]
 
 
 def ids_of(sandbox: Sandbox, provider: Provider, count: int) -> list[str]:
-    if provider is Provider.LAYER:
+    if provider is LAYER:
         native = [c["id"] for c in sandbox.data.layer_businesses[DEMO_ACCOUNT.layer_business_id]]
         scope = DEMO_ACCOUNT.layer_business_id
     else:
@@ -95,7 +98,7 @@ async def test_codat_batches_then_serves_ids_from_cache(gateway: GatewayClient) 
 
 
 async def test_ids_that_need_quoting_are_read_one_by_one(gateway: GatewayClient) -> None:
-    key = CustomerKey(Provider.CODAT, DEMO_ACCOUNT.codat_company_id, "C&R-000")
+    key = CustomerKey(CODAT, DEMO_ACCOUNT.codat_company_id, "C&R-000")
     ids = [*codat_ids(gateway.sandbox, 2), encode_id(key)]
     body = await gateway.query(NODES, {"ids": ids})
     assert all(n is not None for n in body["data"]["nodes"])
@@ -108,7 +111,7 @@ async def test_ids_that_need_quoting_are_read_one_by_one(gateway: GatewayClient)
     )
 
 
-@pytest.mark.parametrize("provider", [Provider.LAYER, Provider.LAGO])
+@pytest.mark.parametrize("provider", [LAYER, LAGO])
 async def test_100_ids_never_exceed_one_call_each_nor_the_concurrency_cap(
     provider: Provider,
 ) -> None:
@@ -133,7 +136,7 @@ async def test_100_ids_never_exceed_one_call_each_nor_the_concurrency_cap(
 
 
 async def test_a_failed_id_nulls_only_its_own_position(gateway: GatewayClient) -> None:
-    good = ids_of(gateway.sandbox, Provider.LAGO, 2)
+    good = ids_of(gateway.sandbox, LAGO, 2)
     body = await gateway.query(NODES, {"ids": [good[0], "not-an-id", good[1]]})
     nodes = body["data"]["nodes"]
     assert nodes[0] is not None
@@ -150,14 +153,14 @@ async def test_a_failed_id_nulls_only_its_own_position(gateway: GatewayClient) -
 
 
 async def test_more_than_100_ids_are_refused_before_any_call(gateway: GatewayClient) -> None:
-    ids = ids_of(gateway.sandbox, Provider.LAGO, 101)
+    ids = ids_of(gateway.sandbox, LAGO, 101)
     body = await gateway.query(NODES, {"ids": ids})
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
     assert not gateway.upstream.requests
 
 
 async def test_loaders_are_per_request(gateway: GatewayClient) -> None:
-    ids = ids_of(gateway.sandbox, Provider.LAGO, 3)
+    ids = ids_of(gateway.sandbox, LAGO, 3)
     first, second = await asyncio.gather(
         gateway.query(NODES, {"ids": ids}), gateway.query(NODES, {"ids": ids})
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
+from gateway.providers.lago import LAGO
 from gateway.sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT, Sandbox
 from gateway.settings import CachePolicySettings, CacheSettings, Settings
 from tests.support import GatewayClient, gateway_client
@@ -13,9 +14,7 @@ from tests.support import GatewayClient, gateway_client
 TRACE = {"x-gateway-trace": "upstream"}
 LIST = "{ customers(first: 5) { edges { node { id displayName } } } }"
 GAVIN = encode_id(
-    CustomerKey(
-        Provider.LAGO, DEMO_ACCOUNT.lago_organization_id, "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba"
-    )
+    CustomerKey(LAGO, DEMO_ACCOUNT.lago_organization_id, "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba")
 )
 CUSTOMER = "query($id: ID!) { customer(id: $id) { displayName } }"
 
@@ -61,7 +60,7 @@ async def test_a_listed_customer_is_then_read_without_a_call(gateway: GatewayCli
 
 
 async def test_not_found_is_cached_too(gateway: GatewayClient) -> None:
-    missing = encode_id(CustomerKey(Provider.LAGO, DEMO_ACCOUNT.lago_organization_id, "nobody"))
+    missing = encode_id(CustomerKey(LAGO, DEMO_ACCOUNT.lago_organization_id, "nobody"))
     assert await calls(gateway, CUSTOMER, {"id": missing}) == 1
     assert await calls(gateway, CUSTOMER, {"id": missing}) == 0
 
@@ -141,7 +140,7 @@ def twin_tenants() -> Settings:
 
 
 async def test_two_tenants_never_see_each_others_cached_data() -> None:
-    shared = encode_id(CustomerKey(Provider.LAGO, DEMO_ACCOUNT.lago_organization_id, "shared-000"))
+    shared = encode_id(CustomerKey(LAGO, DEMO_ACCOUNT.lago_organization_id, "shared-000"))
     async with gateway_client(twin_tenants()) as gateway:
         names = {}
         for _ in range(2):  # the second round is served from the cache

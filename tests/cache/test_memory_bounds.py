@@ -15,10 +15,12 @@ import gc
 import weakref
 
 from gateway.cache.bounded import Bounds
-from gateway.cache.keys import Scope, generation_key
+from gateway.cache.keys import Account, generation_key
 from gateway.cache.store import CacheStore
 from gateway.cache.upstream import CachePolicy, Entry, UpstreamCache
-from gateway.domain.customer import Provider
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
+from gateway.providers.layer import LAYER
 
 BOUNDS = Bounds(max_entries=3, max_bytes=1_000)
 
@@ -62,7 +64,7 @@ async def test_bytes_are_bounded_and_an_oversized_value_is_not_kept() -> None:
 
 async def test_counters_are_never_evicted() -> None:
     store = CacheStore.from_url(None, memory_bounds=BOUNDS)
-    scope = Scope("a", Provider.LAGO, "org")
+    scope = Account("a", LAGO, "org")
     await store.increment(generation_key(scope))
     await store.increment(generation_key(scope))
     for i in range(10):
@@ -84,9 +86,9 @@ async def test_expired_values_leave_the_accounting() -> None:
 
 async def test_retiring_a_scope_frees_its_entries() -> None:
     store = CacheStore.from_url(None)
-    cache = UpstreamCache(store, dict.fromkeys(Provider, CachePolicy(60, 30, 600)))
-    scope = Scope("a", Provider.LAGO, "org")
-    other = Scope("a", Provider.CODAT, "company")
+    cache = UpstreamCache(store, dict.fromkeys((LAYER, CODAT, LAGO), CachePolicy(60, 30, 600)))
+    scope = Account("a", LAGO, "org")
+    other = Account("a", CODAT, "company")
 
     async def fetch() -> Entry:
         return Entry(200, b"{}")

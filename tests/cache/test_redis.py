@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
+from gateway.providers.lago import LAGO
 from gateway.sandbox import (
     CODAT_API_KEY,
     DEMO_ACCOUNT,
@@ -172,7 +173,7 @@ def test_two_processes_share_one_redis(redis: RedisServer, tmp_path: Path) -> No
 
 async def test_two_tenants_never_see_each_others_data_through_redis(redis: RedisServer) -> None:
     settings = twin_tenants().model_copy(update={"cache": CacheSettings(url=redis.url)})
-    shared = encode_id(CustomerKey(Provider.LAGO, DEMO_ACCOUNT.lago_organization_id, "shared-000"))
+    shared = encode_id(CustomerKey(LAGO, DEMO_ACCOUNT.lago_organization_id, "shared-000"))
     seen: dict[str, set[str]] = {"a": set(), "b": set()}
     # Two app instances on one Redis: the second reads only what the first cached.
     for _ in range(2):

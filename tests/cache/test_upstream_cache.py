@@ -9,15 +9,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.cache.keys import Scope, entry_key
+from gateway.cache.keys import Account, entry_key
 from gateway.cache.store import CacheStore
 from gateway.cache.upstream import CachePolicy, Entry, UpstreamCache, _Read
-from gateway.domain.customer import Provider
 from gateway.errors import UpstreamTimeout
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
+from gateway.providers.layer import LAYER
 from tests.services import RedisServer, redis_server
 
 POLICY = CachePolicy(ttl=60, stale_while_revalidate=0, stale_if_error=0)
-SCOPE = Scope("t", Provider.LAGO, "org")
+SCOPE = Account("t", LAGO, "org")
 
 
 @pytest.fixture
@@ -27,7 +29,9 @@ def redis() -> Iterator[RedisServer]:
 
 
 def cache(url: str | None) -> UpstreamCache:
-    return UpstreamCache(CacheStore.from_url(url), dict.fromkeys(Provider, POLICY), lock_lease=2)
+    return UpstreamCache(
+        CacheStore.from_url(url), dict.fromkeys((LAYER, CODAT, LAGO), POLICY), lock_lease=2
+    )
 
 
 def accept(entry: Entry) -> None:
@@ -121,7 +125,7 @@ async def test_a_waiter_on_a_shared_fetch_stops_at_its_own_deadline() -> None:
     asyncio.get_running_loop().call_later(1.0, fetch.release.set)
     with pytest.raises(UpstreamTimeout) as raised:
         await one.fetch(SCOPE, "r", {"k": "v"}, fetch, validate=accept, deadline=Left(0.01))
-    assert raised.value.provider is Provider.LAGO
+    assert raised.value.provider is LAGO
     # The shared fetch goes on for the request that started it, and is made once.
     fetch.release.set()
     assert (await first).body == b'{"customer": {}}'
@@ -158,7 +162,7 @@ async def test_a_lease_shorter_than_the_deadline_is_waited_out_then_fetched(
     redis: RedisServer,
 ) -> None:
     one = UpstreamCache(
-        CacheStore.from_url(redis.url), dict.fromkeys(Provider, POLICY), lock_lease=0.05
+        CacheStore.from_url(redis.url), dict.fromkeys((LAYER, CODAT, LAGO), POLICY), lock_lease=0.05
     )
     try:
         key = entry_key(SCOPE, 0, "r", {"k": "v"})

@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 
-from gateway.cache.keys import Scope
+from gateway.cache.keys import Account
 from gateway.cache.store import CacheStore
 from gateway.cache.upstream import CachePolicy, Entry, UpstreamCache
-from gateway.domain.customer import CustomerKey, Provider
+from gateway.domain.customer import CustomerKey
 from gateway.errors import UpstreamBadResponse
 from gateway.ids import encode_id
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
+from gateway.providers.layer import LAYER
 from gateway.sandbox import DEMO_ACCOUNT
 from gateway.sandbox.faults import parse_fault
 from gateway.settings import CachePolicySettings, CacheSettings, Settings
@@ -26,7 +29,7 @@ from tests.support import GatewayClient, gateway_client
 TRACE = {"x-gateway-trace": "upstream"}
 CUSTOMER = "query($id: ID!) { customer(id: $id) { displayName } }"
 GAVIN_ID = "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba"
-GAVIN = encode_id(CustomerKey(Provider.LAGO, DEMO_ACCOUNT.lago_organization_id, GAVIN_ID))
+GAVIN = encode_id(CustomerKey(LAGO, DEMO_ACCOUNT.lago_organization_id, GAVIN_ID))
 LIST = "query($p: [Provider!]) { customers(first: 3, providers: $p) { edges { node { id } } } }"
 # Fresh for 60 s, then served only when the provider fails, for 600 s more.
 POLICY = CachePolicySettings(
@@ -52,7 +55,7 @@ def calls(body: dict[str, Any], provider: str) -> int:
 
 async def stored(gateway: GatewayClient) -> Entry | None:
     cache: UpstreamCache = gateway.app.state.cache
-    scope = Scope("demo", Provider.LAGO, DEMO_ACCOUNT.lago_organization_id)
+    scope = Account("demo", LAGO, DEMO_ACCOUNT.lago_organization_id)
     return await cache.peek(scope, "customer", {"id": GAVIN_ID})
 
 
@@ -139,9 +142,11 @@ async def test_bad_bytes_already_in_the_store_are_a_miss_not_an_answer() -> None
     refetched, never served and never served stale."""
     cache = UpstreamCache(
         CacheStore.from_url(None),
-        dict.fromkeys(Provider, CachePolicy(ttl=60, stale_while_revalidate=0, stale_if_error=600)),
+        dict.fromkeys(
+            (LAYER, CODAT, LAGO), CachePolicy(ttl=60, stale_while_revalidate=0, stale_if_error=600)
+        ),
     )
-    scope = Scope("t", Provider.LAGO, "org")
+    scope = Account("t", LAGO, "org")
     await cache.put(scope, "customer", {"id": "x"}, 200, b"{truncated")
     fetched: list[int] = []
 
@@ -151,7 +156,7 @@ async def test_bad_bytes_already_in_the_store_are_a_miss_not_an_answer() -> None
 
     def validate(entry: Entry) -> None:
         if not entry.body.startswith(b'{"ok"'):
-            raise UpstreamBadResponse(Provider.LAGO)
+            raise UpstreamBadResponse(LAGO)
 
     entry = await cache.fetch(scope, "customer", {"id": "x"}, fetch, validate=validate)
     assert entry.body == b'{"ok": true}'

@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 
-from gateway.domain.customer import Customer, Provider
+from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
 from gateway.providers.base import Page
+from gateway.providers.lago import LAGO
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -38,8 +39,8 @@ class ListingSource:
     """A `CustomerSource` whose reads by id find nothing; subclasses say what `list_page` does
     and count its calls in `calls`."""
 
-    provider = Provider.LAGO
-    scope = "org"
+    provider = LAGO
+    account = "org"
 
     def __init__(self) -> None:
         self.calls = 0

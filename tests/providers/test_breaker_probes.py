@@ -14,13 +14,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from gateway.domain.customer import Provider
 from gateway.errors import UpstreamBadResponse, UpstreamError, UpstreamTimeout
 from gateway.ledger import end_ledger, start_ledger
-from gateway.providers._http import Upstream, send
-from gateway.providers.gate import Gate
-from gateway.providers.resilience import Breaker, Resilience, RetryPolicy, Timer
-from tests.support import memory_cache
+from gateway.providers.lago import LAGO
+from gateway.providers.transport import ProviderTransport, Route
+from gateway.resilience.gate import Gate
+from gateway.resilience.policy import Breaker, Resilience, RetryPolicy, Timer
 
 PAUSE = 30.0
 URL = "http://provider.invalid/customers"
@@ -81,16 +80,16 @@ class Rig:
         self.timer = timer
         self.breaker = Breaker(threshold=1, pause=PAUSE, clock=timer.clock)
         policy = RetryPolicy(attempts=1, call_timeout=0.05, max_body_bytes=1024)
-        self.upstream = Upstream(
-            http,
-            memory_cache(),
-            Gate(concurrency=5, timer=timer),
-            "t",
-            Resilience(policy, self.breaker, timer),
-        )
+        self.resilience = Resilience(policy, self.breaker, timer)
+        self.http = http
+        self.use_gate(Gate(concurrency=5, timer=timer))
+
+    def use_gate(self, gate: Gate) -> None:
+        route = Route(LAGO, "t", gate, self.resilience)
+        self.client = httpx.AsyncClient(transport=ProviderTransport(self.transport, route))
 
     async def get(self) -> httpx.Response:
-        return await send(self.upstream, Provider.LAGO, httpx.Request("GET", URL))
+        return await self.client.send(httpx.Request("GET", URL))
 
     async def open_then_wait_out(self) -> None:
         """One failed call opens the breaker; its pause passes; a probe is now allowed."""
@@ -190,13 +189,7 @@ async def test_a_probe_whose_deadline_runs_out_at_the_gate_counts_as_failed(
 ) -> None:
     """The probe waits for the provider's pace (one call a second) with 0.5 s left."""
     rig = make_rig(ok)
-    rig.upstream = Upstream(
-        rig.upstream.http,
-        rig.upstream.cache,
-        Gate(concurrency=5, per_second=1, timer=rig.timer),
-        "t",
-        rig.upstream.resilience,
-    )
+    rig.use_gate(Gate(concurrency=5, per_second=1, timer=rig.timer))
     await rig.open_then_wait_out()
     assert (await rig.get()).status_code == 200  # the probe closes it and spends the token
     rig.breaker.opened_at, rig.breaker.failures = rig.timer.now - PAUSE, 1  # half-open again

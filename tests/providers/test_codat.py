@@ -6,7 +6,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from gateway.domain.customer import CustomerStatus, Provider
+from gateway.domain.customer import CustomerStatus
 from gateway.domain.filter import EMPTY_FILTER
 from gateway.errors import (
     UpstreamAuthError,
@@ -15,6 +15,7 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from gateway.providers.codat import CODAT
 from gateway.providers.codat.client import CodatSource
 from gateway.sandbox import CODAT_API_KEY, Sandbox
 from gateway.sandbox.codat import error_body
@@ -25,7 +26,7 @@ from tests.support import CountingTransport, demo_sources, upstream
 def codat_source(http: httpx.AsyncClient) -> CodatSource:
     tenant = Sandbox.tenant("t", str(http.base_url))
     assert tenant.codat
-    return CodatSource(upstream(http), tenant.codat)
+    return CodatSource(upstream(http, CODAT), tenant.codat)
 
 
 async def test_sends_the_key_alone_base64_encoded(sandbox: Sandbox) -> None:
@@ -41,11 +42,11 @@ async def test_a_wrong_key_is_upstream_auth(sandbox_http: httpx.AsyncClient) -> 
     assert tenant.codat
     wrong = tenant.codat.model_copy(update={"api_key": SecretStr("wrong")})
     with pytest.raises(UpstreamAuthError):
-        await CodatSource(upstream(sandbox_http), wrong).get("71")
+        await CodatSource(upstream(sandbox_http, CODAT), wrong).get("71")
 
 
 async def test_pages_to_the_last_page(sandbox_http: httpx.AsyncClient) -> None:
-    source = demo_sources(sandbox_http)[Provider.CODAT]
+    source = demo_sources(sandbox_http)[CODAT]
     sizes, token = [], None
     while True:
         page = await source.list_page(EMPTY_FILTER, token)
@@ -57,13 +58,13 @@ async def test_pages_to_the_last_page(sandbox_http: httpx.AsyncClient) -> None:
 
 
 async def test_ids_with_reserved_characters_are_read(sandbox_http: httpx.AsyncClient) -> None:
-    customer = await demo_sources(sandbox_http)[Provider.CODAT].get("C&R-000")
+    customer = await demo_sources(sandbox_http)[CODAT].get("C&R-000")
     assert customer is not None
     assert customer.key.native_id == "C&R-000"
 
 
 async def test_deleted_at_source_reads_as_deleted(sandbox_http: httpx.AsyncClient) -> None:
-    source = demo_sources(sandbox_http)[Provider.CODAT]
+    source = demo_sources(sandbox_http)[CODAT]
     page = await source.list_page(EMPTY_FILTER, None)
     deleted = [c for c in page.items if c.status is CustomerStatus.DELETED]
     assert deleted
@@ -73,7 +74,7 @@ async def test_deleted_at_source_reads_as_deleted(sandbox_http: httpx.AsyncClien
 async def test_unknown_customer_is_none_and_there_are_no_external_ids(
     sandbox_http: httpx.AsyncClient,
 ) -> None:
-    source = demo_sources(sandbox_http)[Provider.CODAT]
+    source = demo_sources(sandbox_http)[CODAT]
     assert await source.get("no-such-customer") is None
     assert await source.get_by_external_id("71") is None
 
@@ -83,7 +84,7 @@ async def test_an_unknown_company_on_a_list_is_rejected(sandbox_http: httpx.Asyn
     assert tenant.codat
     other = tenant.codat.model_copy(update={"company_id": "no-such-company"})
     with pytest.raises(UpstreamRejected):
-        await CodatSource(upstream(sandbox_http), other).list_page(EMPTY_FILTER, None)
+        await CodatSource(upstream(sandbox_http, CODAT), other).list_page(EMPTY_FILTER, None)
 
 
 async def test_not_found_body_is_none() -> None:

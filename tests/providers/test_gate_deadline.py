@@ -12,12 +12,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from gateway.domain.customer import Provider
 from gateway.errors import UpstreamTimeout
 from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
-from gateway.providers._http import Upstream, send
-from gateway.providers.gate import Gate
-from gateway.providers.resilience import Breaker, Resilience, RetryPolicy, Timer
+from gateway.providers.layer import LAYER
+from gateway.providers.transport import ProviderTransport, Route
+from gateway.providers.upstream import Upstream
+from gateway.resilience.gate import Gate
+from gateway.resilience.policy import Breaker, Resilience, RetryPolicy, Timer
 from tests.support import CountingTransport, memory_cache
 
 URL = "http://provider.invalid/customers"
@@ -49,14 +50,20 @@ def paced(transport: CountingTransport, timer: FakeTimer) -> Upstream:
     """One call a second to this provider; a breaker that opens on the first failure."""
     resilience = Resilience(RetryPolicy(), Breaker(threshold=1, clock=timer.clock), timer)
     gate = Gate(concurrency=5, per_second=1, timer=timer)
-    return Upstream(httpx.AsyncClient(transport=transport), memory_cache(), gate, "t", resilience)
+    return Upstream.connect(transport, Route(LAYER, "t", gate, resilience), memory_cache())
+
+
+def breaker_of(upstream: Upstream) -> Breaker:
+    transport = upstream.http._transport
+    assert isinstance(transport, ProviderTransport)
+    return transport.route.resilience.breaker
 
 
 async def within(deadline_in: float, upstream: Upstream) -> tuple[UpstreamLedger, object]:
-    timer = upstream.resilience.timer
+    timer = upstream.timer
     ledger, token = start_ledger(deadline=timer.clock() + deadline_in)
     try:
-        return ledger, await send(upstream, Provider.LAYER, httpx.Request("GET", URL))
+        return ledger, await upstream.http.send(httpx.Request("GET", URL))
     except UpstreamTimeout as exc:
         return ledger, exc
     finally:
@@ -70,15 +77,15 @@ async def test_a_token_due_after_the_deadline_is_a_timeout_at_once(
     upstream = paced(transport, timer)
     first_ledger, first = await within(8, upstream)
     assert isinstance(first, httpx.Response)
-    assert first_ledger.by_provider[Provider.LAYER].calls == 1
+    assert first_ledger.by_provider[LAYER].calls == 1
 
     ledger, outcome = await within(0.5, upstream)  # the next token is 1 s away
     assert isinstance(outcome, UpstreamTimeout)
     assert outcome.extensions() == {"code": "UPSTREAM_TIMEOUT", "provider": "LAYER"}
     assert len(transport.requests) == 1  # not sent
-    assert Provider.LAYER not in ledger.by_provider  # not counted as a call
+    assert LAYER not in ledger.by_provider  # not counted as a call
     assert ledger.attempts == []
-    assert upstream.resilience.breaker.state == "closed"  # not the provider's fault
+    assert breaker_of(upstream).state == "closed"  # not the provider's fault
     assert all(s <= 0.5 for s in timer.slept)
 
 
@@ -91,5 +98,5 @@ async def test_a_token_due_within_the_deadline_is_waited_for(
     ledger, outcome = await within(2, upstream)
     assert isinstance(outcome, httpx.Response)
     assert len(transport.requests) == 2
-    assert ledger.by_provider[Provider.LAYER].calls == 1
+    assert ledger.by_provider[LAYER].calls == 1
     assert timer.slept == [1.0]  # exactly the pace, on the fake clock

@@ -4,7 +4,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from gateway.domain.customer import Provider
 from gateway.domain.filter import EMPTY_FILTER
 from gateway.errors import (
     UpstreamAuthError,
@@ -13,6 +12,7 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from gateway.providers.lago import LAGO
 from gateway.providers.lago.client import LagoSource
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from tests.providers.fakes import answering, client
@@ -24,7 +24,7 @@ EXAMPLE = "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba"
 def lago_source(http: httpx.AsyncClient) -> LagoSource:
     tenant = Sandbox.tenant("t", str(http.base_url))
     assert tenant.lago
-    return LagoSource(upstream(http), tenant.lago)
+    return LagoSource(upstream(http, LAGO), tenant.lago)
 
 
 async def test_sends_the_key_as_a_bearer_token(sandbox: Sandbox) -> None:
@@ -40,11 +40,11 @@ async def test_a_wrong_key_is_upstream_auth(sandbox_http: httpx.AsyncClient) -> 
     assert tenant.lago
     wrong = tenant.lago.model_copy(update={"api_key": SecretStr("wrong")})
     with pytest.raises(UpstreamAuthError):
-        await LagoSource(upstream(sandbox_http), wrong).get(EXAMPLE)
+        await LagoSource(upstream(sandbox_http, LAGO), wrong).get(EXAMPLE)
 
 
 async def test_pages_to_the_last_page_newest_first(sandbox_http: httpx.AsyncClient) -> None:
-    source = demo_sources(sandbox_http)[Provider.LAGO]
+    source = demo_sources(sandbox_http)[LAGO]
     created, token = [], None
     while True:
         page = await source.list_page(EMPTY_FILTER, token)
@@ -68,7 +68,7 @@ async def test_external_ids_with_slashes_are_addressable(sandbox: Sandbox) -> No
 
 
 async def test_unknown_customer_is_none(sandbox_http: httpx.AsyncClient) -> None:
-    assert await demo_sources(sandbox_http)[Provider.LAGO].get("no-such-customer") is None
+    assert await demo_sources(sandbox_http)[LAGO].get("no-such-customer") is None
 
 
 async def test_not_found_body_is_none() -> None:

@@ -4,7 +4,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from gateway.domain.customer import Provider
 from gateway.domain.filter import EMPTY_FILTER
 from gateway.errors import (
     UpstreamAuthError,
@@ -13,6 +12,7 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from gateway.providers.layer import LAYER
 from gateway.providers.layer.auth import EXPIRY_MARGIN_SECONDS, LayerTokens
 from gateway.providers.layer.client import LayerSource
 from gateway.sandbox import DEMO_ACCOUNT, Sandbox
@@ -83,13 +83,13 @@ async def test_refused_credentials_are_upstream_auth(sandbox: Sandbox) -> None:
         wrong = tenant.layer.model_copy(update={"client_secret": SecretStr("nope")})
         with pytest.raises(UpstreamAuthError) as caught:
             await LayerSource(upstream(http), wrong, LayerTokens()).get(EXAMPLE_ID)
-    assert caught.value.provider is Provider.LAYER
+    assert caught.value.provider is LAYER
     assert "nope" not in str(caught.value)
 
 
 async def test_pages_to_the_last_page(counting: CountingTransport) -> None:
     async with httpx.AsyncClient(transport=counting, base_url="http://sb.invalid") as http:
-        source = demo_sources(http)[Provider.LAYER]
+        source = demo_sources(http)[LAYER]
         sizes, token = [], None
         while True:
             page = await source.list_page(EMPTY_FILTER, token)
@@ -102,13 +102,13 @@ async def test_pages_to_the_last_page(counting: CountingTransport) -> None:
 
 
 async def test_unknown_customer_is_none(sandbox_http: httpx.AsyncClient) -> None:
-    source = demo_sources(sandbox_http)[Provider.LAYER]
+    source = demo_sources(sandbox_http)[LAYER]
     assert await source.get("00000000-0000-4000-8000-000000000000") is None
     assert await source.get_by_external_id("no-such-external-id") is None
 
 
 async def test_get_by_external_id(sandbox_http: httpx.AsyncClient) -> None:
-    customer = await demo_sources(sandbox_http)[Provider.LAYER].get_by_external_id("customer-1")
+    customer = await demo_sources(sandbox_http)[LAYER].get_by_external_id("customer-1")
     assert customer is not None
     assert customer.key.native_id == EXAMPLE_ID
 

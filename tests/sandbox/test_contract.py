@@ -8,9 +8,11 @@ import base64
 import httpx
 import pytest
 
-from gateway.domain.customer import CustomerStatus, Provider
+from gateway.domain.customer import CustomerStatus
 from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
 from gateway.federation import list_customers
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
 from gateway.sandbox import CODAT_API_KEY, DEMO_ACCOUNT, Sandbox
 from tests.sandbox.contract import (
     CODAT_HOST,
@@ -158,8 +160,8 @@ async def test_adapter_requests_match_the_specs(sandbox: Sandbox) -> None:
             CustomerFilter(email="w.coyote@warnerbros.com"),
         ):
             await list_customers(everyone, filter, 150, None)
-        await sources[Provider.CODAT].get("C&R-000")
-        await sources[Provider.LAGO].get("5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba")
+        await sources[CODAT].get("C&R-000")
+        await sources[LAGO].get("5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba")
     lago = [r for r in counting.requests if r.url.path.startswith("/lago/")]
     codat = [r for r in counting.requests if r.url.path.startswith("/codat/")]
     assert len(lago) >= 4

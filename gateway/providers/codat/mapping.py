@@ -5,7 +5,6 @@ from __future__ import annotations
 from gateway.domain.customer import (
     Address,
     AddressType,
-    CodatDetails,
     Contact,
     Customer,
     CustomerKey,
@@ -14,8 +13,9 @@ from gateway.domain.customer import (
     PersonName,
     Phone,
     PhoneType,
-    Provider,
 )
+from gateway.providers.codat import CODAT
+from gateway.providers.codat.details import CodatDetails
 from gateway.providers.codat.wire import CodatAddress, CodatContact, CodatCustomer
 from gateway.providers.text import text
 
@@ -45,7 +45,7 @@ def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Custo
     currency = text(wire.defaultCurrency)
     supplemental = wire.supplementalData.content if wire.supplementalData else None
     return Customer(
-        key=CustomerKey(Provider.CODAT, company_id, wire.id),
+        key=CustomerKey(CODAT, company_id, wire.id),
         external_id=None,
         display_name=name or contact_name,
         company_name=name,

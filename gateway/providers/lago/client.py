@@ -1,34 +1,18 @@
-"""Lago customer reads for one organisation (the API key is the scope)."""
+"""Lago customer reads for one organisation (the API key is the account)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import partial
-
 import httpx
 
-from gateway.cache.keys import Scope
-from gateway.cache.upstream import Entry
-from gateway.domain.customer import Customer, CustomerStatus, Provider
+from gateway.domain.customer import Customer, CustomerStatus
 from gateway.domain.filter import CustomerFilter
-from gateway.errors import GatewayError
-from gateway.providers._http import (
-    Upstream,
-    cacheable,
-    decoding,
-    drop_empty,
-    parse,
-    read_each,
-    read_json,
-    read_one,
-    read_through,
-    send,
-)
 from gateway.providers.base import Page
+from gateway.providers.client import ProviderClient, drop_empty
+from gateway.providers.lago import LAGO
+from gateway.providers.lago.connection import LagoConnection
 from gateway.providers.lago.mapping import to_domain
 from gateway.providers.lago.wire import LagoCustomerEnvelope, LagoCustomerList
-from gateway.providers.paths import path_segment
-from gateway.settings import LagoConnection
+from gateway.providers.upstream import Upstream
 
 PAGE_SIZE = 100
 
@@ -45,27 +29,15 @@ def rate_limit_reset(response: httpx.Response) -> float | None:
     return None
 
 
-class LagoSource:
-    provider = Provider.LAGO
+class LagoSource(ProviderClient):
+    provider = LAGO
 
     def __init__(
         self, upstream: Upstream, connection: LagoConnection, *, pushdown: bool = True
     ) -> None:
-        self._upstream = upstream
-        self._connection = connection
-        self._pushdown = pushdown
-        self._cache_scope = Scope(upstream.tenant, self.provider, connection.organization_id)
-        # Parsed pages are shared per tenant and account only: ids embed the account.
-        self._memo = f"{self._cache_scope.prefix()}"
+        super().__init__(upstream, connection.organization_id, pushdown=pushdown)
+        self._authorization = f"Bearer {connection.api_key.get_secret_value()}"
         self._customers_url = f"{connection.base_url.rstrip('/')}/customers"
-
-    @property
-    def scope(self) -> str:
-        return self._connection.organization_id
-
-    @property
-    def cache_scope(self) -> Scope:
-        return self._cache_scope
 
     def can_match(self, filter: CustomerFilter) -> bool:
         # Lago serves only live customers, all of them ACTIVE.
@@ -83,65 +55,36 @@ class LagoSource:
                 }
             )
         # List items lack the get-only fields, so they are not stored as gets.
-        page = decoding(self._upstream, f"{self._memo}:page", self._page)
-        entry = await read_through(
-            self._upstream,
-            self._cache_scope,
-            "customers",
-            params,
-            lambda: self._fetch(self._customers_url, params, False),
-            page,
+        page = self._decoding("page", self._page)
+        entry = await self._read(
+            "customers", params, lambda: self._fetch(self._customers_url, params), page
         )
         return page(entry)
 
+    async def get_by_external_id(self, external_id: str) -> Customer | None:
+        # Lago addresses customers by external id only; the native id is the external id.
+        return await self.get(external_id)
+
     def _page(self, raw: bytes) -> Page:
-        payload = read_json(self.provider, raw)
-        body = parse(self.provider, LagoCustomerList, payload)
+        payload = self._json(raw)
+        body = self._parse(LagoCustomerList, payload)
         items = tuple(
-            to_domain(w, self.scope, r)
+            to_domain(w, self.account, r)
             for w, r in zip(body.customers, payload["customers"], strict=True)
         )
         next_page = body.meta.next_page
         return Page(items=items, next_token=str(next_page) if next_page else None)
 
-    async def get(self, native_id: str) -> Customer | None:
-        # Lago addresses customers by external id only; the native id is the external id.
-        segment = path_segment(native_id)
-        if segment is None:
-            return None
-        url = f"{self._customers_url}/{segment}"
-        fetch = partial(self._fetch, url, {}, True)
-        return await read_one(
-            self._upstream, self._cache_scope, self._memo, native_id, fetch, self._customer
-        )
+    def _customer_url(self, segment: str) -> str:
+        return f"{self._customers_url}/{segment}"
 
-    def _customer(self, raw: bytes) -> Customer:
-        payload = read_json(self.provider, raw)
-        body = parse(self.provider, LagoCustomerEnvelope, payload)
-        return to_domain(body.customer, self.scope, payload["customer"])
+    def _decode_customer(self, raw: bytes) -> Customer:
+        payload = self._json(raw)
+        body = self._parse(LagoCustomerEnvelope, payload)
+        return to_domain(body.customer, self.account, payload["customer"])
 
-    async def get_many(
-        self, native_ids: Sequence[str]
-    ) -> dict[str, Customer | GatewayError | None]:
-        return await read_each(self.get, native_ids)
-
-    async def get_by_external_id(self, external_id: str) -> Customer | None:
-        return await self.get(external_id)
-
-    async def _fetch(self, url: str, params: dict[str, str], not_found_ok: bool) -> Entry:
-        key = self._connection.api_key.get_secret_value()
-        request = self._upstream.http.build_request(
-            "GET", url, params=params, headers={"Authorization": f"Bearer {key}"}
-        )
-        passthrough = frozenset({404}) if not_found_ok else frozenset()
-        response = await send(
-            self._upstream,
-            self.provider,
-            request,
-            retry_after=rate_limit_reset,
-            passthrough=passthrough,
-        )
-        return cacheable(response)
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": self._authorization}
 
 
 __all__ = ["PAGE_SIZE", "LagoSource", "rate_limit_reset"]

@@ -5,25 +5,27 @@ from __future__ import annotations
 from gateway.domain.customer import (
     Address,
     AddressType,
-    BillingConfiguration,
     Customer,
     CustomerKey,
     CustomerStatus,
     CustomerType,
     IntegrationKind,
     IntegrationLink,
-    InvoiceCustomSection,
-    LagoAddress,
-    LagoDetails,
-    LagoErrorDetail,
     MetadataEntry,
     PersonName,
     Phone,
     PhoneType,
-    Provider,
     Tax,
 )
+from gateway.providers.lago import LAGO
 from gateway.providers.lago import wire as w
+from gateway.providers.lago.details import (
+    BillingConfiguration,
+    InvoiceCustomSection,
+    LagoAddress,
+    LagoDetails,
+    LagoErrorDetail,
+)
 from gateway.providers.text import first_text, text
 
 _INTEGRATION_KINDS = {
@@ -60,7 +62,7 @@ def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) ->
         else None
     )
     return Customer(
-        key=CustomerKey(Provider.LAGO, organization_id, wire.external_id),
+        key=CustomerKey(LAGO, organization_id, wire.external_id),
         external_id=wire.external_id,
         display_name=first_text(wire.name, wire.legal_name, full_name),
         company_name=first_text(wire.legal_name, wire.name if is_company else None),

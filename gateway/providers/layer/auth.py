@@ -8,10 +8,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gateway.domain.customer import Provider
-from gateway.providers._http import Upstream, parse, read_json, send
+import orjson
+import pydantic
+
+from gateway.errors import UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
+from gateway.providers.layer import LAYER
+from gateway.providers.layer.connection import LayerConnection
 from gateway.providers.layer.wire import LayerToken
-from gateway.settings import LayerConnection
+from gateway.providers.upstream import Upstream
 
 # Renew this long before Layer says the token expires, so no call races the expiry.
 EXPIRY_MARGIN_SECONDS = 60.0
@@ -69,8 +73,15 @@ class LayerTokens:
                 "Authorization": _basic(client_id, connection.client_secret.get_secret_value())
             },
         )
-        response = await send(upstream, Provider.LAYER, request, passthrough=frozenset())
-        token = parse(Provider.LAYER, LayerToken, read_json(Provider.LAYER, response.content))
+        response = await upstream.http.send(request)
+        if response.status_code in (401, 403):
+            raise UpstreamAuthError(LAYER)
+        if response.status_code >= 300:
+            raise UpstreamRejected(LAYER)
+        try:
+            token = LayerToken.model_validate(orjson.loads(response.content))
+        except (orjson.JSONDecodeError, pydantic.ValidationError) as exc:
+            raise UpstreamBadResponse(LAYER) from exc
         expires_at = self._clock() + max(0.0, token.expires_in - EXPIRY_MARGIN_SECONDS)
         return _Token(token.access_token, expires_at)
 

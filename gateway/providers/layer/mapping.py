@@ -9,14 +9,14 @@ from gateway.domain.customer import (
     CustomerKey,
     CustomerStatus,
     CustomerType,
-    LayerDetails,
     MetadataEntry,
     PersonName,
     Phone,
     PhoneType,
-    Provider,
     Tag,
 )
+from gateway.providers.layer import LAYER
+from gateway.providers.layer.details import LayerDetails
 from gateway.providers.layer.wire import LayerCustomer, LayerTag
 from gateway.providers.text import first_text, text
 
@@ -40,7 +40,7 @@ def to_domain(wire: LayerCustomer, business_id: str, raw: object = None) -> Cust
         CustomerType.COMPANY if company else CustomerType.INDIVIDUAL if individual else None
     )
     return Customer(
-        key=CustomerKey(Provider.LAYER, business_id, wire.id),
+        key=CustomerKey(LAYER, business_id, wire.id),
         external_id=wire.external_id,
         display_name=first_text(company, individual),
         company_name=company,

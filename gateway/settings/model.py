@@ -1,74 +1,29 @@
-"""Typed settings: a TOML file plus `GATEWAY_*` environment variables.
+"""The settings model: one immutable `Settings`, built once and passed down.
 
-Secrets never sit in the file: a secret field must be written as `"${ENV_VAR}"` and is read from
-the environment when the settings load. Usage::
-
-    settings = load_settings(Path("gateway.toml"))   # or load_settings(None) for the sandbox
+Provider-specific tables (`[tenants.<provider>]`, `[limits.<provider>]`, `[cache.<provider>]`)
+are keyed by the provider's name: a tenant's connection is the connector's own model
+(gateway/providers/<name>/connection.py, validated by gateway/settings/load.py), while limits
+and cache policies are the same shape for every provider and only override what the
+connector's defaults say.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.errors import ConfigError
 
-# Keys whose values are credentials: in a file they must be `${VAR}` references.
-SECRET_KEYS = frozenset(
-    {
-        "api_key",
-        "api_keys",
-        "client_id",
-        "client_secret",
-        "webhook_secret",
-        "webhook_hmac_key",
-        "cursor_key",
-    }
-)
-_ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+class Section(BaseModel):
+    """A settings table: unknown keys are errors, and nothing changes once loaded."""
 
-
-class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LayerConnection(_Section):
-    business_id: str
-    client_id: SecretStr
-    client_secret: SecretStr
-    base_url: str = "https://sandbox.layerfi.com"
-    token_url: str = "https://auth.layerfi.com/oauth2/token"  # noqa: S105 - a URL, not a secret
-    token_scope: str = "https://sandbox.layerfi.com/sandbox"  # noqa: S105
-    # "whsec_…": verifies Layer's webhook deliveries (see docs/webhooks.md).
-    webhook_secret: SecretStr | None = None
-
-
-class CodatConnection(_Section):
-    company_id: str
-    api_key: SecretStr
-    base_url: str = "https://api.codat.io"
-    # "whsec_…" from the Codat portal: verifies read.completed deliveries.
-    webhook_secret: SecretStr | None = None
-
-
-class LagoConnection(_Section):
-    api_key: SecretStr
-    base_url: str = "https://api.getlago.com/api/v1"
-    # Lago keys are organisation-scoped and its API never names the organisation; this label
-    # goes into global ids and cache keys so two organisations of one tenant stay apart.
-    organization_id: str = "default"
-    # The organisation's HMAC key (Lago: Developers → Webhooks, signature "HMAC").
-    webhook_hmac_key: SecretStr | None = None
-
-
-class TenantSettings(_Section):
+class TenantSettings(Section):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     api_keys: tuple[SecretStr, ...] = ()
     # Only the built-in sandbox tenant is reachable without a key.
@@ -78,19 +33,54 @@ class TenantSettings(_Section):
     # Requests a second this tenant may make (a token bucket of `burst`); default: limits'.
     requests_per_second: float | None = Field(default=None, gt=0)
     burst: int | None = Field(default=None, ge=1)
-    layer: LayerConnection | None = None
-    codat: CodatConnection | None = None
-    lago: LagoConnection | None = None
+    # Every other key is a provider's connection, e.g. `[tenants.lago]`: the connector's own
+    # model, never a raw table (gateway/settings/load.py validates those).
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    @model_validator(mode="after")
+    def _other_keys_are_connections(self) -> TenantSettings:
+        for key, value in (self.model_extra or {}).items():
+            if not isinstance(value, Section):
+                raise ValueError(f"{key}: no provider of that name is registered")
+        return self
+
+    @property
+    def connections(self) -> Mapping[str, Section]:
+        """The tenant's provider connections by provider key ("layer", ...)."""
+        return dict(self.model_extra or {})
 
 
-class ProviderLimits(_Section):
-    """How hard one gateway process may press one provider credential."""
+class ProviderLimits(Section):
+    """How hard one gateway process may press one provider credential. In settings, only
+    the keys written override the connector's defaults (`overridden`)."""
 
-    concurrency: int = Field(ge=1)
+    concurrency: int = Field(default=10, ge=1)
     requests_per_second: float | None = Field(default=None, gt=0)
 
 
-class LimitSettings(_Section):
+def provider_tables(model: type[BaseModel], data: Any) -> Any:
+    """Moves the keys `model` does not define into its `providers` table, so
+    `[limits.lago]` reads as `limits.providers["lago"]`."""
+    if not isinstance(data, Mapping):
+        return data
+    own = {k: v for k, v in data.items() if k in model.model_fields}
+    tables = {k: v for k, v in data.items() if k not in model.model_fields}
+    if tables:
+        own["providers"] = {**own.get("providers", {}), **tables}
+    return own
+
+
+SectionT = TypeVar("SectionT", bound=BaseModel)
+
+
+def overridden(defaults: SectionT, override: SectionT | None) -> SectionT:
+    """`defaults` with the keys `override` was given (not its own defaults) replaced."""
+    if override is None:
+        return defaults
+    return defaults.model_copy(update={k: getattr(override, k) for k in override.model_fields_set})
+
+
+class LimitSettings(Section):
     default_page_size: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=100, ge=1)
     max_nodes: int = Field(default=100, ge=1)
@@ -114,13 +104,17 @@ class LimitSettings(_Section):
     # Per-tenant request rate (None: unlimited unless a tenant sets its own).
     tenant_requests_per_second: float | None = Field(default=None, gt=0)
     tenant_burst: int = Field(default=50, ge=1)
-    # Below each provider's documented limits, leaving room for other clients of the key.
-    layer: ProviderLimits = ProviderLimits(concurrency=20, requests_per_second=90)
-    codat: ProviderLimits = ProviderLimits(concurrency=10)
-    lago: ProviderLimits = ProviderLimits(concurrency=10, requests_per_second=45)
+    # `[limits.<provider>]`: overrides of the connector's own limits, which sit below each
+    # provider's documented limits, leaving room for other clients of the key.
+    providers: Mapping[str, ProviderLimits] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_tables(cls, data: Any) -> Any:
+        return provider_tables(cls, data)
 
 
-class ResilienceSettings(_Section):
+class ResilienceSettings(Section):
     """Timeouts, retries and the circuit breaker for provider calls."""
 
     # Everything a request does upstream must fit in this; a call gets what is left.
@@ -139,13 +133,13 @@ class ResilienceSettings(_Section):
     max_response_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
 
 
-class CachePolicySettings(_Section):
+class CachePolicySettings(Section):
     ttl_seconds: float = Field(default=60, gt=0)
     stale_while_revalidate_seconds: float = Field(default=30, ge=0)
     stale_if_error_seconds: float = Field(default=600, ge=0)
 
 
-class CacheSettings(_Section):
+class CacheSettings(Section):
     # redis://host:port/db to share entries between processes; memory when absent.
     url: str | None = None
     # Whole clean responses, served without executing the query (gateway/response_cache.py).
@@ -159,13 +153,16 @@ class CacheSettings(_Section):
     # Per tenant, the response cache evicts its least recently used answers past these.
     response_max_entries_per_tenant: int = Field(default=1_000, ge=1)
     response_max_bytes_per_tenant: int = Field(default=8 * 1024 * 1024, ge=1024)
-    layer: CachePolicySettings = CachePolicySettings()
-    # Codat serves its own synced copy, refreshed at most as often as the company syncs.
-    codat: CachePolicySettings = CachePolicySettings(ttl_seconds=300)
-    lago: CachePolicySettings = CachePolicySettings()
+    # `[cache.<provider>]`: overrides of the connector's own cache policy.
+    providers: Mapping[str, CachePolicySettings] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_tables(cls, data: Any) -> Any:
+        return provider_tables(cls, data)
 
 
-class PersistedSettings(_Section):
+class PersistedSettings(Section):
     """Persisted queries: Apollo APQ, and trusted documents from a manifest file."""
 
     # off: manifest ignored; allow: manifest and APQ, free-form queries too; require: only
@@ -181,7 +178,7 @@ class PersistedSettings(_Section):
     reload_interval_seconds: float = Field(default=1.0, gt=0)
 
 
-class WebhookSettings(_Section):
+class WebhookSettings(Section):
     """Provider webhook deliveries: replay protection and deduplication."""
 
     # A signature whose timestamp is further than this from now is refused (replays).
@@ -254,60 +251,17 @@ class Settings(BaseSettings):
         return self.graphiql if self.graphiql is not None else self.mode == "development"
 
 
-def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read `path` (TOML), resolve `${VAR}` references from `environ`, and validate."""
-    env = os.environ if environ is None else environ
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
-    resolved = _resolve(data, env, trail=())
-    try:
-        return Settings(**resolved)
-    except ValidationError as exc:
-        # pydantic never prints SecretStr values, and inputs are hidden below.
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"invalid settings: {problems}") from None
-
-
-def _resolve(value: Any, env: Mapping[str, str], trail: tuple[str, ...]) -> Any:
-    if isinstance(value, dict):
-        return {k: _resolve(v, env, (*trail, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve(v, env, trail) for v in value]
-    if not isinstance(value, str):
-        return value
-    match = _ENV_REFERENCE.match(value)
-    if match:
-        name = match.group(1)
-        if name not in env:
-            raise ConfigError(f"{'.'.join(trail)} refers to ${{{name}}}, which is not set")
-        return env[name]
-    if trail and trail[-1] in SECRET_KEYS:
-        raise ConfigError(
-            f'{".".join(trail)} holds a literal secret; write it as "${{ENV_VAR}}" '
-            "and set the variable in the environment"
-        )
-    return value
-
-
 __all__ = [
-    "SECRET_KEYS",
     "CachePolicySettings",
     "CacheSettings",
-    "CodatConnection",
-    "LagoConnection",
-    "LayerConnection",
     "LimitSettings",
     "PersistedSettings",
     "ProviderLimits",
     "ResilienceSettings",
+    "Section",
     "Settings",
     "TenantSettings",
     "WebhookSettings",
-    "load_settings",
+    "overridden",
+    "provider_tables",
 ]

@@ -11,9 +11,9 @@ import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from gateway.domain.customer import Provider
-from gateway.providers.resilience import Resilience, Timer
-from gateway.tokenbucket import TokenBucket
+from gateway.domain.provider import Provider
+from gateway.resilience.policy import Resilience, Timer
+from gateway.resilience.tokenbucket import TokenBucket
 
 
 class GateTimeout(Exception):
@@ -31,8 +31,6 @@ class Gate:
     def __init__(
         self, concurrency: int, per_second: float | None = None, timer: Timer | None = None
     ) -> None:
-        self.concurrency = concurrency
-        self.per_second = per_second
         self.timer = timer or Timer()
         self._slots = asyncio.Semaphore(concurrency)
         self._pace = asyncio.Lock()
@@ -77,21 +75,18 @@ class Gates:
     """One gate and one resilience state (breaker) per (provider, credential), shared by every
     tenant using that credential."""
 
-    def __init__(
-        self,
-        limits: dict[Provider, tuple[int, float | None]],
-        resilience: Callable[[], Resilience] = Resilience,
-    ) -> None:
-        self._limits = limits
+    def __init__(self, resilience: Callable[[], Resilience] = Resilience) -> None:
         self._make_resilience = resilience
         self._gates: dict[tuple[Provider, str], Gate] = {}
         self._resilience: dict[tuple[Provider, str], Resilience] = {}
 
-    def gate(self, provider: Provider, credential: str) -> Gate:
+    def gate(
+        self, provider: Provider, credential: str, concurrency: int, per_second: float | None
+    ) -> Gate:
+        """The credential's gate; the limits of its first caller hold for all of them."""
         key = _key(provider, credential)
         gate = self._gates.get(key)
         if gate is None:
-            concurrency, per_second = self._limits[provider]
             # Paced on the credential's timer: the clock its deadlines are measured on.
             timer = self.resilience(provider, credential).timer
             gate = self._gates[key] = Gate(concurrency, per_second, timer)

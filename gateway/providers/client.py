@@ -1,0 +1,164 @@
+"""What the three clients read the same way: GETs through the cache, JSON, wire models.
+
+A client says what differs: its URLs and headers, which statuses mean something for an
+endpoint (a 404 on a get is "no such customer"), and how a body maps to customers. The
+transport below has already retried what could be retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
+
+import orjson
+import pydantic
+
+from gateway.cache.keys import Account
+from gateway.cache.upstream import Entry, Fetch, Validate
+from gateway.domain.customer import Customer
+from gateway.domain.provider import Provider
+from gateway.errors import GatewayError, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
+from gateway.providers.paths import path_segment
+from gateway.providers.upstream import Upstream
+
+ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+T = TypeVar("T")
+
+
+class ProviderClient:
+    """The base of a provider's customer source: one tenant's reads of one account."""
+
+    provider: ClassVar[Provider]
+
+    def __init__(self, upstream: Upstream, account: str, *, pushdown: bool = True) -> None:
+        self._upstream = upstream
+        self._pushdown = pushdown
+        self._cache_account = Account(upstream.tenant, self.provider, account)
+        # Parsed answers are shared per tenant and account only: ids embed the account.
+        self._memo = self._cache_account.prefix()
+
+    @property
+    def account(self) -> str:
+        return self._cache_account.id
+
+    async def get_by_external_id(self, external_id: str) -> Customer | None:
+        return None
+
+    async def get_many(
+        self, native_ids: Sequence[str]
+    ) -> dict[str, Customer | GatewayError | None]:
+        """One get per id, concurrently (the gate bounds how many reach the provider at
+        once); a failed id carries its own error. Providers with a multi-id read override."""
+        results = await asyncio.gather(*(self.get(i) for i in native_ids), return_exceptions=True)
+        return dict(zip(native_ids, settle(results), strict=True))
+
+    async def get(self, native_id: str) -> Customer | None:
+        """One customer by id, through the cache: None on a (cached) 404, else parsed once."""
+        segment = path_segment(native_id)
+        if segment is None:
+            # No URL path can carry this id, so it names no customer.
+            return None
+        customer = self._decoding("customer", self._decode_customer)
+        entry = await self._read(
+            "customer",
+            {"id": native_id},
+            lambda: self._fetch(self._customer_url(segment), {}, ok=frozenset({404})),
+            customer,
+        )
+        return None if entry.status == 404 else customer(entry)
+
+    def _customer_url(self, segment: str) -> str:
+        raise NotImplementedError
+
+    def _decode_customer(self, raw: bytes) -> Customer:
+        raise NotImplementedError
+
+    async def _fetch(
+        self, url: str, params: Mapping[str, str], *, ok: frozenset[int] = frozenset()
+    ) -> Entry:
+        """A GET with the provider's headers, as a cacheable entry."""
+        return await self._send("GET", url, params=params, headers=self._headers(), ok=ok)
+
+    def _headers(self) -> dict[str, str]:
+        return {}
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        ok: frozenset[int] = frozenset(),
+        **request: Any,
+    ) -> Entry:
+        """Send, and return 2xx and the `ok` statuses; any other 4xx is the request's error."""
+        http = self._upstream.http
+        response = await http.send(http.build_request(method, url, **request))
+        status = response.status_code
+        if status < 300 or status in ok:
+            return Entry(status, response.content)
+        if status in (401, 403):
+            raise UpstreamAuthError(self.provider)
+        raise UpstreamRejected(self.provider)
+
+    async def _read(
+        self, resource: str, params: Mapping[str, str], fetch: Fetch, validate: Validate
+    ) -> Entry:
+        """The cache's read-through, bounded by the request's deadline."""
+        return await self._upstream.cache.fetch(
+            self._cache_account,
+            resource,
+            params,
+            fetch,
+            validate=validate,
+            deadline=self._upstream.timer,
+        )
+
+    def _decoding(self, kind: str, parse: Callable[[bytes], T]) -> Callable[[Entry], T]:
+        """A parse as the cache's `validate`: parsed into the shared memo under `kind`, so a
+        later `decoded.get(entry.body, kind, parse)` costs no second parse."""
+        memo = f"{self._memo}:{kind}"
+        decoded = self._upstream.cache.decoded
+
+        def validate(entry: Entry) -> T:
+            return decoded.get(entry.body, memo, parse)
+
+        return validate
+
+    def _json(self, body: bytes) -> Any:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise UpstreamBadResponse(self.provider) from exc
+
+    def _object(self, body: bytes) -> dict[str, Any]:
+        payload = self._json(body)
+        if not isinstance(payload, dict):
+            raise UpstreamBadResponse(self.provider)
+        return payload
+
+    def _parse(self, model: type[ModelT], payload: Any) -> ModelT:
+        """Validate a wire payload; a body of the wrong shape is the provider's fault."""
+        try:
+            return model.model_validate(payload)
+        except pydantic.ValidationError as exc:
+            raise UpstreamBadResponse(self.provider) from exc
+
+
+def settle(results: Sequence[T | BaseException]) -> list[T | GatewayError]:
+    """`gather(..., return_exceptions=True)` results with gateway errors kept per item; any
+    other exception is a bug and propagates."""
+    settled: list[T | GatewayError] = []
+    for result in results:
+        if isinstance(result, GatewayError) or not isinstance(result, BaseException):
+            settled.append(result)
+        else:
+            raise result
+    return settled
+
+
+def drop_empty(params: Mapping[str, str | None]) -> dict[str, str]:
+    return {k: v for k, v in params.items() if v is not None}
+
+
+__all__ = ["ProviderClient", "drop_empty", "settle"]

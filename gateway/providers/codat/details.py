@@ -1,0 +1,24 @@
+"""Codat's own customer fields, beside the unified ones (GraphQL: CodatCustomer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class CodatDetails:
+    customer_name: str | None
+    contact_name: str | None
+    email_address: str | None
+    default_currency: str | None
+    phone: str | None
+    status: str
+    is_deleted: bool | None
+    supplemental_data: Any
+    modified_date: datetime | None
+    source_modified_date: datetime | None
+
+
+__all__ = ["CodatDetails"]

@@ -1,0 +1,36 @@
+"""Layer's webhooks: Standard Webhooks signatures; `customer.*` events carry only an id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import SecretStr
+
+from gateway.cache.keys import Account
+from gateway.cache.upstream import UpstreamCache
+from gateway.providers.layer.connection import LayerConnection
+from gateway.webhooks.signatures import StandardWebhooks
+
+CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated", "customer.archived"})
+
+
+class LayerWebhooks(StandardWebhooks):
+    def secret(self, connection: LayerConnection) -> SecretStr | None:
+        return connection.webhook_secret
+
+    async def apply(
+        self,
+        account: Account,
+        connection: LayerConnection,
+        cache: UpstreamCache,
+        event: dict[str, Any],
+    ) -> str:
+        if event.get("type") not in CUSTOMER_EVENTS:
+            return "ignored"
+        # The thin event names the customer but (unverified) not its business: every entry of
+        # the account goes, lists included, since they may now order or filter differently.
+        await cache.retire(account)
+        return "retired"
+
+
+__all__ = ["CUSTOMER_EVENTS", "LayerWebhooks"]

@@ -1,0 +1,1 @@
+"""Surviving slow and failing providers: deadlines, retries, breakers, gates, token buckets."""

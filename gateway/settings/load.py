@@ -1,0 +1,123 @@
+"""Loading settings: a TOML file plus `GATEWAY_*` environment variables.
+
+Secrets never sit in the file: a secret field must be written as `"${ENV_VAR}"` and is read from
+the environment when the settings load. Usage::
+
+    settings = load_settings(Path("gateway.toml"))   # or load_settings(None) for the sandbox
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from gateway.errors import ConfigError
+from gateway.providers.registry import Registry, default_connectors
+from gateway.settings.model import Settings, TenantSettings
+
+# Keys whose values are credentials whatever table they sit in: in a file they must be
+# `${VAR}` references (each provider's connection model adds its own secret fields).
+SECRET_KEYS = frozenset({"api_keys", "cursor_key"})
+_ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def load_settings(
+    path: Path | None,
+    environ: Mapping[str, str] | None = None,
+    registry: Registry | None = None,
+) -> Settings:
+    """Read `path` (TOML), resolve `${VAR}` references from `environ`, and validate, each
+    tenant's provider tables by that provider's connection model in `registry`."""
+    env = os.environ if environ is None else environ
+    registry = registry or Registry(default_connectors())
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+    resolved = _resolve(data, env, trail=(), secret_keys=SECRET_KEYS | _secret_keys(registry))
+    problems: list[str] = []
+    tenants = resolved.get("tenants")
+    if isinstance(tenants, list):
+        resolved["tenants"] = [
+            _with_connections(t, registry, f"tenants.{i}", problems) for i, t in enumerate(tenants)
+        ]
+    settings = None
+    try:
+        settings = Settings(**resolved)
+    except ValidationError as exc:
+        problems.append(_problems(exc))
+    if problems or settings is None:
+        # Every problem at once, so a config is fixed in one pass.
+        raise ConfigError(f"invalid settings: {'; '.join(problems)}")
+    registry.check(settings)
+    return settings
+
+
+def _with_connections(tenant: Any, registry: Registry, where: str, problems: list[str]) -> Any:
+    """The tenant's provider tables as their connectors' models (an invalid one is left out,
+    its problems noted); other keys as they are."""
+    if not isinstance(tenant, dict):
+        return tenant
+    validated = dict(tenant)
+    for key, value in tenant.items():
+        connector = registry.by_key(key)
+        if connector is None or key in TenantSettings.model_fields:
+            continue
+        try:
+            validated[key] = connector.connection.model_validate(value)
+        except ValidationError as exc:
+            problems.append(_problems(exc, f"{where}.{key}"))
+            del validated[key]
+    return validated
+
+
+def _problems(exc: ValidationError, prefix: str = "") -> str:
+    # pydantic never prints SecretStr values, and inputs are left out here.
+    return "; ".join(
+        ".".join(str(p) for p in ((prefix,) if prefix else ()) + tuple(e["loc"])) + f": {e['msg']}"
+        for e in exc.errors()
+    )
+
+
+def _secret_keys(registry: Registry) -> frozenset[str]:
+    """Every connection model's secret fields: credentials, wherever a provider keeps them."""
+    return frozenset(
+        name
+        for connector in registry
+        for name, field in connector.connection.model_fields.items()
+        if "SecretStr" in str(field.annotation)
+    )
+
+
+def _resolve(
+    value: Any, env: Mapping[str, str], trail: tuple[str, ...], secret_keys: frozenset[str]
+) -> Any:
+    if isinstance(value, dict):
+        return {k: _resolve(v, env, (*trail, k), secret_keys) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, env, trail, secret_keys) for v in value]
+    if not isinstance(value, str):
+        return value
+    match = _ENV_REFERENCE.match(value)
+    if match:
+        name = match.group(1)
+        if name not in env:
+            raise ConfigError(f"{'.'.join(trail)} refers to ${{{name}}}, which is not set")
+        return env[name]
+    if trail and trail[-1] in secret_keys:
+        raise ConfigError(
+            f'{".".join(trail)} holds a literal secret; write it as "${{ENV_VAR}}" '
+            "and set the variable in the environment"
+        )
+    return value
+
+
+__all__ = ["SECRET_KEYS", "load_settings"]

@@ -1,0 +1,54 @@
+"""The GraphQL type of Codat's customers: every field of Codat's customer object."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gateway.domain.customer import Customer
+from gateway.providers.codat.details import CodatDetails
+from resolvers.types.customer import CustomerInterface, common_fields
+
+
+@strawberry.type(description="A customer of a company connected to Codat.")
+class CodatCustomer(CustomerInterface):
+    customer_name: str | None
+    contact_name: str | None
+    email_address: str | None
+    default_currency: str | None = strawberry.field(
+        description="As sent; XXX (no currency) shows here, `currency` is null then."
+    )
+    phone: str | None
+    codat_status: str = strawberry.field(description="Codat's `status`: Unknown, Active, Archived.")
+    is_deleted: bool | None = strawberry.field(description="Codat's `metadata.isDeleted`.")
+    supplemental_data: JSON | None = strawberry.field(
+        description="Codat's `supplementalData.content`."
+    )
+    modified_date: datetime | None
+    source_modified_date: datetime | None
+
+    details: ClassVar[type] = CodatDetails
+
+    @classmethod
+    def from_domain(cls, c: Customer) -> CodatCustomer:
+        details = c.details
+        assert isinstance(details, CodatDetails)
+        return cls(
+            **common_fields(c),
+            customer_name=details.customer_name,
+            contact_name=details.contact_name,
+            email_address=details.email_address,
+            default_currency=details.default_currency,
+            phone=details.phone,
+            codat_status=details.status,
+            is_deleted=details.is_deleted,
+            supplemental_data=details.supplemental_data,
+            modified_date=details.modified_date,
+            source_modified_date=details.source_modified_date,
+        )
+
+
+__all__ = ["CodatCustomer"]
