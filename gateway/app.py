@@ -25,10 +25,10 @@ from gateway.cache.store import CacheStore
 from gateway.cache.upstream import CachePolicy, UpstreamCache
 from gateway.domain.customer import Provider
 from gateway.graphql_http import GraphQLEndpoint
+from gateway.http.playground import ASSETS_PATH, asset_directory
 from gateway.observability.metrics import CONTENT_TYPE, Metrics
 from gateway.observability.tracing import configure_tracing
 from gateway.persisted import ManifestFile, PersistedQueries
-from gateway.playground import ASSETS_PATH, asset_directory
 from gateway.providers.gate import Gates
 from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.resilience import Breaker, Resilience, RetryPolicy, Timer

@@ -34,9 +34,13 @@ query Customers($first: Int = 9) {
 KEY_HEADER_HINT = '{\n  "Authorization": "Bearer <your gateway API key>"\n}'
 
 
+# Vendored beside this module (graphiql/VENDOR.md); packaged with it as data files.
+_ASSETS = resources.files("gateway.http").joinpath("graphiql")
+
+
 @cache
 def _template() -> str:
-    return resources.files("gateway.static.graphiql").joinpath("index.html").read_text("utf-8")
+    return _ASSETS.joinpath("index.html").read_text("utf-8")
 
 
 def render_graphiql(endpoint: str, *, needs_key: bool) -> str:
@@ -52,7 +56,7 @@ def render_graphiql(endpoint: str, *, needs_key: bool) -> str:
 
 
 def asset_directory() -> str:
-    return str(resources.files("gateway.static.graphiql"))
+    return str(_ASSETS)
 
 
 __all__ = ["ASSETS_PATH", "EXAMPLE_QUERY", "asset_directory", "render_graphiql"]
