@@ -24,16 +24,16 @@ from gateway.cache.bounded import Bounds
 from gateway.cache.store import CacheStore
 from gateway.cache.upstream import CachePolicy, UpstreamCache
 from gateway.domain.customer import Provider
-from gateway.graphql_http import GraphQLEndpoint
+from gateway.http.endpoint import GraphQLEndpoint
+from gateway.http.persisted import ManifestFile, PersistedQueries
 from gateway.http.playground import ASSETS_PATH, asset_directory
+from gateway.http.response_cache import ResponseCache
 from gateway.observability.metrics import CONTENT_TYPE, Metrics
 from gateway.observability.tracing import configure_tracing
-from gateway.persisted import ManifestFile, PersistedQueries
 from gateway.providers.gate import Gates
 from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.resilience import Breaker, Resilience, RetryPolicy, Timer
 from gateway.ratelimit import TenantRateLimiter
-from gateway.response_cache import ResponseCache
 from gateway.sandbox import Sandbox
 from gateway.sandbox.admin import FaultAdmin
 from gateway.sandbox.server import serve_on_loopback

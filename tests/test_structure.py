@@ -45,7 +45,7 @@ def test_only_the_app_and_the_cli_know_the_graphql_layer() -> None:
 
 
 def test_providers_do_not_reach_up_into_the_request_layers() -> None:
-    upward = ("gateway.graphql_http", "gateway.context", "gateway.loaders", "gateway.federation")
+    upward = ("gateway.http", "gateway.context", "gateway.loaders", "gateway.federation")
     for path in (ROOT / "gateway" / "providers").rglob("*.py"):
         assert not any(n.startswith(upward) for n in imports(path)), path
 

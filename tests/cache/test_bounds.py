@@ -17,8 +17,12 @@ import redis.asyncio as aioredis
 
 from gateway.cache.bounded import BoundedStore, Bounds, MemoryBoundedStore, bounded_store
 from gateway.cache.store import CacheStore
-from gateway.declared_variables import DeclaredVariables, run_values
-from gateway.operations import OperationNotFound, choose_operation
+from gateway.http.operations import (
+    DeclaredVariables,
+    OperationNotFound,
+    choose_operation,
+    run_values,
+)
 from gateway.settings import CacheSettings, PersistedSettings, Settings
 from tests.cache.test_caching import twin_tenants
 from tests.services import RedisServer, redis_server

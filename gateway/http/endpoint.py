@@ -28,21 +28,25 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from gateway.accept import GRAPHQL_RESPONSE, JSON, negotiate
 from gateway.context import Context
-from gateway.declared_variables import DeclaredVariables, run_values
 from gateway.errors import TenantError
-from gateway.errors_format import format_error, format_partial
+from gateway.http.errors import format_error, format_partial
+from gateway.http.negotiation import GRAPHQL_RESPONSE, JSON, negotiate
+from gateway.http.operations import (
+    DeclaredVariables,
+    OperationNotFound,
+    choose_operation,
+    run_values,
+)
+from gateway.http.persisted import PersistedQueries, PersistedQueryError
 from gateway.http.playground import render_graphiql
+from gateway.http.response_cache import ResponseCache
 from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
 from gateway.observability.logs import request_id as current_request_id
 from gateway.observability.metrics import REJECTED, Metrics, OperationLabels
 from gateway.observability.tracing import tracer
-from gateway.operations import OperationNotFound, choose_operation
-from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.providers.resilience import Timer
 from gateway.ratelimit import TenantRateLimiter, retry_after_header
-from gateway.response_cache import ResponseCache
 from gateway.settings import Settings
 from gateway.tenants import TenantDirectory
 

@@ -1,4 +1,8 @@
-"""The variables an operation will actually run with, for building cache keys.
+"""Which operation of a document a request runs, and the variables it runs with.
+
+GraphQL's GetOperation(): with no `operationName` the document must hold exactly one
+operation; with one, an operation of that name must exist. Strawberry runs the first operation
+when none is named, so the edge decides here and answers 422 otherwise.
 
 GraphQL execution ignores variables the operation does not declare, so a key built from the
 request's whole `variables` map lets any client mint endless distinct keys for one answer
@@ -7,7 +11,7 @@ declared variables count, with their declared defaults applied, so omitting `$n`
 its default share a key.
 
 Usage: `operations = documents.operations(query)` (None: the document does not parse), then,
-once the operation to run is chosen (gateway/operations.py),
+`operation = choose_operation(operations, operation_name)`, then
 `run_values(operations, operation, variables)`: None means "do not cache".
 """
 
@@ -36,6 +40,35 @@ class Declaration:
 
 # Operation name (None for an anonymous one) -> its declarations, in document order.
 Operations = dict[str | None, tuple[Declaration, ...]]
+
+
+class OperationNotFound(Exception):
+    """The operation to run cannot be determined (GraphQL-over-HTTP: 422)."""
+
+    code = "OPERATION_RESOLUTION_FAILURE"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def choose_operation(operations: Operations | None, operation_name: str | None) -> str | None:
+    """The name of the operation the request runs (None: the document's only operation is
+    anonymous). `operations` None (a document that does not parse, or names two operations
+    alike) leaves the choice to the schema, which reports the error with its location."""
+    if operations is None:
+        return operation_name
+    if operation_name is not None:
+        if operation_name not in operations:
+            raise OperationNotFound(f"The document has no operation named {operation_name[:64]!r}")
+        return operation_name
+    if len(operations) == 1:
+        return next(iter(operations))
+    if not operations:
+        raise OperationNotFound("The document has no operation to run")
+    raise OperationNotFound(
+        "The document has several operations: name the one to run in operationName"
+    )
 
 
 def run_values(
@@ -101,4 +134,12 @@ class DeclaredVariables:
         return operations
 
 
-__all__ = ["DOCUMENT_MEMO_SIZE", "Declaration", "DeclaredVariables", "Operations", "run_values"]
+__all__ = [
+    "DOCUMENT_MEMO_SIZE",
+    "Declaration",
+    "DeclaredVariables",
+    "OperationNotFound",
+    "Operations",
+    "choose_operation",
+    "run_values",
+]
