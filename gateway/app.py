@@ -28,6 +28,7 @@ from gateway.http.endpoint import GraphQLEndpoint
 from gateway.http.persisted import ManifestFile, PersistedQueries
 from gateway.http.playground import ASSETS_PATH, asset_directory
 from gateway.http.response_cache import ResponseCache
+from gateway.http.webhooks import WebhookEndpoint
 from gateway.observability.metrics import CONTENT_TYPE, Metrics
 from gateway.observability.tracing import configure_tracing
 from gateway.providers.gate import Gates
@@ -39,7 +40,6 @@ from gateway.sandbox.admin import FaultAdmin
 from gateway.sandbox.server import serve_on_loopback
 from gateway.settings import CachePolicySettings, ResilienceSettings, Settings
 from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
-from gateway.webhooks.endpoint import WebhookEndpoint
 from resolvers.schema import build_schema
 
 DEMO_TENANT = "demo"
