@@ -34,21 +34,21 @@ from gateway.http.errors import format_error, format_partial
 from gateway.http.negotiation import GRAPHQL_RESPONSE, JSON, negotiate
 from gateway.http.operations import (
     DeclaredVariables,
-    OperationNotFound,
     choose_operation,
     run_values,
 )
-from gateway.http.persisted import PersistedQueries, PersistedQueryError
+from gateway.http.persisted import PERSISTED_QUERY_NOT_FOUND, PersistedQueries
 from gateway.http.playground import render_graphiql
+from gateway.http.rejection import Rejection, graphql_response, retry_after
 from gateway.http.response_cache import ResponseCache
 from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
 from gateway.observability.logs import request_id as current_request_id
 from gateway.observability.metrics import REJECTED, Metrics, OperationLabels
 from gateway.observability.tracing import tracer
 from gateway.providers.resilience import Timer
-from gateway.ratelimit import TenantRateLimiter, retry_after_header
+from gateway.ratelimit import TenantRateLimiter
 from gateway.settings import Settings
-from gateway.tenants import TenantDirectory
+from gateway.tenants import Tenant, TenantDirectory
 
 log = logging.getLogger("gateway.http")
 
@@ -74,17 +74,6 @@ class _Outcome:
     label: str = REJECTED
     tenant: str | None = None
     ledger: UpstreamLedger | None = None
-
-
-class RequestRejected(Exception):
-    """The HTTP request cannot be run; answered with `status` and one error with `code`."""
-
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
 
 
 class GraphQLEndpoint:
@@ -145,7 +134,7 @@ class GraphQLEndpoint:
                     response = await self._handle(request, request_id, outcome)
                 except Exception:  # a bug must still get a JSON answer, logged once
                     log.exception("unexpected error serving request %s", request_id)
-                    response = _rejection(_INTERNAL, JSON, request_id)
+                    response = graphql_response(_INTERNAL, JSON, request_id)
                 span.set_attribute("http.response.status_code", response.status_code)
                 if outcome.tenant:
                     span.set_attribute("gateway.tenant", outcome.tenant)
@@ -163,11 +152,11 @@ class GraphQLEndpoint:
         media_type = negotiate(request.headers.get("accept"))
         try:
             if request.method not in ("GET", "POST"):
-                raise RequestRejected(
+                raise Rejection(
                     405, "METHOD_NOT_ALLOWED", "Send GET or POST", {"Allow": "GET, POST"}
                 )
             if media_type is None:
-                raise RequestRejected(406, "NOT_ACCEPTABLE", f"Accept {GRAPHQL_RESPONSE} or {JSON}")
+                raise Rejection(406, "NOT_ACCEPTABLE", f"Accept {GRAPHQL_RESPONSE} or {JSON}")
             if self._wants_playground(request):
                 return HTMLResponse(
                     render_graphiql(str(request.url.path), needs_key=self._needs_key()),
@@ -175,20 +164,20 @@ class GraphQLEndpoint:
                 )
             # Who asks comes first: an unknown caller costs no body read, no JSON parsing, no
             # document work and no labelled metric.
-            tenant = self.tenants.authenticate(request.headers.get("authorization"))
+            tenant = self._authenticate(request)
             outcome.tenant = tenant.id
             wait = await self.rate_limiter.acquire(tenant) if self.rate_limiter else None
             if wait is not None:
-                raise RequestRejected(
+                raise Rejection(
                     429,
                     "RATE_LIMITED",
                     "Too many requests for this tenant; retry after the Retry-After seconds",
-                    {"Retry-After": retry_after_header(wait)},
+                    retry_after(wait),
                 )
             graphql_request = await _read_request(request)
             limit = self.settings.limits.max_document_chars
             if graphql_request.query is not None and len(graphql_request.query) > limit:
-                raise RequestRejected(
+                raise Rejection(
                     400, "QUERY_TOO_LARGE", f"The query is longer than {limit} characters"
                 )
             try:
@@ -198,8 +187,8 @@ class GraphQLEndpoint:
                     graphql_request.extensions,
                     graphql_request.document_id,
                 )
-            except PersistedQueryError as exc:
-                if exc.code == "PERSISTED_QUERY_NOT_FOUND":
+            except Rejection as rejection:
+                if rejection.code == PERSISTED_QUERY_NOT_FOUND:
                     self.metrics.persisted.labels("apq_miss").inc()
                 raise
             if resolved.via:
@@ -256,21 +245,8 @@ class GraphQLEndpoint:
                 outcome.label = label()
                 if resolved.register is not None:
                     await self.persisted.register(tenant.id, resolved.register, resolved.query)
-        except OperationNotFound as exc:
-            rejection = RequestRejected(422, exc.code, exc.message)
-            return _rejection(rejection, media_type or JSON, request_id)
-        except PersistedQueryError as exc:
-            rejection = RequestRejected(exc.status, exc.code, exc.message)
-            if exc.cache_control:
-                rejection.headers["Cache-Control"] = exc.cache_control
-            return _rejection(rejection, media_type or JSON, request_id)
-        except TenantError as exc:
-            rejection = RequestRejected(
-                401, exc.code, exc.message, {"WWW-Authenticate": 'Bearer realm="customer-gateway"'}
-            )
-            return _rejection(rejection, media_type or JSON, request_id)
-        except RequestRejected as rejection:
-            return _rejection(rejection, media_type or JSON, request_id)
+        except Rejection as rejection:
+            return graphql_response(rejection, media_type or JSON, request_id)
         response = self._respond(result, context, ledger, trace, media_type, request_id)
         clean = (
             response.status_code == 200
@@ -282,6 +258,12 @@ class GraphQLEndpoint:
         if cache is not None and cache_key is not None and clean:
             await cache.put(cache_key, bytes(response.body), fresh_for)
         return self._cacheable(request, response, int(fresh_for), failed=not clean)
+
+    def _authenticate(self, request: Request) -> Tenant:
+        try:
+            return self.tenants.authenticate(request.headers.get("authorization"))
+        except TenantError as exc:
+            raise Rejection(401, exc.code, exc.message, _CHALLENGE) from None
 
     def _response_cache_for(self, request: Request, trace: bool) -> ResponseCache | None:
         """The response cache, unless this request must be executed: tracing was asked for,
@@ -342,7 +324,7 @@ class GraphQLEndpoint:
                 operation_extensions=graphql_request.extensions,
             )
         except InvalidOperationTypeError:
-            raise RequestRejected(
+            raise Rejection(
                 405, "METHOD_NOT_ALLOWED", "Only queries can be sent over GET", {"Allow": "POST"}
             ) from None
 
@@ -419,23 +401,23 @@ async def _read_request(request: Request) -> GraphQLRequest:
         )
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in (JSON, GRAPHQL_RESPONSE):
-        raise RequestRejected(415, "UNSUPPORTED_MEDIA_TYPE", f"Send the request as {JSON}")
+        raise Rejection(415, "UNSUPPORTED_MEDIA_TYPE", f"Send the request as {JSON}")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise RequestRejected(413, "PAYLOAD_TOO_LARGE", "The request body is too large")
+        raise Rejection(413, "PAYLOAD_TOO_LARGE", "The request body is too large")
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > MAX_BODY_BYTES:
-            raise RequestRejected(413, "PAYLOAD_TOO_LARGE", "The request body is too large")
+            raise Rejection(413, "PAYLOAD_TOO_LARGE", "The request body is too large")
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise RequestRejected(400, "BAD_REQUEST", "The request body is not valid JSON") from None
+        raise Rejection(400, "BAD_REQUEST", "The request body is not valid JSON") from None
     if isinstance(payload, list):
-        raise RequestRejected(422, "BATCHING_NOT_SUPPORTED", "Send one operation per request")
+        raise Rejection(422, "BATCHING_NOT_SUPPORTED", "Send one operation per request")
     if not isinstance(payload, dict):
-        raise RequestRejected(422, "BAD_REQUEST", "The request body must be a JSON object")
+        raise Rejection(422, "BAD_REQUEST", "The request body must be a JSON object")
     return _to_graphql_request(payload)
 
 
@@ -445,9 +427,7 @@ def _json_param(value: str | None, name: str) -> Any:
     try:
         return orjson.loads(value)
     except orjson.JSONDecodeError:
-        raise RequestRejected(
-            400, "BAD_REQUEST", f"The {name} parameter is not valid JSON"
-        ) from None
+        raise Rejection(400, "BAD_REQUEST", f"The {name} parameter is not valid JSON") from None
 
 
 def _to_graphql_request(payload: dict[str, Any]) -> GraphQLRequest:
@@ -456,17 +436,17 @@ def _to_graphql_request(payload: dict[str, Any]) -> GraphQLRequest:
     document_id = payload.get("documentId")
     # Well-formed JSON that is not a GraphQL-over-HTTP request: 422.
     if query is not None and (not isinstance(query, str) or not query.strip()):
-        raise RequestRejected(422, "BAD_REQUEST", "query must be a non-empty string")
+        raise Rejection(422, "BAD_REQUEST", "query must be a non-empty string")
     if document_id is not None and not isinstance(document_id, str):
-        raise RequestRejected(422, "BAD_REQUEST", "documentId must be a string")
+        raise Rejection(422, "BAD_REQUEST", "documentId must be a string")
     if variables is not None and not isinstance(variables, dict):
-        raise RequestRejected(422, "BAD_REQUEST", "variables must be a JSON object")
+        raise Rejection(422, "BAD_REQUEST", "variables must be a JSON object")
     if operation_name is not None and not isinstance(operation_name, str):
-        raise RequestRejected(422, "BAD_REQUEST", "operationName must be a string")
+        raise Rejection(422, "BAD_REQUEST", "operationName must be a string")
     if extensions is not None and not isinstance(extensions, dict):
-        raise RequestRejected(422, "BAD_REQUEST", "extensions must be a JSON object")
+        raise Rejection(422, "BAD_REQUEST", "extensions must be a JSON object")
     if query is None and document_id is None and "persistedQuery" not in (extensions or {}):
-        raise RequestRejected(422, "BAD_REQUEST", "The request has no GraphQL query")
+        raise Rejection(422, "BAD_REQUEST", "The request has no GraphQL query")
     return GraphQLRequest(query, variables, operation_name, extensions, document_id)
 
 
@@ -477,17 +457,8 @@ def _request_id(offered: str | None) -> str:
     return uuid.uuid4().hex
 
 
-_INTERNAL = RequestRejected(500, "INTERNAL_SERVER_ERROR", "Internal server error")
+_INTERNAL = Rejection(500, "INTERNAL_SERVER_ERROR", "Internal server error")
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="customer-gateway"'}
 
 
-def _rejection(rejection: RequestRejected, media_type: str, request_id: str) -> Response:
-    body = {"errors": [{"message": rejection.message, "extensions": {"code": rejection.code}}]}
-    return Response(
-        orjson.dumps(body),
-        status_code=rejection.status,
-        media_type=media_type,
-        headers={"X-Request-Id": request_id, **rejection.headers},
-    )
-
-
-__all__ = ["MAX_BODY_BYTES", "GraphQLEndpoint", "RequestRejected"]
+__all__ = ["MAX_BODY_BYTES", "GraphQLEndpoint"]

@@ -25,6 +25,8 @@ from typing import Any
 
 from graphql import GraphQLError, OperationDefinitionNode, parse, value_from_ast_untyped
 
+from gateway.http.rejection import Rejection
+
 # Documents whose declarations are remembered; each costs a few hundred bytes at most.
 DOCUMENT_MEMO_SIZE = 1024
 _ABSENT = object()
@@ -42,14 +44,9 @@ class Declaration:
 Operations = dict[str | None, tuple[Declaration, ...]]
 
 
-class OperationNotFound(Exception):
+def operation_not_found(message: str) -> Rejection:
     """The operation to run cannot be determined (GraphQL-over-HTTP: 422)."""
-
-    code = "OPERATION_RESOLUTION_FAILURE"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    return Rejection(422, "OPERATION_RESOLUTION_FAILURE", message)
 
 
 def choose_operation(operations: Operations | None, operation_name: str | None) -> str | None:
@@ -60,13 +57,15 @@ def choose_operation(operations: Operations | None, operation_name: str | None) 
         return operation_name
     if operation_name is not None:
         if operation_name not in operations:
-            raise OperationNotFound(f"The document has no operation named {operation_name[:64]!r}")
+            raise operation_not_found(
+                f"The document has no operation named {operation_name[:64]!r}"
+            )
         return operation_name
     if len(operations) == 1:
         return next(iter(operations))
     if not operations:
-        raise OperationNotFound("The document has no operation to run")
-    raise OperationNotFound(
+        raise operation_not_found("The document has no operation to run")
+    raise operation_not_found(
         "The document has several operations: name the one to run in operationName"
     )
 
@@ -138,8 +137,8 @@ __all__ = [
     "DOCUMENT_MEMO_SIZE",
     "Declaration",
     "DeclaredVariables",
-    "OperationNotFound",
     "Operations",
     "choose_operation",
+    "operation_not_found",
     "run_values",
 ]

@@ -31,6 +31,7 @@ from gateway.cache.bounded import Bounds, bounded_store, namespace_of
 from gateway.cache.keys import persisted_query_key
 from gateway.cache.store import CacheStore
 from gateway.errors import ConfigError
+from gateway.http.rejection import Rejection
 from gateway.settings import PersistedSettings
 
 log = logging.getLogger("gateway.persisted")
@@ -42,24 +43,16 @@ DEFAULT_APQ_BOUNDS = Bounds(
 )
 
 
-class PersistedQueryError(Exception):
-    """A persisted-query request that cannot run; `status` and `code` say why."""
-
-    def __init__(self, status: int, code: str, message: str, *, cache_control: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.cache_control = cache_control
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 
 
-def not_found() -> PersistedQueryError:
+def not_found() -> Rejection:
     # Apollo's exact contract: HTTP 200, this message and code, and a miss no CDN may keep.
-    return PersistedQueryError(
+    return Rejection(
         200,
-        "PERSISTED_QUERY_NOT_FOUND",
+        PERSISTED_QUERY_NOT_FOUND,
         "PersistedQueryNotFound",
-        cache_control="private, no-cache, must-revalidate",
+        {"Cache-Control": "private, no-cache, must-revalidate"},
     )
 
 
@@ -184,14 +177,14 @@ class PersistedQueries:
         wanted = document_id or sha
         if self.mode == "require":
             if query is not None or wanted is None:
-                raise PersistedQueryError(
+                raise Rejection(
                     400,
                     "PERSISTED_QUERY_REQUIRED",
                     "Only trusted documents run here: send their id, not the document",
                 )
             found = self.manifest.current.get(wanted)
             if found is None:
-                raise PersistedQueryError(
+                raise Rejection(
                     400, "PERSISTED_QUERY_NOT_IN_LIST", "No trusted document has that id"
                 )
             return Resolved(found, via="manifest")
@@ -200,17 +193,13 @@ class PersistedQueries:
             if found is not None:
                 return Resolved(found, via="manifest")
         if document_id is not None and sha is None:
-            raise PersistedQueryError(
-                400, "PERSISTED_QUERY_NOT_IN_LIST", "No trusted document has that id"
-            )
+            raise Rejection(400, "PERSISTED_QUERY_NOT_IN_LIST", "No trusted document has that id")
         if sha is None:
             if query is None:
-                raise PersistedQueryError(400, "BAD_REQUEST", "The request has no GraphQL query")
+                raise Rejection(400, "BAD_REQUEST", "The request has no GraphQL query")
             return Resolved(query)
         if not self.apq:
-            raise PersistedQueryError(
-                400, "PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported"
-            )
+            raise Rejection(400, "PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported")
         if query is None:
             key = persisted_query_key(tenant, sha)
             stored = await self.registrations.get(namespace_of(key), key)
@@ -218,7 +207,7 @@ class PersistedQueries:
                 raise not_found()
             return Resolved(stored.decode(), via="apq_hit")
         if hashlib.sha256(query.encode()).hexdigest() != sha:
-            raise PersistedQueryError(
+            raise Rejection(
                 400, "PERSISTED_QUERY_HASH_MISMATCH", "provided sha does not match query"
             )
         return Resolved(query, register=sha, via="apq_register")
@@ -230,16 +219,16 @@ class PersistedQueries:
 
 def _apq_hash(persisted: Any) -> str:
     if not isinstance(persisted, dict):
-        raise PersistedQueryError(400, "BAD_REQUEST", "extensions.persistedQuery must be an object")
+        raise Rejection(400, "BAD_REQUEST", "extensions.persistedQuery must be an object")
     version = persisted.get("version")
     # The integer 1 exactly: JSON true and 1.0 compare equal to it in Python.
     if type(version) is not int or version != 1:
-        raise PersistedQueryError(
+        raise Rejection(
             400, "PERSISTED_QUERY_VERSION_NOT_SUPPORTED", "Unsupported persisted query version"
         )
     sha = persisted.get("sha256Hash")
     if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
-        raise PersistedQueryError(
+        raise Rejection(
             400, "BAD_REQUEST", "extensions.persistedQuery.sha256Hash must be 64 hex digits"
         )
     return sha
@@ -248,10 +237,10 @@ def _apq_hash(persisted: Any) -> str:
 __all__ = [
     "DEFAULT_APQ_BOUNDS",
     "EMPTY_MANIFEST",
+    "PERSISTED_QUERY_NOT_FOUND",
     "Manifest",
     "ManifestFile",
     "PersistedQueries",
-    "PersistedQueryError",
     "Resolved",
     "not_found",
     "parse_manifest",
