@@ -7,11 +7,13 @@ Every answer is JSON with a stable `code` when something is refused:
     401  WEBHOOK_SIGNATURE_INVALID                           missing or wrong signature
     401  WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE                  signed too long ago (or ahead)
     404  WEBHOOK_UNKNOWN_PROVIDER, WEBHOOK_NOT_CONFIGURED
+    405  WEBHOOK_METHOD_NOT_ALLOWED                          not a POST
     409  WEBHOOK_BUSY                                        another delivery for the same
                                                          customer is being applied: retry
     413  WEBHOOK_BODY_TOO_LARGE                              over 1 MiB
     503  WEBHOOK_CACHE_UNAVAILABLE                           a cache write failed: retry
 
+Each refusal is a `Rejection` (gateway/http/rejection.py) answered by `webhook_response`.
 Nothing changes on a 4xx. A 2xx means the event is in the cache (or needs nothing), so the
 provider stops retrying; a 503 means it is not, and no receipt was written, so the retry is
 applied.
@@ -34,6 +36,7 @@ from gateway.cache.keys import Scope
 from gateway.cache.store import RETRY_PAUSE_SECONDS
 from gateway.cache.upstream import UpstreamCache
 from gateway.domain.customer import Provider
+from gateway.http.rejection import Rejection, retry_after, webhook_response
 from gateway.settings import WebhookSettings
 from gateway.tenants import Tenant, TenantDirectory
 from gateway.webhooks.apply import apply_codat, apply_lago, apply_layer
@@ -49,12 +52,6 @@ from gateway.webhooks.signatures import (
 
 log = logging.getLogger("gateway.webhooks")
 MAX_BODY_BYTES = 1024 * 1024
-Apply = Callable[[Tenant, UpstreamCache, dict[str, Any]], Awaitable[str]]
-_APPLY: dict[Provider, Apply] = {
-    Provider.LAYER: apply_layer,
-    Provider.CODAT: apply_codat,
-    Provider.LAGO: apply_lago,
-}
 
 
 class WebhookEndpoint:
@@ -74,56 +71,58 @@ class WebhookEndpoint:
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        if request.method != "POST":
-            response = _refuse(
-                405, "WEBHOOK_METHOD_NOT_ALLOWED", "send webhooks with POST", {"Allow": "POST"}
-            )
-        else:
-            try:
-                response = await self.handle(request)
-            except Exception:  # a bug must still get a JSON answer, logged once
-                log.exception("unexpected error handling a webhook")
-                response = _refuse(500, "INTERNAL_SERVER_ERROR", "internal server error")
+        try:
+            response = await self.handle(request)
+        except Rejection as rejection:
+            response = webhook_response(rejection)
+        except Exception:  # a bug must still get a JSON answer, logged once
+            log.exception("unexpected error handling a webhook")
+            response = webhook_response(_INTERNAL)
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
-        try:
-            provider = Provider(request.path_params["provider"].upper())
-        except ValueError:
-            return _refuse(404, "WEBHOOK_UNKNOWN_PROVIDER", "no such provider")
-        tenant = self._tenant(provider, request.query_params.get("tenant"))
+        """Verify, deduplicate and apply one delivery; a refusal is raised as a Rejection."""
+        if request.method != "POST":
+            raise Rejection(
+                405, "WEBHOOK_METHOD_NOT_ALLOWED", "send webhooks with POST", {"Allow": "POST"}
+            )
+        provider = _provider(request.path_params["provider"])
+        tenant, secret, cache = self._destination(provider, request.query_params.get("tenant"))
+        body = await _read(request)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self._verify(provider, secret, headers, body)
+        event = _event(body)
+        return await self._apply(tenant, provider, cache, event, _event_id(provider, headers))
+
+    def _destination(
+        self, provider: Provider, tenant_id: str | None
+    ) -> tuple[Tenant, str, UpstreamCache]:
+        """The tenant the delivery is for, its secret for `provider`, and the cache to apply to."""
+        tenant = self._tenant(provider, tenant_id)
         secret = _secret(tenant, provider) if tenant else None
-        cache = self.cache
-        if tenant is None or secret is None or cache is None:
-            return _refuse(
+        if tenant is None or secret is None or self.cache is None:
+            raise Rejection(
                 404,
                 "WEBHOOK_NOT_CONFIGURED",
                 "no webhook is configured for this tenant and provider",
             )
-        body = await _read(request)
-        if body is None:
-            return _refuse(413, "WEBHOOK_BODY_TOO_LARGE", "the body is too large")
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        verdict = self._verify(provider, secret, headers, body)
-        if verdict is not Verdict.VALID:
-            log.warning("rejected a %s webhook: %s", provider.value, verdict.value)
-            if verdict is Verdict.OUT_OF_TOLERANCE:
-                return _refuse(
-                    401,
-                    "WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE",
-                    "the signature's timestamp is outside the tolerance",
-                )
-            return _refuse(401, "WEBHOOK_SIGNATURE_INVALID", "invalid signature")
-        try:
-            event = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return _refuse(400, "WEBHOOK_BODY_NOT_JSON", "the body is not JSON")
-        if not isinstance(event, dict):
-            return _refuse(400, "WEBHOOK_BODY_NOT_OBJECT", "the body is not a JSON object")
-        event_id = (
-            lago_event_id(headers) if provider is Provider.LAGO else standard_message_id(headers)
-        )
-        return await self._apply(tenant, provider, cache, event, event_id)
+        return tenant, secret, self.cache
+
+    def _verify(
+        self, provider: Provider, secret: str, headers: Mapping[str, str], body: bytes
+    ) -> None:
+        tolerance = self.settings.signature_tolerance_seconds
+        verdict = _verdict(provider, secret, headers, body, self.clock, tolerance)
+        if verdict is Verdict.VALID:
+            return
+        log.warning("rejected a %s webhook: %s", provider.value, verdict.value)
+        if verdict is Verdict.OUT_OF_TOLERANCE:
+            raise Rejection(
+                401,
+                "WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE",
+                "the signature's timestamp is outside the tolerance",
+            )
+        raise Rejection(401, "WEBHOOK_SIGNATURE_INVALID", "invalid signature")
 
     async def _apply(
         self,
@@ -142,12 +141,12 @@ class WebhookEndpoint:
         try:
             action = await _APPLY[provider](tenant, cache, event)
         except RecordBusy:
-            return _refuse(
+            raise Rejection(
                 409,
                 "WEBHOOK_BUSY",
                 "another event for this customer is being applied; retry later",
-                {"Retry-After": "1"},
-            )
+                retry_after(1),
+            ) from None
         if event_id is not None and cache.store.unavailable == unavailable_before:
             await receipts.record(scope, event_id)
         # The store swallows backend errors (reads must not fail) and counts them: a count that
@@ -159,22 +158,14 @@ class WebhookEndpoint:
                 provider.value,
                 tenant.id,
             )
-            return _refuse(
+            raise Rejection(
                 503,
                 "WEBHOOK_CACHE_UNAVAILABLE",
                 "the cache could not be updated; retry later",
-                {"Retry-After": str(int(RETRY_PAUSE_SECONDS))},
+                retry_after(RETRY_PAUSE_SECONDS),
             )
         log.info("%s webhook for tenant %s: %s", provider.value, tenant.id, action)
         return JSONResponse({"received": True, "action": action})
-
-    def _verify(
-        self, provider: Provider, secret: str, headers: Mapping[str, str], body: bytes
-    ) -> Verdict:
-        if provider is Provider.LAGO:
-            return verify_lago(secret, headers, body)
-        tolerance = self.settings.signature_tolerance_seconds
-        return verify_standard(secret, headers, body, self.clock(), tolerance)
 
     def _tenant(self, provider: Provider, tenant_id: str | None) -> Tenant | None:
         if tenant_id is not None:
@@ -182,6 +173,65 @@ class WebhookEndpoint:
         # Without ?tenant=, the one tenant with this provider's webhook configured.
         candidates = [t for t in self.tenants.tenants.values() if _secret(t, provider)]
         return candidates[0] if len(candidates) == 1 else None
+
+
+_INTERNAL = Rejection(500, "INTERNAL_SERVER_ERROR", "internal server error")
+
+
+async def _read(request: Request) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY_BYTES:
+            raise Rejection(413, "WEBHOOK_BODY_TOO_LARGE", "the body is too large")
+    return bytes(body)
+
+
+def _event(body: bytes) -> dict[str, Any]:
+    """The verified body as an event object."""
+    try:
+        event = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise Rejection(400, "WEBHOOK_BODY_NOT_JSON", "the body is not JSON") from None
+    if not isinstance(event, dict):
+        raise Rejection(400, "WEBHOOK_BODY_NOT_OBJECT", "the body is not a JSON object")
+    return event
+
+
+# Provider-specific lookups, each in one small function so that a provider registry can
+# replace them one by one.
+
+
+def _provider(name: str) -> Provider:
+    try:
+        return Provider(name.upper())
+    except ValueError:
+        raise Rejection(404, "WEBHOOK_UNKNOWN_PROVIDER", "no such provider") from None
+
+
+Apply = Callable[[Tenant, UpstreamCache, dict[str, Any]], Awaitable[str]]
+_APPLY: dict[Provider, Apply] = {
+    Provider.LAYER: apply_layer,
+    Provider.CODAT: apply_codat,
+    Provider.LAGO: apply_lago,
+}
+
+
+def _verdict(
+    provider: Provider,
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    clock: Callable[[], float],
+    tolerance: float,
+) -> Verdict:
+    if provider is Provider.LAGO:
+        return verify_lago(secret, headers, body)
+    return verify_standard(secret, headers, body, clock(), tolerance)
+
+
+def _event_id(provider: Provider, headers: Mapping[str, str]) -> str | None:
+    return lago_event_id(headers) if provider is Provider.LAGO else standard_message_id(headers)
 
 
 def _secret(tenant: Tenant, provider: Provider) -> str | None:
@@ -204,23 +254,6 @@ def _account(tenant: Tenant, provider: Provider) -> str:
     if provider is Provider.CODAT and s.codat:
         return s.codat.company_id
     return s.lago.organization_id if s.lago else ""
-
-
-async def _read(request: Request) -> bytes | None:
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
-            return None
-    return bytes(body)
-
-
-def _refuse(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
-) -> Response:
-    return JSONResponse(
-        {"received": False, "error": message, "code": code}, status_code=status, headers=headers
-    )
 
 
 __all__ = ["MAX_BODY_BYTES", "WebhookEndpoint"]
