@@ -101,7 +101,7 @@ def create_app(
             )
             stack.push_async_callback(cache.close)
             shared = SharedUpstream(http, cache, _gates(settings, timer), LayerTokens())
-            endpoint.persisted = _persisted(settings, manifest, store)
+            endpoint.documents.persisted = _persisted(settings, manifest, store)
             if settings.cache.responses:
                 endpoint.response_cache = ResponseCache(
                     store,

@@ -1,4 +1,8 @@
-"""The GraphiQL playground, served with its vendored assets: no request leaves the gateway."""
+"""The GraphiQL playground, served with its vendored assets: no request leaves the gateway.
+
+Usage: `if wants_playground(request, settings): return playground_response(...)`; the assets
+are mounted at `ASSETS_PATH` from `asset_directory()`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,10 @@ from functools import cache
 from importlib import resources
 
 import orjson
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from gateway.settings import Settings
 
 ASSETS_PATH = "/graphiql-assets"
 
@@ -55,8 +63,32 @@ def render_graphiql(endpoint: str, *, needs_key: bool) -> str:
     return _template().replace("{{ASSETS}}", ASSETS_PATH).replace("{{CONFIG}}", payload)
 
 
+def wants_playground(request: Request, settings: Settings) -> bool:
+    """A browser opening the endpoint (GET, no query, HTML accepted) where GraphiQL is on."""
+    return (
+        settings.graphiql_enabled
+        and request.method == "GET"
+        and "query" not in request.query_params
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def playground_response(request: Request, settings: Settings, request_id: str) -> Response:
+    # Pre-fill the Authorization header unless some caller may go without a key.
+    needs_key = not settings.uses_sandbox and not any(t.allow_anonymous for t in settings.tenants)
+    page = render_graphiql(str(request.url.path), needs_key=needs_key)
+    return HTMLResponse(page, headers={"X-Request-Id": request_id})
+
+
 def asset_directory() -> str:
     return str(_ASSETS)
 
 
-__all__ = ["ASSETS_PATH", "EXAMPLE_QUERY", "asset_directory", "render_graphiql"]
+__all__ = [
+    "ASSETS_PATH",
+    "EXAMPLE_QUERY",
+    "asset_directory",
+    "playground_response",
+    "render_graphiql",
+    "wants_playground",
+]

@@ -13,8 +13,8 @@ bytes, least recently used out first (gateway/cache/bounded.py).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -23,7 +23,7 @@ from gateway.cache.bounded import Bounds, bounded_store, namespace_of
 from gateway.cache.keys import VERSION, Scope, generation_key
 from gateway.cache.store import CacheStore
 from gateway.domain.customer import Provider
-from gateway.settings import CacheSettings
+from gateway.settings import CacheSettings, Settings
 from gateway.tenants import Tenant
 
 # An answer fresh for less than this is not worth storing.
@@ -34,19 +34,58 @@ DEFAULT_BOUNDS = Bounds(
 )
 
 
+# (tenant, provider, scope) -> cache generation, as the request ledger memoises them.
+Generations = dict[tuple[str, Provider, str], int]
+
+
+def default_max_age(settings: Settings) -> int:
+    """How long an answer that read no provider at all stays fresh: as long as the shortest
+    provider TTL."""
+    cache = settings.cache
+    return int(min(p.ttl_seconds for p in (cache.layer, cache.codat, cache.lago)))
+
+
 @dataclass(frozen=True, slots=True)
 class CachedResponse:
     body: bytes
     expires_at: float
+    # The seconds it stays fresh, from when it was read.
+    max_age: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """One request's look in the cache: the key (None: the answer is not cached), the
+    generations it was built from, and the answer found."""
+
+    key: str | None = None
+    generations: Generations = field(default_factory=dict)
+    hit: CachedResponse | None = None
+
+
+NO_LOOKUP = Lookup()
 
 
 class ResponseCache:
     """Usage: `ResponseCache(store, clock, Bounds(1000, 8 * 2**20))`."""
 
-    def __init__(self, store: CacheStore, clock: Any, bounds: Bounds = DEFAULT_BOUNDS) -> None:
+    def __init__(
+        self, store: CacheStore, clock: Callable[[], float], bounds: Bounds = DEFAULT_BOUNDS
+    ) -> None:
         self.store = store
         self.clock = clock
         self.entries = bounded_store(store, bounds)
+
+    async def lookup(
+        self,
+        tenant: Tenant,
+        query: str,
+        operation: str | None,
+        values: Mapping[str, Any] | None,
+    ) -> Lookup:
+        key, generations = await self.key(tenant, query, operation, values)
+        hit = await self.get(key) if key is not None else None
+        return Lookup(key, generations, hit)
 
     async def key(
         self,
@@ -54,7 +93,7 @@ class ResponseCache:
         query: str,
         operation: str | None,
         values: Mapping[str, Any] | None,
-    ) -> tuple[str | None, dict[tuple[str, Provider, str], int]]:
+    ) -> tuple[str | None, Generations]:
         """The key, and the generations it was built from, in the shape the request ledger
         memoises them: the upstream cache then reuses them instead of reading them again.
         `values` are the variables the operation runs with (the edge's `run_values`); None,
@@ -89,9 +128,10 @@ class ResponseCache:
             expires_at = float(header)
         except ValueError:
             return None
-        if expires_at <= self.clock():
+        now = self.clock()
+        if expires_at <= now:
             return None
-        return CachedResponse(body, expires_at)
+        return CachedResponse(body, expires_at, int(expires_at - now))
 
     async def put(self, key: str, body: bytes, ttl: float) -> None:
         if ttl < MIN_TTL_SECONDS:
@@ -100,4 +140,13 @@ class ResponseCache:
         await self.entries.set(namespace_of(key), key, f"{expires_at!r}\n".encode() + body, ttl)
 
 
-__all__ = ["DEFAULT_BOUNDS", "MIN_TTL_SECONDS", "CachedResponse", "ResponseCache"]
+__all__ = [
+    "DEFAULT_BOUNDS",
+    "MIN_TTL_SECONDS",
+    "NO_LOOKUP",
+    "CachedResponse",
+    "Generations",
+    "Lookup",
+    "ResponseCache",
+    "default_max_age",
+]
