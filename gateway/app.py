@@ -25,7 +25,8 @@ from gateway.cache.store import CacheStore
 from gateway.cache.upstream import CachePolicy, UpstreamCache
 from gateway.domain.customer import Provider
 from gateway.http.endpoint import GraphQLEndpoint
-from gateway.http.persisted import ManifestFile, PersistedQueries
+from gateway.http.manifest import ManifestFile
+from gateway.http.persisted import PersistedQueries
 from gateway.http.playground import ASSETS_PATH, asset_directory
 from gateway.http.response_cache import ResponseCache
 from gateway.http.webhooks import WebhookEndpoint
