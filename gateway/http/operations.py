@@ -10,9 +10,9 @@ request's whole `variables` map lets any client mint endless distinct keys for o
 declared variables count, with their declared defaults applied, so omitting `$n` and sending
 its default share a key.
 
-Usage: `operations = documents.operations(query)` (None: the document does not parse), then,
-`operation = choose_operation(operations, operation_name)`, then
-`run_values(operations, operation, variables)`: None means "do not cache".
+Usage: `operations = DeclaredVariables(max_tokens).operations(query)` (None: the document does
+not parse), `operation = choose_operation(operations, operation_name)` (422 as a `Rejection`),
+then `run_values(operations, operation, variables)`: None means "do not cache".
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Declaration:
 Operations = dict[str | None, tuple[Declaration, ...]]
 
 
-def operation_not_found(message: str) -> Rejection:
+def _not_found(message: str) -> Rejection:
     """The operation to run cannot be determined (GraphQL-over-HTTP: 422)."""
     return Rejection(422, "OPERATION_RESOLUTION_FAILURE", message)
 
@@ -57,17 +57,13 @@ def choose_operation(operations: Operations | None, operation_name: str | None) 
         return operation_name
     if operation_name is not None:
         if operation_name not in operations:
-            raise operation_not_found(
-                f"The document has no operation named {operation_name[:64]!r}"
-            )
+            raise _not_found(f"The document has no operation named {operation_name[:64]!r}")
         return operation_name
     if len(operations) == 1:
         return next(iter(operations))
     if not operations:
-        raise operation_not_found("The document has no operation to run")
-    raise operation_not_found(
-        "The document has several operations: name the one to run in operationName"
-    )
+        raise _not_found("The document has no operation to run")
+    raise _not_found("The document has several operations: name the one to run in operationName")
 
 
 def run_values(
@@ -139,6 +135,5 @@ __all__ = [
     "DeclaredVariables",
     "Operations",
     "choose_operation",
-    "operation_not_found",
     "run_values",
 ]
