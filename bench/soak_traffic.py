@@ -34,7 +34,7 @@ import orjson
 
 from bench.soak_leaks import leaks_in
 from bench.soak_tenants import SoakTenant, Triple
-from gateway.domain.customer import Provider
+from gateway.domain.provider import Provider
 from gateway.providers.lago import LAGO
 from gateway.providers.lago.webhook import lago_signature
 from gateway.providers.layer import LAYER

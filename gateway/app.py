@@ -24,22 +24,23 @@ from gateway.cache.bounded import Bounds
 from gateway.cache.store import CacheStore
 from gateway.cache.upstream import CachePolicy, UpstreamCache
 from gateway.domain.provider import Provider
-from gateway.graphql_http import GraphQLEndpoint
+from gateway.http.endpoint import GraphQLEndpoint
+from gateway.http.manifest import ManifestFile
+from gateway.http.persisted import PersistedQueries
+from gateway.http.playground import ASSETS_PATH, asset_directory
+from gateway.http.response_cache import ResponseCache
+from gateway.http.webhooks import WebhookEndpoint
 from gateway.observability.metrics import CONTENT_TYPE, Metrics
 from gateway.observability.tracing import configure_tracing
-from gateway.persisted import ManifestFile, PersistedQueries
-from gateway.playground import ASSETS_PATH, asset_directory
 from gateway.providers.registry import AnyConnector, Registry, default_connectors
 from gateway.ratelimit import TenantRateLimiter
 from gateway.resilience.gate import Gates
 from gateway.resilience.policy import Breaker, Resilience, RetryPolicy, Timer
-from gateway.response_cache import ResponseCache
 from gateway.sandbox import Sandbox
 from gateway.sandbox.admin import FaultAdmin
 from gateway.sandbox.server import serve_on_loopback
 from gateway.settings import ResilienceSettings, Settings
 from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
-from gateway.webhooks.endpoint import WebhookEndpoint
 from resolvers.schema import CUSTOMER_TYPES, build_schema
 from resolvers.types.customer import ProviderCustomerType
 
@@ -109,7 +110,7 @@ def create_app(
                 _gates(settings, timer),
                 registry.limits(settings),
             )
-            endpoint.persisted = _persisted(settings, manifest, store)
+            endpoint.documents.persisted = _persisted(settings, manifest, store)
             if settings.cache.responses:
                 endpoint.response_cache = ResponseCache(
                     store,

@@ -4,7 +4,6 @@ every process draws from one bucket), in memory otherwise or while Redis is down
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 
 from gateway.cache.keys import VERSION
@@ -68,8 +67,4 @@ class TenantRateLimiter:
         return 0.0 if bucket.take() else max(bucket.seconds_until_token(), 1e-3)
 
 
-def retry_after_header(wait: float) -> str:
-    return str(max(1, math.ceil(wait)))
-
-
-__all__ = ["BUCKET_LUA", "TenantRateLimiter", "retry_after_header"]
+__all__ = ["BUCKET_LUA", "TenantRateLimiter"]

@@ -6,7 +6,7 @@ import hashlib
 import re
 from importlib import resources
 
-from gateway.playground import render_graphiql
+from gateway.http.playground import render_graphiql
 
 PINNED = {
     "graphiql.min.js": "22faab94067b695e5f7959619fbe686ebcc8955002a0c97d986bcbba4ad4bc2c",
@@ -21,7 +21,7 @@ PINNED = {
 
 
 def test_vendored_assets_are_the_pinned_npm_files() -> None:
-    folder = resources.files("gateway.static.graphiql")
+    folder = resources.files("gateway.http").joinpath("graphiql")
     for name, digest in PINNED.items():
         assert hashlib.sha256(folder.joinpath(name).read_bytes()).hexdigest() == digest, name
 

@@ -144,7 +144,7 @@ async def test_unexpected_errors_are_masked(
     # gateway itself by asking a scalar field to serialise something it cannot.
     from graphql import GraphQLError
 
-    from gateway.errors_format import INTERNAL_MESSAGE, format_error
+    from gateway.http.errors import INTERNAL_MESSAGE, format_error
 
     error = GraphQLError("boom", path=["customers"], original_error=KeyError("secret-detail"))
     formatted = format_error(error, "req-1")

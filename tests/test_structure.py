@@ -55,8 +55,19 @@ def test_the_limits_are_rules_about_graphql_documents_only() -> None:
                 assert name.startswith("resolvers.limits"), (path, name)
 
 
+def test_only_the_app_and_the_cli_know_the_http_layer() -> None:
+    allowed = {"gateway/app.py", "gateway/cli.py"}
+    for path in sorted((*MODULES, *(ROOT / "bench").rglob("*.py"))):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative in allowed or relative.startswith("gateway/http/"):
+            continue
+        assert not any(
+            n == "gateway.http" or n.startswith("gateway.http.") for n in imports(path)
+        ), relative
+
+
 def test_providers_do_not_reach_up_into_the_request_layers() -> None:
-    upward = ("gateway.graphql_http", "gateway.context", "gateway.loaders", "gateway.federation")
+    upward = ("gateway.http", "gateway.context", "gateway.loaders", "gateway.federation")
     for path in (ROOT / "gateway" / "providers").rglob("*.py"):
         assert not any(n.startswith(upward) for n in imports(path)), path
 

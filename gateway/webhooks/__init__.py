@@ -1,1 +1,4 @@
-"""Provider webhooks: verify the signature, then update or retire the cached entries."""
+"""Provider webhooks: verify the signature, then update or retire the cached entries.
+
+The route that receives them is gateway/http/webhooks.py.
+"""

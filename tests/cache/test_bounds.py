@@ -17,8 +17,8 @@ import redis.asyncio as aioredis
 
 from gateway.cache.bounded import BoundedStore, Bounds, MemoryBoundedStore, bounded_store
 from gateway.cache.store import CacheStore
-from gateway.declared_variables import DeclaredVariables, run_values
-from gateway.operations import OperationNotFound, choose_operation
+from gateway.http.operations import DeclaredVariables, choose_operation, run_values
+from gateway.http.rejection import Rejection
 from gateway.settings import CacheSettings, PersistedSettings, Settings
 from tests.cache.test_caching import twin_tenants
 from tests.services import RedisServer, redis_server
@@ -294,10 +294,10 @@ async def test_a_redis_that_fails_misses_and_drops_writes() -> None:
 def test_declared_variables_memo_is_bounded_and_garbage_gets_no_key() -> None:
     declared = DeclaredVariables(max_tokens=100, memo_size=2)
     assert run_values(declared.operations("{"), None, {}) is None
-    with pytest.raises(OperationNotFound):
+    with pytest.raises(Rejection, match="operation"):
         choose_operation(declared.operations("query A { a } query B { b }"), None)
     assert declared.operations("query A { a } query A { b }") is None
-    with pytest.raises(OperationNotFound):
+    with pytest.raises(Rejection, match="operation"):
         choose_operation(declared.operations("query A { a }"), "Z")
     assert run_values(declared.operations("query A { a }"), "Z", {}) is None
     assert declared.operations("{ a }" + " a" * 200) is None  # past max_tokens

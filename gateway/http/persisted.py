@@ -8,139 +8,48 @@ A request may name its operation instead of sending it:
 
 Modes: `off` (APQ only), `allow` (manifest operations by id, APQ, and free-form queries),
 `require` (manifest operations only; a free-form document is refused before it is parsed).
+The manifest of trusted documents is gateway/http/manifest.py's.
 
 APQ registrations are kept per tenant, at most `persisted.apq_max_entries_per_tenant` of them
 and `persisted.apq_max_bytes_per_tenant` bytes, least recently used out first; a hash that
 was evicted answers `PERSISTED_QUERY_NOT_FOUND` and the client registers it again.
+
+Refusals are `Rejection`s: 400 with a `PERSISTED_QUERY_*` or `BAD_REQUEST` code, except the
+APQ miss, which is Apollo's 200.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
-
-import orjson
 
 from gateway.cache.bounded import Bounds, bounded_store, namespace_of
 from gateway.cache.keys import persisted_query_key
 from gateway.cache.store import CacheStore
-from gateway.errors import ConfigError
+from gateway.http.manifest import ManifestFile
+from gateway.http.rejection import Rejection
 from gateway.settings import PersistedSettings
 
-log = logging.getLogger("gateway.persisted")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 Mode = Literal["off", "allow", "require"]
 # What a tenant may register when the caller gives no bounds (the settings' defaults).
 DEFAULT_APQ_BOUNDS = Bounds(
     PersistedSettings().apq_max_entries_per_tenant, PersistedSettings().apq_max_bytes_per_tenant
 )
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 
 
-class PersistedQueryError(Exception):
-    """A persisted-query request that cannot run; `status` and `code` say why."""
-
-    def __init__(self, status: int, code: str, message: str, *, cache_control: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.cache_control = cache_control
-
-
-def not_found() -> PersistedQueryError:
+def not_found() -> Rejection:
     # Apollo's exact contract: HTTP 200, this message and code, and a miss no CDN may keep.
-    return PersistedQueryError(
+    return Rejection(
         200,
-        "PERSISTED_QUERY_NOT_FOUND",
+        PERSISTED_QUERY_NOT_FOUND,
         "PersistedQueryNotFound",
-        cache_control="private, no-cache, must-revalidate",
+        {"Cache-Control": "private, no-cache, must-revalidate"},
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    operations: Mapping[str, str]
-    mtime: float = 0.0
-
-    def get(self, document_id: str) -> str | None:
-        return self.operations.get(document_id.removeprefix("sha256:"))
-
-
-EMPTY_MANIFEST = Manifest({})
-
-
-def parse_manifest(raw: bytes) -> Manifest:
-    """Apollo's `apollo-persisted-query-manifest` format, or a plain `{id: document}` map."""
-    data = orjson.loads(raw)
-    if isinstance(data, dict) and data.get("format") == "apollo-persisted-query-manifest":
-        operations = data.get("operations")
-        if not isinstance(operations, list):
-            raise ValueError("the manifest has no operations list")
-        found = {}
-        for op in operations:
-            if not isinstance(op, dict) or not isinstance(op.get("id"), str):
-                raise ValueError("every operation needs an id")
-            if not isinstance(op.get("body"), str):
-                raise ValueError(f"operation {op['id']} has no body")
-            found[op["id"]] = op["body"]
-        return Manifest(found)
-    if isinstance(data, dict) and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
-    ):
-        return Manifest({k.removeprefix("sha256:"): v for k, v in data.items()})
-    raise ValueError("not a persisted-query manifest")
-
-
-class ManifestFile:
-    """The manifest, reloaded when the file changes. A request keeps the manifest it started
-    with; a reload swaps the reference, so nothing in flight is dropped. A broken file keeps
-    the last good manifest and logs why."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.current = EMPTY_MANIFEST
-        if path is not None:
-            try:
-                self.current = self._load(path)
-            except (OSError, ValueError) as exc:
-                raise ConfigError(
-                    f"cannot load the persisted-query manifest {path}: {exc}"
-                ) from exc
-
-    def reload_if_changed(self) -> bool:
-        if self.path is None:
-            return False
-        try:
-            mtime = self.path.stat().st_mtime
-        except OSError:
-            log.warning("persisted-query manifest %s is missing; keeping the last one", self.path)
-            return False
-        if mtime == self.current.mtime:
-            return False
-        try:
-            self.current = self._load(self.path)
-        except (OSError, ValueError) as exc:
-            log.warning("persisted-query manifest not reloaded: %s", exc)
-            return False
-        log.info("persisted-query manifest reloaded: %d operations", len(self.current.operations))
-        return True
-
-    async def watch(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            self.reload_if_changed()
-
-    @staticmethod
-    def _load(path: Path) -> Manifest:
-        mtime = path.stat().st_mtime
-        manifest = parse_manifest(path.read_bytes())
-        return Manifest(manifest.operations, mtime)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,14 +93,14 @@ class PersistedQueries:
         wanted = document_id or sha
         if self.mode == "require":
             if query is not None or wanted is None:
-                raise PersistedQueryError(
+                raise Rejection(
                     400,
                     "PERSISTED_QUERY_REQUIRED",
                     "Only trusted documents run here: send their id, not the document",
                 )
             found = self.manifest.current.get(wanted)
             if found is None:
-                raise PersistedQueryError(
+                raise Rejection(
                     400, "PERSISTED_QUERY_NOT_IN_LIST", "No trusted document has that id"
                 )
             return Resolved(found, via="manifest")
@@ -200,17 +109,13 @@ class PersistedQueries:
             if found is not None:
                 return Resolved(found, via="manifest")
         if document_id is not None and sha is None:
-            raise PersistedQueryError(
-                400, "PERSISTED_QUERY_NOT_IN_LIST", "No trusted document has that id"
-            )
+            raise Rejection(400, "PERSISTED_QUERY_NOT_IN_LIST", "No trusted document has that id")
         if sha is None:
             if query is None:
-                raise PersistedQueryError(400, "BAD_REQUEST", "The request has no GraphQL query")
+                raise Rejection(400, "BAD_REQUEST", "The request has no GraphQL query")
             return Resolved(query)
         if not self.apq:
-            raise PersistedQueryError(
-                400, "PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported"
-            )
+            raise Rejection(400, "PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported")
         if query is None:
             key = persisted_query_key(tenant, sha)
             stored = await self.registrations.get(namespace_of(key), key)
@@ -218,7 +123,7 @@ class PersistedQueries:
                 raise not_found()
             return Resolved(stored.decode(), via="apq_hit")
         if hashlib.sha256(query.encode()).hexdigest() != sha:
-            raise PersistedQueryError(
+            raise Rejection(
                 400, "PERSISTED_QUERY_HASH_MISMATCH", "provided sha does not match query"
             )
         return Resolved(query, register=sha, via="apq_register")
@@ -230,16 +135,16 @@ class PersistedQueries:
 
 def _apq_hash(persisted: Any) -> str:
     if not isinstance(persisted, dict):
-        raise PersistedQueryError(400, "BAD_REQUEST", "extensions.persistedQuery must be an object")
+        raise Rejection(400, "BAD_REQUEST", "extensions.persistedQuery must be an object")
     version = persisted.get("version")
     # The integer 1 exactly: JSON true and 1.0 compare equal to it in Python.
     if type(version) is not int or version != 1:
-        raise PersistedQueryError(
+        raise Rejection(
             400, "PERSISTED_QUERY_VERSION_NOT_SUPPORTED", "Unsupported persisted query version"
         )
     sha = persisted.get("sha256Hash")
     if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
-        raise PersistedQueryError(
+        raise Rejection(
             400, "BAD_REQUEST", "extensions.persistedQuery.sha256Hash must be 64 hex digits"
         )
     return sha
@@ -247,12 +152,8 @@ def _apq_hash(persisted: Any) -> str:
 
 __all__ = [
     "DEFAULT_APQ_BOUNDS",
-    "EMPTY_MANIFEST",
-    "Manifest",
-    "ManifestFile",
+    "PERSISTED_QUERY_NOT_FOUND",
     "PersistedQueries",
-    "PersistedQueryError",
     "Resolved",
     "not_found",
-    "parse_manifest",
 ]

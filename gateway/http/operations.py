@@ -1,4 +1,8 @@
-"""The variables an operation will actually run with, for building cache keys.
+"""Which operation of a document a request runs, and the variables it runs with.
+
+GraphQL's GetOperation(): with no `operationName` the document must hold exactly one
+operation; with one, an operation of that name must exist. Strawberry runs the first operation
+when none is named, so the edge decides here and answers 422 otherwise.
 
 GraphQL execution ignores variables the operation does not declare, so a key built from the
 request's whole `variables` map lets any client mint endless distinct keys for one answer
@@ -6,9 +10,9 @@ request's whole `variables` map lets any client mint endless distinct keys for o
 declared variables count, with their declared defaults applied, so omitting `$n` and sending
 its default share a key.
 
-Usage: `operations = documents.operations(query)` (None: the document does not parse), then,
-once the operation to run is chosen (gateway/operations.py),
-`run_values(operations, operation, variables)`: None means "do not cache".
+Usage: `operations = DeclaredVariables(max_tokens).operations(query)` (None: the document does
+not parse), `operation = choose_operation(operations, operation_name)` (422 as a `Rejection`),
+then `run_values(operations, operation, variables)`: None means "do not cache".
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError, OperationDefinitionNode, parse, value_from_ast_untyped
+
+from gateway.http.rejection import Rejection
 
 # Documents whose declarations are remembered; each costs a few hundred bytes at most.
 DOCUMENT_MEMO_SIZE = 1024
@@ -36,6 +42,28 @@ class Declaration:
 
 # Operation name (None for an anonymous one) -> its declarations, in document order.
 Operations = dict[str | None, tuple[Declaration, ...]]
+
+
+def _not_found(message: str) -> Rejection:
+    """The operation to run cannot be determined (GraphQL-over-HTTP: 422)."""
+    return Rejection(422, "OPERATION_RESOLUTION_FAILURE", message)
+
+
+def choose_operation(operations: Operations | None, operation_name: str | None) -> str | None:
+    """The name of the operation the request runs (None: the document's only operation is
+    anonymous). `operations` None (a document that does not parse, or names two operations
+    alike) leaves the choice to the schema, which reports the error with its location."""
+    if operations is None:
+        return operation_name
+    if operation_name is not None:
+        if operation_name not in operations:
+            raise _not_found(f"The document has no operation named {operation_name[:64]!r}")
+        return operation_name
+    if len(operations) == 1:
+        return next(iter(operations))
+    if not operations:
+        raise _not_found("The document has no operation to run")
+    raise _not_found("The document has several operations: name the one to run in operationName")
 
 
 def run_values(
@@ -101,4 +129,11 @@ class DeclaredVariables:
         return operations
 
 
-__all__ = ["DOCUMENT_MEMO_SIZE", "Declaration", "DeclaredVariables", "Operations", "run_values"]
+__all__ = [
+    "DOCUMENT_MEMO_SIZE",
+    "Declaration",
+    "DeclaredVariables",
+    "Operations",
+    "choose_operation",
+    "run_values",
+]

@@ -13,8 +13,8 @@ bytes, least recently used out first (gateway/cache/bounded.py).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -22,6 +22,7 @@ import orjson
 from gateway.cache.bounded import Bounds, bounded_store, namespace_of
 from gateway.cache.keys import VERSION, Account, generation_key
 from gateway.cache.store import CacheStore
+from gateway.cache.upstream import CachePolicy
 from gateway.domain.provider import Provider
 from gateway.settings import CacheSettings
 from gateway.tenants import Tenant
@@ -34,19 +35,57 @@ DEFAULT_BOUNDS = Bounds(
 )
 
 
+# (tenant, provider, account) -> cache generation, as the request ledger memoises them.
+Generations = dict[tuple[str, Provider, str], int]
+
+
+def default_max_age(policies: Iterable[CachePolicy]) -> int:
+    """How long an answer that read no provider at all stays fresh: as long as the shortest
+    provider TTL (no provider: not at all)."""
+    return int(min((p.ttl for p in policies), default=0))
+
+
 @dataclass(frozen=True, slots=True)
 class CachedResponse:
     body: bytes
     expires_at: float
+    # The seconds it stays fresh, from when it was read.
+    max_age: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """One request's look in the cache: the key (None: the answer is not cached), the
+    generations it was built from, and the answer found."""
+
+    key: str | None = None
+    generations: Generations = field(default_factory=dict)
+    hit: CachedResponse | None = None
+
+
+NO_LOOKUP = Lookup()
 
 
 class ResponseCache:
     """Usage: `ResponseCache(store, clock, Bounds(1000, 8 * 2**20))`."""
 
-    def __init__(self, store: CacheStore, clock: Any, bounds: Bounds = DEFAULT_BOUNDS) -> None:
+    def __init__(
+        self, store: CacheStore, clock: Callable[[], float], bounds: Bounds = DEFAULT_BOUNDS
+    ) -> None:
         self.store = store
         self.clock = clock
         self.entries = bounded_store(store, bounds)
+
+    async def lookup(
+        self,
+        tenant: Tenant,
+        query: str,
+        operation: str | None,
+        values: Mapping[str, Any] | None,
+    ) -> Lookup:
+        key, generations = await self.key(tenant, query, operation, values)
+        hit = await self.get(key) if key is not None else None
+        return Lookup(key, generations, hit)
 
     async def key(
         self,
@@ -54,18 +93,18 @@ class ResponseCache:
         query: str,
         operation: str | None,
         values: Mapping[str, Any] | None,
-    ) -> tuple[str | None, dict[tuple[str, Provider, str], int]]:
+    ) -> tuple[str | None, Generations]:
         """The key, and the generations it was built from, in the shape the request ledger
         memoises them: the upstream cache then reuses them instead of reading them again.
         `values` are the variables the operation runs with (the edge's `run_values`); None,
         for a document that does not parse or lacks the operation, means no key."""
         if values is None:
             return None, {}
-        scopes = [
+        accounts = [
             Account(tenant.id, p, s.account)
             for p, s in sorted(tenant.sources.items(), key=lambda i: i[0].value)
         ]
-        generations = await self.store.multi_get_numbers([generation_key(s) for s in scopes])
+        generations = await self.store.multi_get_numbers([generation_key(a) for a in accounts])
         try:
             material = orjson.dumps(
                 [query, operation, values, generations], option=orjson.OPT_SORT_KEYS
@@ -75,7 +114,7 @@ class ResponseCache:
             # the document anyway, so it is simply not cached.
             return None, {}
         digest = hashlib.sha256(material).hexdigest()
-        read = {(s.tenant, s.provider, s.id): g for s, g in zip(scopes, generations, strict=True)}
+        read = {(a.tenant, a.provider, a.id): g for a, g in zip(accounts, generations, strict=True)}
         return f"{VERSION}:{tenant.id}:response:{digest}", read
 
     async def get(self, key: str) -> CachedResponse | None:
@@ -87,9 +126,10 @@ class ResponseCache:
             expires_at = float(header)
         except ValueError:
             return None
-        if expires_at <= self.clock():
+        now = self.clock()
+        if expires_at <= now:
             return None
-        return CachedResponse(body, expires_at)
+        return CachedResponse(body, expires_at, int(expires_at - now))
 
     async def put(self, key: str, body: bytes, ttl: float) -> None:
         if ttl < MIN_TTL_SECONDS:
@@ -98,4 +138,13 @@ class ResponseCache:
         await self.entries.set(namespace_of(key), key, f"{expires_at!r}\n".encode() + body, ttl)
 
 
-__all__ = ["DEFAULT_BOUNDS", "MIN_TTL_SECONDS", "CachedResponse", "ResponseCache"]
+__all__ = [
+    "DEFAULT_BOUNDS",
+    "MIN_TTL_SECONDS",
+    "NO_LOOKUP",
+    "CachedResponse",
+    "Generations",
+    "Lookup",
+    "ResponseCache",
+    "default_max_age",
+]

@@ -1,0 +1,292 @@
+"""The `/graphql` route: GraphQL over HTTP as one short pipeline.
+
+    method → negotiate → playground → authenticate → rate limit → read body → document
+           → response cache → execute → respond
+
+Each step is a few lines here or a function of its own module: request.py (method, media type,
+body), documents.py (persisted documents, the operation), response_cache.py, response.py. A
+step that refuses raises a `Rejection` (rejection.py), answered in the negotiated media type.
+
+Follows the GraphQL-over-HTTP spec (../shared/specs/graphql-over-http): the response comes in
+the highest-weighted media type the client accepts; a request that never executed gets the
+spec's 4xx (400 for a body or document that does not parse, 422 for a request that is not a
+GraphQL-over-HTTP request, does not validate, names no runnable operation or has variables
+that do not coerce), for legacy `application/json` clients too. The tenant is known before the
+body is read: an unauthenticated request costs no parsing and no labelled metric.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from gateway.cache.upstream import CachePolicy
+from gateway.context import Context
+from gateway.errors import TenantError
+from gateway.http.documents import Document, Documents
+from gateway.http.negotiation import JSON
+from gateway.http.persisted import PersistedQueries
+from gateway.http.playground import playground_response, wants_playground
+from gateway.http.rejection import Rejection, graphql_response, retry_after
+from gateway.http.request import (
+    GraphQLRequest,
+    acceptable_media_type,
+    check_method,
+    read_request,
+    refusal_media_type,
+    request_id,
+)
+from gateway.http.response import cache_headers, is_request_error, result_response
+from gateway.http.response_cache import (
+    NO_LOOKUP,
+    CachedResponse,
+    Generations,
+    Lookup,
+    ResponseCache,
+    default_max_age,
+)
+from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
+from gateway.observability.logs import request_id as current_request_id
+from gateway.observability.metrics import REJECTED, Metrics, OperationLabels
+from gateway.observability.tracing import tracer
+from gateway.ratelimit import TenantRateLimiter
+from gateway.resilience.policy import Timer
+from gateway.settings import Settings
+from gateway.tenants import Tenant, TenantDirectory
+
+log = logging.getLogger("gateway.http")
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="customer-gateway"'}
+_INTERNAL = Rejection(500, "INTERNAL_SERVER_ERROR", "Internal server error")
+
+
+@dataclass
+class _Exchange:
+    """One request on its way through the pipeline, and what its metrics and span learn."""
+
+    request: Request
+    id: str
+    media_type: str = JSON
+    tenant: Tenant | None = None
+    operation: str | None = None
+    # The operation's metric label: REJECTED unless an operation ran (or was served whole).
+    label: str = REJECTED
+    ledger: UpstreamLedger | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Executed:
+    """What executing the document produced."""
+
+    result: ExecutionResult
+    context: Context
+    ledger: UpstreamLedger
+
+    @property
+    def clean(self) -> bool:
+        """No error and nothing stale: the answer may be stored, and kept by the client."""
+        return not (self.result.errors or self.context.partial_errors or self.ledger.stale_served)
+
+
+class GraphQLEndpoint:
+    """The `/graphql` route.
+
+    Usage: `Route("/graphql", GraphQLEndpoint(...))`: as an ASGI app it receives every method,
+    so the ones it does not serve get its JSON 405 rather than a plain-text one.
+    """
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        settings: Settings,
+        tenants: TenantDirectory,
+        persisted: PersistedQueries,
+        timer: Timer,
+        metrics: Metrics,
+        cache_policies: Sequence[CachePolicy] = (),
+    ) -> None:
+        self.schema = schema
+        self.settings = settings
+        # The tenants, the documents' persisted queries, the rate limiter and the response
+        # cache are set in the app's lifespan, once the HTTP client and cache store exist.
+        self.tenants = tenants
+        self.documents = Documents(persisted, settings.limits, metrics)
+        self.rate_limiter: TenantRateLimiter | None = None
+        self.response_cache: ResponseCache | None = None
+        self.timer = timer
+        self.metrics = metrics
+        self.labels = OperationLabels(settings.limits.max_operation_labels)
+        # Freshness of a GET answer that read no provider at all.
+        self.default_max_age = default_max_age(cache_policies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        """Serve one request, timed, traced and counted."""
+        x = _Exchange(request, request_id(request.headers.get("x-request-id")))
+        token = current_request_id.set(x.id)
+        started = time.perf_counter()
+        self.metrics.in_flight.inc()
+        response: Response | None = None
+        try:
+            attributes = {"gateway.request_id": x.id}
+            with tracer.start_as_current_span("graphql.request", attributes=attributes) as span:
+                response = await self._serve(x)
+                span.set_attribute("http.response.status_code", response.status_code)
+                if x.tenant:
+                    span.set_attribute("gateway.tenant", x.tenant.id)
+                if x.operation:
+                    span.set_attribute("graphql.operation.name", x.operation)
+            return response
+        finally:
+            self.metrics.in_flight.dec()
+            status = response.status_code if response is not None else 500
+            self.metrics.observe(x.label, status, time.perf_counter() - started, x.ledger)
+            current_request_id.reset(token)
+
+    async def _serve(self, x: _Exchange) -> Response:
+        try:
+            return await self._pipeline(x)
+        except Rejection as rejection:
+            return graphql_response(rejection, refusal_media_type(x.request), x.id)
+        except Exception:  # a bug must still get a JSON answer, logged once
+            log.exception("unexpected error serving request %s", x.id)
+            return graphql_response(_INTERNAL, JSON, x.id)
+
+    async def _pipeline(self, x: _Exchange) -> Response:
+        check_method(x.request.method)
+        x.media_type = acceptable_media_type(x.request)
+        if wants_playground(x.request, self.settings):
+            return playground_response(x.request, self.settings, x.id)
+        # Who asks comes first: an unknown caller costs no body read, no JSON parsing, no
+        # document work and no labelled metric.
+        tenant = self._authenticate(x)
+        await self._rate_limit(tenant)
+        graphql_request = await read_request(x.request)
+        document = await self.documents.find(tenant.id, graphql_request)
+        x.operation = document.operation
+        trace = self._traced(x.request, tenant)
+        lookup = await self._look_up(x.request, tenant, document, trace)
+        if lookup.hit is not None:
+            return await self._from_cache(x, tenant, document, lookup.hit)
+        executed = await self._execute(x, tenant, graphql_request, document, lookup.generations)
+        return await self._respond(x, executed, trace, lookup)
+
+    def _authenticate(self, x: _Exchange) -> Tenant:
+        try:
+            x.tenant = self.tenants.authenticate(x.request.headers.get("authorization"))
+        except TenantError as exc:
+            raise Rejection(401, exc.code, exc.message, _CHALLENGE) from None
+        return x.tenant
+
+    async def _rate_limit(self, tenant: Tenant) -> None:
+        wait = await self.rate_limiter.acquire(tenant) if self.rate_limiter else None
+        if wait is not None:
+            message = "Too many requests for this tenant; retry after the Retry-After seconds"
+            raise Rejection(429, "RATE_LIMITED", message, retry_after(wait))
+
+    def _traced(self, request: Request, tenant: Tenant) -> bool:
+        """`X-Gateway-Trace: upstream`, honoured in development or for a tenant allowed it."""
+        return request.headers.get("x-gateway-trace") == "upstream" and (
+            self.settings.mode == "development" or tenant.settings.allow_trace
+        )
+
+    async def _look_up(
+        self, request: Request, tenant: Tenant, document: Document, trace: bool
+    ) -> Lookup:
+        """The response cache's answer, unless this request must be executed: tracing was
+        asked for, or the client said `Cache-Control: no-cache`."""
+        cache = self.response_cache
+        if cache is None or trace or "no-cache" in request.headers.get("cache-control", "").lower():
+            return NO_LOOKUP
+        lookup = await cache.lookup(tenant, document.query, document.operation, document.values)
+        if lookup.key is not None:
+            self.metrics.response_cache.labels("hit" if lookup.hit else "miss").inc()
+        return lookup
+
+    async def _from_cache(
+        self, x: _Exchange, tenant: Tenant, document: Document, hit: CachedResponse
+    ) -> Response:
+        x.label = self._label(tenant, document)
+        # The answer was stored because this document ran cleanly: register it, or a client
+        # whose hash was evicted would never get it back in.
+        await self.documents.register(tenant.id, document)
+        headers = {"X-Request-Id": x.id, "X-Response-Cache": "hit"}
+        response = Response(hit.body, media_type=x.media_type, headers=headers)
+        return cache_headers(x.request, response, hit.max_age, failed=False)
+
+    async def _execute(
+        self,
+        x: _Exchange,
+        tenant: Tenant,
+        graphql_request: GraphQLRequest,
+        document: Document,
+        generations: Generations,
+    ) -> _Executed:
+        context = Context(tenant=tenant, settings=self.settings, request_id=x.id)
+        deadline = self.timer.clock() + self.settings.resilience.request_deadline_seconds
+        ledger, token = start_ledger(deadline, x.id)
+        # Read for the response cache's key already: the upstream cache reuses them.
+        ledger.generations.update(generations)
+        x.ledger = ledger
+        try:
+            result = await self._run_schema(x.request.method, graphql_request, document, context)
+        finally:
+            end_ledger(token)
+        if not is_request_error(result):
+            x.label = self._label(tenant, document)
+            await self.documents.register(tenant.id, document)
+        return _Executed(result, context, ledger)
+
+    async def _run_schema(
+        self, method: str, graphql_request: GraphQLRequest, document: Document, context: Context
+    ) -> ExecutionResult:
+        allowed = {OperationType.QUERY} if method == "GET" else None
+        try:
+            return await self.schema.execute(
+                document.query,
+                variable_values=graphql_request.variables,
+                context_value=context,
+                operation_name=graphql_request.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=graphql_request.extensions,
+            )
+        except InvalidOperationTypeError:
+            raise Rejection(
+                405, "METHOD_NOT_ALLOWED", "Only queries can be sent over GET", {"Allow": "POST"}
+            ) from None
+
+    async def _respond(
+        self, x: _Exchange, executed: _Executed, trace: bool, lookup: Lookup
+    ) -> Response:
+        partial_errors, ledger = executed.context.partial_errors, executed.ledger
+        response = result_response(
+            executed.result,
+            partial_errors,
+            ledger,
+            trace=trace,
+            media_type=x.media_type,
+            request_id=x.id,
+        )
+        fresh_for = self.default_max_age if ledger.freshness is None else ledger.freshness
+        if executed.clean and lookup.key is not None and self.response_cache is not None:
+            await self.response_cache.put(lookup.key, bytes(response.body), fresh_for)
+        return cache_headers(x.request, response, int(fresh_for), failed=not executed.clean)
+
+    def _label(self, tenant: Tenant, document: Document) -> str:
+        # Admitted to the tenant's label budget only once the operation has run.
+        return self.labels.label(tenant.id, document.operation, trusted=document.trusted)
+
+
+__all__ = ["GraphQLEndpoint"]

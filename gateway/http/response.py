@@ -1,0 +1,107 @@
+"""The answer to a request that executed: its body and status, and its HTTP caching headers.
+
+A request error (no data and no error tied to a field: the document did not parse or
+validate, or its variables did not coerce) gets GraphQL-over-HTTP's status: 400 when the
+document itself could not be read, 422 otherwise; every other answer is 200.
+
+Usage: `response = result_response(result, context.partial_errors, ledger, ...)`, then
+`cache_headers(request, response, max_age, failed=...)` for what a GET answer may be kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.types import ExecutionResult
+
+from gateway.context import PartialError
+from gateway.http.errors import format_error, format_partial
+from gateway.ledger import UpstreamLedger
+
+# Request errors from reading the document itself; every other request error (validation,
+# limits, the operation, variables) is 422 (GraphQL-over-HTTP, "Status Codes").
+_UNPARSABLE = frozenset({"GRAPHQL_PARSE_FAILED", "QUERY_TOO_LARGE"})
+
+
+def result_response(
+    result: ExecutionResult,
+    partial_errors: Sequence[PartialError],
+    ledger: UpstreamLedger,
+    *,
+    trace: bool,
+    media_type: str,
+    request_id: str,
+) -> Response:
+    errors = [format_error(e, request_id) for e in result.errors or ()]
+    errors.extend(format_partial(p) for p in partial_errors)
+    request_error = is_request_error(result) and not partial_errors
+    status = _request_error_status(errors) if request_error else 200
+    body: dict[str, Any] = {} if request_error else {"data": result.data}
+    if errors:
+        body["errors"] = errors
+    extensions: dict[str, Any] = {}
+    if ledger.stale_served:
+        # Cached data past its freshness, served because these providers failed.
+        extensions["stale"] = sorted(p.value for p in ledger.stale_served)
+    if trace:
+        extensions["upstream"] = ledger.as_extension()
+    if extensions:
+        body["extensions"] = extensions
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type=media_type,
+        headers={"X-Request-Id": request_id},
+    )
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """No data and no error tied to a field: the request never ran (parse, validation,
+    variables)."""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(e.path is None for e in result.errors or ())
+    )
+
+
+def cache_headers(request: Request, response: Response, max_age: int, *, failed: bool) -> Response:
+    """Cache headers for a GET: `private` (data is per tenant), as fresh as the least fresh
+    upstream answer used, `no-store` when anything failed; an ETag and 304 on a match."""
+    if request.method != "GET":
+        return response
+    if failed:
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+    response.headers["Cache-Control"] = f"private, max-age={max_age}"
+    etag = '"' + hashlib.sha256(response.body).hexdigest()[:32] + '"'
+    response.headers["ETag"] = etag
+    if etag in _etags(request.headers.get("if-none-match")):
+        return Response(
+            status_code=304,
+            headers={
+                "ETag": etag,
+                "Cache-Control": response.headers["Cache-Control"],
+                "X-Request-Id": response.headers["X-Request-Id"],
+            },
+        )
+    return response
+
+
+def _request_error_status(errors: list[dict[str, Any]]) -> int:
+    codes = {e.get("extensions", {}).get("code") for e in errors}
+    return 400 if codes & _UNPARSABLE else 422
+
+
+def _etags(header: str | None) -> set[str]:
+    if not header:
+        return set()
+    return {t.strip().removeprefix("W/") for t in header.split(",")}
+
+
+__all__ = ["cache_headers", "is_request_error", "result_response"]
