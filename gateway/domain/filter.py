@@ -27,10 +27,6 @@ class CustomerFilter:
     # Customers whose `updatedAt` is at or after this instant; customers without one never match.
     modified_since: datetime | None = None
 
-    @property
-    def is_empty(self) -> bool:
-        return self == EMPTY_FILTER
-
     def fingerprint(self) -> str:
         """A short stable digest, so a cursor can refuse to continue a different filter."""
         statuses = ",".join(sorted(s.value for s in self.statuses)) if self.statuses else ""
