@@ -55,7 +55,7 @@ from bench.soak_traffic import (
     manifest,
     problems_with,
 )
-from gateway.sandbox import Sandbox
+from sandbox import Sandbox
 
 RSS_EVERY_SECONDS = 10.0
 # Failing faults the flapping provider cycles through, one per failing phase.

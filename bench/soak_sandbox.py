@@ -17,9 +17,9 @@ import contextlib
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-from gateway.sandbox import Sandbox
-from gateway.sandbox.admin import FaultAdmin
-from gateway.sandbox.server import serve_on_loopback
+from sandbox import Sandbox
+from sandbox.admin import FaultAdmin
+from sandbox.server import serve_on_loopback
 
 FAULTS_PATH = "/_dev/sandbox/faults"
 

@@ -17,8 +17,8 @@ import httpx
 from gateway.app import create_app
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import Settings
+from sandbox import DEMO_ACCOUNT, Sandbox
 
 TRACE = {"x-gateway-trace": "upstream"}
 NESTED = """{ customers(first: 20) { edges { node {

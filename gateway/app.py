@@ -34,13 +34,13 @@ from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.resilience import Breaker, Resilience, RetryPolicy, Timer
 from gateway.ratelimit import TenantRateLimiter
 from gateway.response_cache import ResponseCache
-from gateway.sandbox import Sandbox
-from gateway.sandbox.admin import FaultAdmin
-from gateway.sandbox.server import serve_on_loopback
 from gateway.settings import CachePolicySettings, ResilienceSettings, Settings
 from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
 from gateway.webhooks.endpoint import WebhookEndpoint
 from resolvers.schema import build_schema
+from sandbox import Sandbox
+from sandbox.admin import FaultAdmin
+from sandbox.server import serve_on_loopback
 
 DEMO_TENANT = "demo"
 # Only ever reached through the in-process transport a test hands in.

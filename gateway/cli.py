@@ -16,10 +16,10 @@ from starlette.applications import Starlette
 
 from gateway.errors import ConfigError
 from gateway.observability.logs import logging_config
-from gateway.sandbox import ACCOUNTS, CODAT_API_KEY, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET, Sandbox
-from gateway.sandbox.faults import Faults, FaultSpecError, parse_fault
-from gateway.sandbox.server import serve_on_loopback
 from gateway.settings import Settings, load_settings
+from sandbox import ACCOUNTS, CODAT_API_KEY, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET, Sandbox
+from sandbox.faults import Faults, FaultSpecError, parse_fault
+from sandbox.server import serve_on_loopback
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,9 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--workers", type=int, default=1, help="uvicorn worker processes (default 1)"
     )
-    fault_help = (
-        "PROVIDER=KIND[:ARG], e.g. lago=latency:100 (repeatable; see gateway/sandbox/faults.py)"
-    )
+    fault_help = "PROVIDER=KIND[:ARG], e.g. lago=latency:100 (repeatable; see sandbox/faults.py)"
     serve.add_argument("--sandbox-fault", action="append", default=[], help=fault_help)
     sandbox = commands.add_parser("sandbox", help="run only the Layer, Codat and Lago simulators")
     sandbox.add_argument("--port", type=int, default=8100)

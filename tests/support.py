@@ -27,8 +27,8 @@ from gateway.providers.lago.client import LagoSource
 from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.layer.client import LayerSource
 from gateway.providers.resilience import Timer
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import Settings
+from sandbox import DEMO_ACCOUNT, Sandbox
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

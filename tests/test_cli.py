@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.sandbox import (
+from sandbox import (
     CODAT_API_KEY,
     DEMO_ACCOUNT,
     LAYER_CLIENT_ID,

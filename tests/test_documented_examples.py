@@ -10,8 +10,8 @@ import re
 
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
-from gateway.sandbox import DEMO_ACCOUNT
-from gateway.sandbox.seed import example
+from sandbox import DEMO_ACCOUNT
+from sandbox.seed import example
 from tests.support import SHARED, GatewayClient
 
 LAYER_QUERY = """

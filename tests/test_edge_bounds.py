@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from gateway.sandbox import Sandbox
 from gateway.settings import LimitSettings, PersistedSettings, Settings
+from sandbox import Sandbox
 from tests.support import gateway_client
 from tests.test_observability import sample
 from tests.test_persisted import apollo_manifest

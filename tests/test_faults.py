@@ -15,10 +15,10 @@ from gateway.app import create_app
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
 from gateway.providers.resilience import Timer
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
-from gateway.sandbox.faults import parse_fault
-from gateway.sandbox.server import serve_on_loopback
 from gateway.settings import ResilienceSettings, Settings
+from sandbox import DEMO_ACCOUNT, Sandbox
+from sandbox.faults import parse_fault
+from sandbox.server import serve_on_loopback
 from tests.support import CountingTransport
 
 pytestmark = pytest.mark.timeout(120)
@@ -252,7 +252,7 @@ async def test_a_body_over_the_cap_is_a_bad_response() -> None:
 
 
 def test_fault_specs_are_checked() -> None:
-    from gateway.sandbox.faults import FaultSpecError
+    from sandbox.faults import FaultSpecError
 
     for bad in ("stripe=timeout", "lago=explode", "lago=latency:soon", "lago=malformed:xml"):
         with pytest.raises(FaultSpecError):

@@ -9,7 +9,7 @@ from gateway.domain.customer import CustomerKey, Provider
 from gateway.domain.filter import EMPTY_FILTER
 from gateway.errors import BadUserInput, InvalidCursor
 from gateway.federation import list_customers
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
+from sandbox import DEMO_ACCOUNT, Sandbox
 from tests.support import demo_sources, walk
 
 

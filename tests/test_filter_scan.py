@@ -13,8 +13,8 @@ from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
 from gateway.federation import list_customers
 from gateway.ids import encode_id
 from gateway.providers.base import Page
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import LimitSettings, Settings
+from sandbox import DEMO_ACCOUNT, Sandbox
 from tests.providers.fakes import ListingSource
 from tests.support import CountingTransport, GatewayClient, demo_sources, gateway_client
 

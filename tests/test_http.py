@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from gateway.sandbox import SECOND_ACCOUNT, Sandbox
 from gateway.settings import Settings
+from sandbox import SECOND_ACCOUNT, Sandbox
 from tests.support import GatewayClient, gateway_client
 
 QUERY = "{ customers(first: 3) { edges { node { provider displayName } } } }"

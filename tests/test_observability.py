@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
 from gateway.observability.logs import RequestIdFilter, logging_config
-from gateway.sandbox import DEMO_ACCOUNT
 from gateway.settings import CacheSettings, Settings
+from sandbox import DEMO_ACCOUNT
 from tests.services import free_port
 from tests.support import GatewayClient, gateway_client
 

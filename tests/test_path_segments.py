@@ -11,7 +11,7 @@ import pytest
 
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
-from gateway.sandbox import DEMO_ACCOUNT
+from sandbox import DEMO_ACCOUNT
 from tests.support import GatewayClient
 
 SCOPES = {

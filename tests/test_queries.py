@@ -6,7 +6,7 @@ import pytest
 
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
-from gateway.sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT
+from sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT
 from tests.support import GatewayClient
 
 CUSTOMER = "query($id: ID!) { customer(id: $id) { __typename displayName provider } }"

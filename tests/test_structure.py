@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = sorted(p for package in ("gateway", "resolvers") for p in (ROOT / package).rglob("*.py"))
+MODULES = sorted(
+    p for package in ("gateway", "resolvers", "sandbox") for p in (ROOT / package).rglob("*.py")
+)
 
 
 def module_name(path: Path) -> str:

@@ -12,14 +12,14 @@ import pytest
 
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
-from gateway.sandbox import (
+from gateway.webhooks.signatures import lago_signature, standard_signature
+from sandbox import (
     CODAT_API_KEY,
     CODAT_WEBHOOK_SECRET,
     DEMO_ACCOUNT,
     LAGO_WEBHOOK_HMAC_KEY,
     LAYER_WEBHOOK_SECRET,
 )
-from gateway.webhooks.signatures import lago_signature, standard_signature
 from tests.support import GatewayClient
 
 TRACE = {"x-gateway-trace": "upstream"}

@@ -8,8 +8,8 @@ import pytest
 
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import LimitSettings, ProviderLimits, Settings
+from sandbox import DEMO_ACCOUNT, Sandbox
 from tests.support import GatewayClient, gateway_client
 
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Customer { displayName } } }"

@@ -6,8 +6,8 @@ import asyncio
 
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
-from gateway.sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT, Sandbox
 from gateway.settings import CachePolicySettings, CacheSettings, Settings
+from sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT, Sandbox
 from tests.support import GatewayClient, gateway_client
 
 TRACE = {"x-gateway-trace": "upstream"}

@@ -17,9 +17,9 @@ from gateway.cache.upstream import CachePolicy, Entry, UpstreamCache
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.errors import UpstreamBadResponse
 from gateway.ids import encode_id
-from gateway.sandbox import DEMO_ACCOUNT
-from gateway.sandbox.faults import parse_fault
 from gateway.settings import CachePolicySettings, CacheSettings, Settings
+from sandbox import DEMO_ACCOUNT
+from sandbox.faults import parse_fault
 from tests.cache.test_caching import FakeClock
 from tests.support import GatewayClient, gateway_client
 

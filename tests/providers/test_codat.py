@@ -16,8 +16,8 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.providers.codat.client import CodatSource
-from gateway.sandbox import CODAT_API_KEY, Sandbox
-from gateway.sandbox.codat import error_body
+from sandbox import CODAT_API_KEY, Sandbox
+from sandbox.codat import error_body
 from tests.providers.fakes import answering, client
 from tests.support import CountingTransport, demo_sources, upstream
 

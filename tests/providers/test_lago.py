@@ -14,7 +14,7 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.providers.lago.client import LagoSource
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
+from sandbox import DEMO_ACCOUNT, Sandbox
 from tests.providers.fakes import answering, client
 from tests.support import CountingTransport, demo_sources, upstream
 

@@ -15,7 +15,7 @@ from gateway.errors import (
 )
 from gateway.providers.layer.auth import EXPIRY_MARGIN_SECONDS, LayerTokens
 from gateway.providers.layer.client import LayerSource
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
+from sandbox import DEMO_ACCOUNT, Sandbox
 from tests.providers.fakes import answering, client
 from tests.support import CountingTransport, demo_sources, upstream
 

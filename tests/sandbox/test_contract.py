@@ -11,7 +11,7 @@ import pytest
 from gateway.domain.customer import CustomerStatus, Provider
 from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
 from gateway.federation import list_customers
-from gateway.sandbox import CODAT_API_KEY, DEMO_ACCOUNT, Sandbox
+from sandbox import CODAT_API_KEY, DEMO_ACCOUNT, Sandbox
 from tests.sandbox.contract import (
     CODAT_HOST,
     LAGO_HOST,

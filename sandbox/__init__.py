@@ -13,14 +13,14 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from gateway.sandbox.codat import CodatSimulator
-from gateway.sandbox.faults import FaultInjector, Faults
-from gateway.sandbox.lago import LagoSimulator
-from gateway.sandbox.layer import SANDBOX_SCOPE, LayerSimulator
-from gateway.sandbox.ratelimit import Clock
-from gateway.sandbox.seed import SandboxData, build_sandbox_data
-from gateway.sandbox.webhooks import WebhookEmitter
 from gateway.settings import CodatConnection, LagoConnection, LayerConnection, TenantSettings
+from sandbox.codat import CodatSimulator
+from sandbox.faults import FaultInjector, Faults
+from sandbox.lago import LagoSimulator
+from sandbox.layer import SANDBOX_SCOPE, LayerSimulator
+from sandbox.ratelimit import Clock
+from sandbox.seed import SandboxData, build_sandbox_data
+from sandbox.webhooks import WebhookEmitter
 
 LAYER_CLIENT_ID = "sandbox-layer-client"
 LAYER_CLIENT_SECRET = "sandbox-layer-secret"

@@ -10,7 +10,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.sandbox.faults import PROVIDERS, Faults, FaultSpecError, parse_fault
+from sandbox.faults import PROVIDERS, Faults, FaultSpecError, parse_fault
 
 
 class FaultAdmin:

@@ -174,7 +174,7 @@ class SandboxData:
 
 def example(name: str) -> JSON:
     """A provider's documented example customer, byte-for-byte from its documentation."""
-    text = resources.files("gateway.sandbox.examples").joinpath(f"{name}_customer.json")
+    text = resources.files("sandbox.examples").joinpath(f"{name}_customer.json")
     loaded: JSON = json.loads(text.read_text(encoding="utf-8"))
     return loaded
 
