@@ -17,8 +17,8 @@ import httpx
 from gateway.app import create_app
 from gateway.domain.customer import CustomerKey, Provider
 from gateway.ids import encode_id
-from gateway.settings import Settings
-from sandbox import DEMO_ACCOUNT, Sandbox
+from gateway.settings import Settings, TenantSettings
+from sandbox import DEMO_ACCOUNT, DEMO_TENANT, Sandbox, tenant_config
 
 TRACE = {"x-gateway-trace": "upstream"}
 NESTED = """{ customers(first: 20) { edges { node {
@@ -77,8 +77,10 @@ def workload(sandbox: Sandbox) -> list[tuple[str, str, dict[str, Any]]]:
 
 async def run() -> list[tuple[str, dict[str, int], dict[str, int]]]:
     sandbox = Sandbox()
+    # The demo tenant, on the in-process sandbox: reached only through the ASGI transport.
+    tenant = TenantSettings.model_validate(tenant_config(DEMO_TENANT, "http://sandbox.invalid"))
     app = create_app(
-        Settings(), sandbox=sandbox, upstream_transport=httpx.ASGITransport(sandbox.app)
+        Settings(tenants=(tenant,)), upstream_transport=httpx.ASGITransport(sandbox.app)
     )
     rows = []
     async with (

@@ -1,7 +1,7 @@
 """The Starlette application: routes, and the lifespan that owns every shared resource.
 
-Usage: `uvicorn.run(create_app(load_settings(None)))`. With no tenant configured the app starts
-the provider sandbox on a loopback port and serves one demo tenant that needs no key.
+Usage: `uvicorn.run(create_app(settings))`. The app serves the tenants in `settings`; with none
+configured, `customer-gateway serve` starts the sandbox and adds its demo tenant (gateway/cli.py).
 """
 
 from __future__ import annotations
@@ -38,19 +38,11 @@ from gateway.settings import CachePolicySettings, ResilienceSettings, Settings
 from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
 from gateway.webhooks.endpoint import WebhookEndpoint
 from resolvers.schema import build_schema
-from sandbox import Sandbox
-from sandbox.admin import FaultAdmin
-from sandbox.server import serve_on_loopback
-
-DEMO_TENANT = "demo"
-# Only ever reached through the in-process transport a test hands in.
-_IN_PROCESS_SANDBOX = "http://sandbox.invalid"
 
 
 def create_app(
     settings: Settings,
     *,
-    sandbox: Sandbox | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
     timer: Timer | None = None,
@@ -59,8 +51,6 @@ def create_app(
     `clock` is what cache freshness is measured with, `timer` what deadlines, backoff and
     the circuit breakers are."""
     timer = timer or Timer()
-    if settings.uses_sandbox and sandbox is None:
-        sandbox = Sandbox()
     manifest = ManifestFile(settings.persisted.manifest_path)
     metrics = Metrics()
     if settings.tracing:
@@ -121,14 +111,7 @@ def create_app(
                 manifest.watch(settings.persisted.reload_interval_seconds)
             )
             stack.push_async_callback(_stop, watcher)
-            tenant_settings = list(settings.tenants)
-            if settings.uses_sandbox:
-                base_url = _IN_PROCESS_SANDBOX
-                if upstream_transport is None:
-                    assert sandbox is not None
-                    base_url = await stack.enter_async_context(serve_on_loopback(sandbox.app))
-                tenant_settings = [Sandbox.tenant(DEMO_TENANT, base_url)]
-            endpoint.tenants = TenantDirectory(build_tenant(t, shared) for t in tenant_settings)
+            endpoint.tenants = TenantDirectory(build_tenant(t, shared) for t in settings.tenants)
             webhooks.tenants, webhooks.cache = endpoint.tenants, cache
             app.state.tenants = endpoint.tenants
             app.state.cache = cache
@@ -148,17 +131,9 @@ def create_app(
                 max_age=600,
             )
         )
-    routes = []
-    if sandbox is not None and settings.mode == "development":
-        routes.append(
-            Route(
-                "/_dev/sandbox/faults", FaultAdmin(sandbox.faults).handle, methods=["GET", "POST"]
-            )
-        )
     return Starlette(
         middleware=middleware,
         routes=[
-            *routes,
             Route("/", _to_playground),
             Route("/graphql", endpoint),
             Route("/webhooks/{provider}", webhooks),
@@ -287,4 +262,4 @@ def _metrics_route(metrics: Metrics) -> Callable[[Request], Awaitable[Response]]
     return exposition
 
 
-__all__ = ["DEMO_TENANT", "create_app"]
+__all__ = ["create_app"]

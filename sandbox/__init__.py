@@ -11,7 +11,6 @@ import time
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-from gateway.settings import TenantSettings
 from sandbox.accounts import (
     ACCOUNTS,
     CODAT_API_KEY,
@@ -70,20 +69,6 @@ class Sandbox:
                 Mount("/lago/api/v1", app=FaultInjector(self.lago.app, "lago", self.faults)),
             ]
         )
-
-    @staticmethod
-    def tenant(
-        tenant_id: str,
-        base_url: str,
-        account: SandboxAccount = DEMO_ACCOUNT,
-        *,
-        allow_anonymous: bool = True,
-        api_keys: tuple[str, ...] = (),
-    ) -> TenantSettings:
-        config = tenant_config(
-            tenant_id, base_url, account, allow_anonymous=allow_anonymous, api_keys=api_keys
-        )
-        return TenantSettings.model_validate(config)
 
 
 __all__ = [

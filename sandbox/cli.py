@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         for spec in args.fault:
             faults.set(*parse_fault(spec))
     except FaultSpecError as exc:
-        parser.error(str(exc))
+        # A usage error (status 2), worded for whoever passed the spec on: `serve` does.
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 2
 
     def on_listening(base_url: str) -> None:
         print(f"sandbox: serving on {base_url} (faults at {base_url}{FAULTS_PATH})", flush=True)

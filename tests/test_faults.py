@@ -19,7 +19,7 @@ from gateway.settings import ResilienceSettings, Settings
 from sandbox import DEMO_ACCOUNT, Sandbox
 from sandbox.faults import parse_fault
 from sandbox.server import serve_on_loopback
-from tests.support import CountingTransport
+from tests.support import CountingTransport, sandbox_tenant
 
 pytestmark = pytest.mark.timeout(120)
 QUERY = "{ customers(first: 6) { edges { node { provider } } } }"
@@ -59,7 +59,7 @@ async def rig(
     sandbox = Sandbox()
     async with serve_on_loopback(sandbox.app) as base_url:
         upstream = CountingTransport(httpx.AsyncHTTPTransport())
-        settings = Settings(tenants=(Sandbox.tenant("demo", base_url),), resilience=resilience)
+        settings = Settings(tenants=(sandbox_tenant("demo", base_url),), resilience=resilience)
         app = create_app(settings, upstream_transport=upstream, timer=timer)
         async with (
             app.router.lifespan_context(app),
@@ -161,7 +161,7 @@ async def test_stale_data_is_served_when_the_provider_fails() -> None:
     clock = FakeClock()
     sandbox = Sandbox()
     async with serve_on_loopback(sandbox.app) as base_url:
-        settings = Settings(tenants=(Sandbox.tenant("demo", base_url),), resilience=RESILIENCE)
+        settings = Settings(tenants=(sandbox_tenant("demo", base_url),), resilience=RESILIENCE)
         app = create_app(settings, upstream_transport=httpx.AsyncHTTPTransport(), clock=clock)
         async with (
             app.router.lifespan_context(app),
