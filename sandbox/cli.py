@@ -36,7 +36,9 @@ FAULT_HELP = "PROVIDER=KIND[:ARG], e.g. lago=latency:100 (repeatable; see sandbo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox", description="The Layer, Codat and Lago simulators, on loopback."
+    )
     parser.add_argument("--port", type=int, default=8100, help="on 127.0.0.1; 0 picks a free one")
     parser.add_argument("--fault", action="append", default=[], help=FAULT_HELP)
     parser.add_argument(
