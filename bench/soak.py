@@ -3,12 +3,12 @@ memory growth, 5xx answers, cross-tenant leaks and an unbounded /metrics.
 
 Run: python3 -m bench.soak [--seconds 600] [--workers 2] [--concurrency 24] [--output FILE]
 
-It starts, on 127.0.0.1 only and by itself: the sandbox as its own process (bench/soak_sandbox.py:
-the simulators plus a fault switch), and `python3 -m gateway serve --workers N` with a generated
-TOML config (a temp dir) of two keyed tenants on it, tenant A on the demo account and tenant B
-on the second, webhook secrets through environment variables, and a trusted-documents manifest
-(persisted mode "allow"). `--concurrency` clients then send the traffic of
-bench/soak_traffic.py while one provider flaps between healthy and a failing fault every
+It starts, on 127.0.0.1 only and by itself: the sandbox as its own process (`python -m sandbox`:
+the simulators plus their run-time fault switch), and `python3 -m gateway serve --workers N`
+with a generated TOML config (a temp dir) of two keyed tenants on it, tenant A on the demo
+account and tenant B on the second, webhook secrets through environment variables, and a
+trusted-documents manifest (persisted mode "allow"). `--concurrency` clients then send the
+traffic of bench/soak_traffic.py while one provider flaps between healthy and a failing fault every
 `--flap-seconds`. Every ~10 s it samples each worker's VmRSS. At the end it stops what it
 started (on Ctrl-C or an error too) and prints, per request kind, p50/p99, statuses, 5xx,
 transport failures, wrong answers and leaks, then PASS/MISS per goal: RSS at the end within
@@ -44,7 +44,6 @@ from bench.soak_report import (
     render,
     write_json,
 )
-from bench.soak_sandbox import FAULTS_PATH
 from bench.soak_tenants import SoakTenant, gateway_toml, shared_environment, soak_tenants
 from bench.soak_traffic import (
     TRUSTED,
@@ -55,7 +54,7 @@ from bench.soak_traffic import (
     manifest,
     problems_with,
 )
-from gateway.sandbox import Sandbox
+from sandbox import FAULTS_PATH, Sandbox
 
 RSS_EVERY_SECONDS = 10.0
 # Failing faults the flapping provider cycles through, one per failing phase.
@@ -306,7 +305,7 @@ def _soak(args: argparse.Namespace, work: Path) -> SoakRun:
         env |= tenant.environment()
     secrets = [v for t in tenants for k, v in t.environment().items() if "LAGO_API_KEY" not in k]
     python = sys.executable
-    sandbox_args = [python, "-m", "bench.soak_sandbox", "--port", str(sandbox_port)]
+    sandbox_args = [python, "-m", "sandbox", "--port", str(sandbox_port)]
     serve = [python, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(gateway_port)]
     serve += ["--workers", str(args.workers), "--config", str(config)]
     gateway_log = work / "gateway.log"

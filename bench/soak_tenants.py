@@ -23,7 +23,7 @@ from gateway.ids import encode_id
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
-from gateway.sandbox import (
+from sandbox import (
     CODAT_API_KEY,
     DEMO_ACCOUNT,
     LAYER_CLIENT_ID,
@@ -31,8 +31,8 @@ from gateway.sandbox import (
     SECOND_ACCOUNT,
     SandboxAccount,
 )
-from gateway.sandbox.layer import SANDBOX_SCOPE
-from gateway.sandbox.seed import SandboxData
+from sandbox.layer import SANDBOX_SCOPE
+from sandbox.seed import SandboxData
 
 Record = dict[str, Any]
 # (provider, scope, native id): one customer of one provider account.

@@ -20,8 +20,9 @@ from gateway.ids import encode_id
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import Settings
+from gateway.settings.load import tenant_settings
+from sandbox import DEMO_ACCOUNT, DEMO_TENANT, Sandbox, tenant_config
 
 TRACE = {"x-gateway-trace": "upstream"}
 NESTED = """{ customers(first: 20) { edges { node {
@@ -80,8 +81,10 @@ def workload(sandbox: Sandbox) -> list[tuple[str, str, dict[str, Any]]]:
 
 async def run() -> list[tuple[str, dict[str, int], dict[str, int]]]:
     sandbox = Sandbox()
+    # The demo tenant, on the in-process sandbox: reached only through the ASGI transport.
+    tenant = tenant_settings(tenant_config(DEMO_TENANT, "http://sandbox.invalid"))
     app = create_app(
-        Settings(), sandbox=sandbox, upstream_transport=httpx.ASGITransport(sandbox.app)
+        Settings(tenants=(tenant,)), upstream_transport=httpx.ASGITransport(sandbox.app)
     )
     rows = []
     async with (

@@ -1,7 +1,9 @@
-"""The Starlette application: routes, and the lifespan that owns every shared resource.
+"""The Starlette application, built once from one immutable `Settings`.
 
-Usage: `uvicorn.run(create_app(load_settings(None)))`. With no tenant configured the app starts
-the provider sandbox on a loopback port and serves one demo tenant that needs no key.
+Usage: `uvicorn.run(create_app(settings))`. The app serves the tenants in `settings`; with none
+configured, `customer-gateway serve` starts the sandbox and adds its demo tenant (gateway/cli.py).
+`create_app` constructs every part; the lifespan only starts what runs in the background and
+closes what holds connections.
 """
 
 from __future__ import annotations
@@ -36,17 +38,10 @@ from gateway.providers.registry import AnyConnector, Registry, default_connector
 from gateway.ratelimit import TenantRateLimiter
 from gateway.resilience.gate import Gates
 from gateway.resilience.policy import Breaker, Resilience, RetryPolicy, Timer
-from gateway.sandbox import Sandbox
-from gateway.sandbox.admin import FaultAdmin
-from gateway.sandbox.server import serve_on_loopback
 from gateway.settings import ResilienceSettings, Settings
-from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
+from gateway.tenants import SharedUpstream, Tenant, TenantDirectory, build_tenant
 from resolvers.schema import CUSTOMER_TYPES, build_schema
 from resolvers.types.customer import ProviderCustomerType
-
-DEMO_TENANT = "demo"
-# Only ever reached through the in-process transport a test hands in.
-_IN_PROCESS_SANDBOX = "http://sandbox.invalid"
 
 
 def create_app(
@@ -54,7 +49,6 @@ def create_app(
     *,
     connectors: Sequence[AnyConnector] | None = None,
     customer_types: Sequence[type[ProviderCustomerType]] = CUSTOMER_TYPES,
-    sandbox: Sandbox | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
     timer: Timer | None = None,
@@ -66,85 +60,63 @@ def create_app(
     timer = timer or Timer()
     registry = Registry(connectors if connectors is not None else default_connectors())
     registry.check(settings)
-    if settings.uses_sandbox and sandbox is None:
-        sandbox = Sandbox()
-    manifest = ManifestFile(settings.persisted.manifest_path)
-    metrics = Metrics()
     if settings.tracing:
         configure_tracing("customer-gateway")
+    metrics = Metrics()
+    store = CacheStore.from_url(
+        settings.cache.url,
+        memory_bounds=Bounds(
+            settings.cache.memory_max_entries_per_tenant,
+            settings.cache.memory_max_bytes_per_tenant,
+        ),
+    )
+    policies = _policies(registry, settings)
+    cache = UpstreamCache(
+        store, policies, lock_lease=settings.cache.lock_lease_seconds, clock=clock
+    )
+    # One connection pool for every provider call (or the transport a test hands in).
+    pool = upstream_transport or httpx.AsyncHTTPTransport()
+    shared = SharedUpstream(
+        pool,
+        _timeouts(settings.resilience),
+        cache,
+        _gates(settings, timer),
+        registry.limits(settings),
+    )
+    tenants = [build_tenant(t, registry, shared) for t in settings.tenants]
+    directory = TenantDirectory(tenants)
+    manifest = ManifestFile(settings.persisted.manifest_path)
     endpoint = GraphQLEndpoint(
         build_schema(settings, registry.providers, customer_types),
         settings,
-        TenantDirectory(()),
-        _persisted(settings, manifest, None),
+        directory,
+        _persisted(settings, manifest, store),
         timer,
         metrics,
-        list(_policies(registry, settings).values()),
+        rate_limiter=TenantRateLimiter(
+            store,
+            settings.limits.tenant_requests_per_second,
+            settings.limits.tenant_burst,
+            timer.clock,
+        ),
+        response_cache=_response_cache(settings, store, clock),
+        cache_policies=list(policies.values()),
     )
-    webhooks = WebhookEndpoint(registry, clock, settings.webhooks)
+    webhooks = WebhookEndpoint(registry, directory, cache, clock, settings.webhooks)
+    metrics.watch_breakers(shared.gates.breakers, registry.providers)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            pool = upstream_transport or httpx.AsyncHTTPTransport()
+            # Closed last: everything above may still use it while closing.
             stack.push_async_callback(pool.aclose)
-            store = CacheStore.from_url(
-                settings.cache.url,
-                memory_bounds=Bounds(
-                    settings.cache.memory_max_entries_per_tenant,
-                    settings.cache.memory_max_bytes_per_tenant,
-                ),
-            )
             stack.push_async_callback(store.close)
-            cache = UpstreamCache(
-                store,
-                _policies(registry, settings),
-                lock_lease=settings.cache.lock_lease_seconds,
-                clock=clock,
-            )
             stack.push_async_callback(cache.close)
-            shared = SharedUpstream(
-                pool,
-                _timeouts(settings.resilience),
-                cache,
-                _gates(settings, timer),
-                registry.limits(settings),
-            )
-            endpoint.documents.persisted = _persisted(settings, manifest, store)
-            if settings.cache.responses:
-                endpoint.response_cache = ResponseCache(
-                    store,
-                    clock,
-                    Bounds(
-                        settings.cache.response_max_entries_per_tenant,
-                        settings.cache.response_max_bytes_per_tenant,
-                    ),
-                )
-            endpoint.rate_limiter = TenantRateLimiter(
-                store,
-                settings.limits.tenant_requests_per_second,
-                settings.limits.tenant_burst,
-                timer.clock,
-            )
+            stack.push_async_callback(_close_clients, tenants)
             watcher = asyncio.create_task(
                 manifest.watch(settings.persisted.reload_interval_seconds)
             )
             stack.push_async_callback(_stop, watcher)
-            tenant_settings = list(settings.tenants)
-            if settings.uses_sandbox:
-                base_url = _IN_PROCESS_SANDBOX
-                if upstream_transport is None:
-                    assert sandbox is not None
-                    base_url = await stack.enter_async_context(serve_on_loopback(sandbox.app))
-                tenant_settings = [Sandbox.tenant(DEMO_TENANT, base_url)]
-            endpoint.tenants = TenantDirectory(
-                build_tenant(t, registry, shared) for t in tenant_settings
-            )
-            webhooks.tenants, webhooks.cache = endpoint.tenants, cache
-            app.state.tenants = endpoint.tenants
-            app.state.cache = cache
-            app.state.gates = shared.gates
-            metrics.watch_breakers(shared.gates.breakers, registry.providers)
             yield
 
     middleware = []
@@ -159,17 +131,9 @@ def create_app(
                 max_age=600,
             )
         )
-    routes = []
-    if sandbox is not None and settings.mode == "development":
-        routes.append(
-            Route(
-                "/_dev/sandbox/faults", FaultAdmin(sandbox.faults).handle, methods=["GET", "POST"]
-            )
-        )
-    return Starlette(
+    app = Starlette(
         middleware=middleware,
         routes=[
-            *routes,
             Route("/", _to_playground),
             Route("/graphql", endpoint),
             Route("/webhooks/{provider}", webhooks),
@@ -180,6 +144,28 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    # For the health route (and tests): the running parts, never reassigned.
+    app.state.tenants = directory
+    app.state.cache = cache
+    app.state.gates = shared.gates
+    return app
+
+
+async def _close_clients(tenants: Sequence[Tenant]) -> None:
+    for tenant in tenants:
+        await tenant.close()
+
+
+def _response_cache(
+    settings: Settings, store: CacheStore, clock: Callable[[], float]
+) -> ResponseCache | None:
+    if not settings.cache.responses:
+        return None
+    bounds = Bounds(
+        settings.cache.response_max_entries_per_tenant,
+        settings.cache.response_max_bytes_per_tenant,
+    )
+    return ResponseCache(store, clock, bounds)
 
 
 async def _stop(task: asyncio.Task[None]) -> None:
@@ -188,14 +174,12 @@ async def _stop(task: asyncio.Task[None]) -> None:
         await task
 
 
-def _persisted(
-    settings: Settings, manifest: ManifestFile, store: CacheStore | None
-) -> PersistedQueries:
+def _persisted(settings: Settings, manifest: ManifestFile, store: CacheStore) -> PersistedQueries:
     return PersistedQueries(
         settings.persisted_mode,
         manifest,
         # APQ registrations live in the cache backend: with Redis, every process sees them.
-        store or CacheStore.from_url(None),
+        store,
         apq=settings.persisted.apq,
         ttl=settings.persisted.apq_ttl_seconds,
         bounds=Bounds(
@@ -286,4 +270,4 @@ def _metrics_route(metrics: Metrics) -> Callable[[Request], Awaitable[Response]]
     return exposition
 
 
-__all__ = ["DEMO_TENANT", "create_app"]
+__all__ = ["create_app"]

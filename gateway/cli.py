@@ -1,24 +1,33 @@
-"""`customer-gateway serve | sandbox | export-schema`."""
+"""`customer-gateway serve | sandbox | export-schema`.
+
+With no tenant configured, `serve` starts the sandbox as a process of its own on a loopback port
+(gateway/sandbox_process.py), serves its demo tenant, and stops it when the gateway stops.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import secrets
+import signal
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
 
 from gateway.errors import ConfigError
 from gateway.observability.logs import logging_config
-from gateway.sandbox import ACCOUNTS, CODAT_API_KEY, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET, Sandbox
-from gateway.sandbox.faults import Faults, FaultSpecError, parse_fault
-from gateway.sandbox.server import serve_on_loopback
+from gateway.sandbox_process import (
+    SandboxError,
+    read_announcement,
+    running_sandbox,
+    sandbox_command,
+    with_demo_tenant,
+)
 from gateway.settings import Settings
 from gateway.settings.load import load_settings
 
@@ -33,10 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--workers", type=int, default=1, help="uvicorn worker processes (default 1)"
     )
-    fault_help = (
-        "PROVIDER=KIND[:ARG], e.g. lago=latency:100 (repeatable; see gateway/sandbox/faults.py)"
-    )
+    fault_help = "PROVIDER=KIND[:ARG], e.g. lago=latency:100 (repeatable; see sandbox/faults.py)"
     serve.add_argument("--sandbox-fault", action="append", default=[], help=fault_help)
+    serve.add_argument(
+        "--sandbox-port",
+        type=int,
+        default=0,
+        help="the sandbox's port on 127.0.0.1 when no tenants are configured (default: a free one)",
+    )
     sandbox = commands.add_parser("sandbox", help="run only the Layer, Codat and Lago simulators")
     sandbox.add_argument("--port", type=int, default=8100)
     sandbox.add_argument("--fault", action="append", default=[], help=fault_help)
@@ -44,57 +57,89 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--output", type=Path, default=Path("schema.graphql"))
     args = parser.parse_args(argv)
 
-    try:
-        if args.command == "serve":
-            faults = _faults(args.sandbox_fault)
-            if args.workers > 1:
-                return _serve_workers(args, faults)
-            return _serve(args.config, args.host, args.port, faults)
-        if args.command == "sandbox":
-            return _sandbox(args.port, _faults(args.fault))
-    except FaultSpecError as exc:
-        parser.error(str(exc))
+    if args.command == "serve":
+        return _serve_until_stopped(args)
+    if args.command == "sandbox":
+        return _sandbox(args.port, args.fault)
     return _export(args.output)
 
 
-def _faults(specs: list[str]) -> Faults:
-    faults = Faults()
-    for spec in specs:
-        faults.set(*parse_fault(spec))
-    return faults
+class _Terminated(Exception):
+    """SIGTERM, raised where the process is, so that what it started is stopped on the way out."""
 
 
-def _serve(config: Path | None, host: str | None, port: int | None, faults: Faults) -> int:
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    def terminated(signum: int, frame: FrameType | None) -> None:
+        raise _Terminated
+
+    # uvicorn restores this handler after its graceful shutdown and raises the signal again.
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _serve_until_stopped(args: argparse.Namespace) -> int:
+    try:
+        with _sigterm_unwinds():
+            return _serve(args)
+    except KeyboardInterrupt:
+        return 130
+    except _Terminated:
+        pass
+    # Everything is stopped: end of SIGTERM, as the process would have without the handler.
+    signal.raise_signal(signal.SIGTERM)
+    return 143
+
+
+def _serve(args: argparse.Namespace) -> int:
     from gateway.app import create_app
 
     try:
-        settings = load_settings(config)
-        if faults.active and not settings.uses_sandbox:
-            print(
-                "customer-gateway: --sandbox-fault needs the sandbox (no tenants)", file=sys.stderr
-            )
-            return 2
-        app = create_app(
-            settings, sandbox=Sandbox(faults=faults) if settings.uses_sandbox else None
-        )
+        settings = load_settings(args.config)
     except ConfigError as exc:
         print(f"customer-gateway: {exc}", file=sys.stderr)
         return 2
-    host = host or settings.host
-    port = port or settings.port
-    if settings.uses_sandbox:
-        print("customer-gateway: no tenants configured, serving the demo tenant on the sandbox")
-        for provider, fault in sorted(faults.active.items()):
-            print(f"customer-gateway: sandbox fault {provider}={fault}")
-    if settings.graphiql_enabled:
-        print(f"customer-gateway: GraphiQL at http://{host}:{port}/graphql")
-    uvicorn.run(app, host=host, port=port, log_config=logging_config())
+    if args.sandbox_fault and not settings.uses_sandbox:
+        print("customer-gateway: --sandbox-fault needs the sandbox (no tenants)", file=sys.stderr)
+        return 2
+    host = args.host or settings.host
+    port = args.port or settings.port
+    with contextlib.ExitStack() as stack:
+        announcement: Path | None = None
+        if settings.uses_sandbox:
+            try:
+                sandbox = stack.enter_context(
+                    running_sandbox(args.sandbox_fault, args.sandbox_port)
+                )
+            except (SandboxError, ConfigError) as exc:
+                print(f"customer-gateway: {exc}", file=sys.stderr)
+                return 2 if isinstance(exc, SandboxError) and exc.exit_status == 2 else 1
+            settings = with_demo_tenant(settings, sandbox.tenant)
+            announcement = sandbox.announcement
+            print(
+                "customer-gateway: no tenants configured, serving the demo tenant on the "
+                f"sandbox at {sandbox.base_url}",
+                flush=True,
+            )
+        if args.workers > 1:
+            return _serve_workers(args, settings, announcement, host, port)
+        try:
+            app = create_app(settings)
+        except ConfigError as exc:
+            print(f"customer-gateway: {exc}", file=sys.stderr)
+            return 2
+        if settings.graphiql_enabled:
+            print(f"customer-gateway: GraphiQL at http://{host}:{port}/graphql", flush=True)
+        uvicorn.run(app, host=host, port=port, log_config=logging_config())
     return 0
 
 
 # How `serve --workers N` hands its arguments to the worker processes uvicorn starts.
 _CONFIG_ENV = "CUSTOMER_GATEWAY_CONFIG"
-_FAULTS_ENV = "CUSTOMER_GATEWAY_SANDBOX_FAULTS"
+_SANDBOX_ENV = "CUSTOMER_GATEWAY_SANDBOX_ANNOUNCEMENT"
 # The variable `Settings.cursor_key` is read from.
 CURSOR_KEY_ENV = "GATEWAY_CURSOR_KEY"
 
@@ -108,23 +153,26 @@ def share_cursor_key(settings: Settings, environ: MutableMapping[str, str]) -> N
         environ[CURSOR_KEY_ENV] = secrets.token_urlsafe(32)
 
 
-def _serve_workers(args: argparse.Namespace, faults: Faults) -> int:
-    """Several worker processes: each builds its own app (and, with no tenants, its own
-    sandbox on the same seed); share a Redis cache between them with `cache.url`."""
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(f"customer-gateway: {exc}", file=sys.stderr)
-        return 2
+def _serve_workers(
+    args: argparse.Namespace,
+    settings: Settings,
+    announcement: Path | None,
+    host: str,
+    port: int,
+) -> int:
+    """Several worker processes, each building its own app from the same settings; with no
+    tenants, all of them on the one sandbox started for this `serve` (they read its
+    announcement). Share a Redis cache between them with `cache.url`."""
     if args.config is not None:
         os.environ[_CONFIG_ENV] = str(args.config.resolve())
+    if announcement is not None:
+        os.environ[_SANDBOX_ENV] = str(announcement)
     share_cursor_key(settings, os.environ)
-    os.environ[_FAULTS_ENV] = ";".join(f"{p}={f}" for p, f in faults.active.items())
     uvicorn.run(
         "gateway.cli:worker_app",
         factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         workers=args.workers,
         log_config=logging_config(),
     )
@@ -137,28 +185,21 @@ def worker_app() -> Starlette:
 
     config = os.environ.get(_CONFIG_ENV)
     settings = load_settings(Path(config) if config else None)
-    specs = [s for s in os.environ.get(_FAULTS_ENV, "").split(";") if s]
-    sandbox = Sandbox(faults=_faults(specs)) if settings.uses_sandbox else None
-    return create_app(settings, sandbox=sandbox)
+    announcement = os.environ.get(_SANDBOX_ENV)
+    if announcement and settings.uses_sandbox:
+        settings = with_demo_tenant(settings, read_announcement(Path(announcement)).tenant)
+    return create_app(settings)
 
 
-def _sandbox(port: int, faults: Faults) -> int:
-    async def run() -> None:
-        async with serve_on_loopback(Sandbox(faults=faults).app, port) as base_url:
-            print(f"sandbox: Layer {base_url}/layer (token URL {base_url}/layer-auth/oauth2/token)")
-            print(f"sandbox: Codat {base_url}/codat   Lago {base_url}/lago/api/v1")
-            print(f"sandbox: Layer client {LAYER_CLIENT_ID} / {LAYER_CLIENT_SECRET}")
-            print(f"sandbox: Codat key {CODAT_API_KEY}")
-            for account in ACCOUNTS:
-                print(
-                    f"sandbox: account Layer business {account.layer_business_id}, "
-                    f"Codat company {account.codat_company_id}, Lago key {account.lago_api_key}"
-                )
-            await asyncio.Event().wait()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
-    return 0
+def _sandbox(port: int, faults: list[str]) -> int:
+    """`python -m sandbox` in this process's place: its output, its signals, its exit status."""
+    args = ["--port", str(port)]
+    for fault in faults:
+        args += ["--fault", fault]
+    command, env = sandbox_command(*args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(command[0], command, env)  # noqa: S606 - our own entry point, no shell
 
 
 def _export(output: Path) -> int:

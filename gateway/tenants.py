@@ -30,6 +30,12 @@ class Tenant:
     # In the registry's order: the order `customers` interleaves them in.
     sources: Mapping[Provider, CustomerSource]
     settings: TenantSettings
+    # The HTTP clients behind the sources, closed with the app.
+    clients: tuple[httpx.AsyncClient, ...] = ()
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.aclose()
 
     def source_for(self, key: CustomerKey) -> CustomerSource | None:
         """The connection that owns `key`, or None when the key is another tenant's account."""
@@ -52,6 +58,7 @@ class SharedUpstream:
 def build_tenant(settings: TenantSettings, registry: Registry, shared: SharedUpstream) -> Tenant:
     """The tenant's sources: one per provider it has a connection to, in registry order."""
     sources: dict[Provider, CustomerSource] = {}
+    clients: list[httpx.AsyncClient] = []
     connections = settings.connections
     for connector in registry:
         provider = connector.provider
@@ -68,8 +75,9 @@ def build_tenant(settings: TenantSettings, registry: Registry, shared: SharedUps
             connector.policy.retry_after,
         )
         upstream = Upstream.connect(shared.transport, route, shared.cache, shared.timeout)
+        clients.append(upstream.http)
         sources[provider] = connector.source(connection, upstream)
-    return Tenant(id=settings.id, sources=sources, settings=settings)
+    return Tenant(id=settings.id, sources=sources, settings=settings, clients=tuple(clients))
 
 
 def digest(key: str) -> bytes:

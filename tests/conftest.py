@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from gateway.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.support import GatewayClient, gateway_client
 
 

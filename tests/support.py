@@ -1,4 +1,8 @@
-"""Helpers the tests share: a counting transport, a gateway client factory, GraphQL calls."""
+"""Helpers the tests share: a counting transport, a gateway client factory, GraphQL calls.
+
+The gateway never knows the sandbox: tests connect it the way `customer-gateway serve` does, by
+settings whose tenant the sandbox describes (`sandbox_tenant`), and hand `create_app` a
+transport that reaches the in-process sandbox instead of the network."""
 
 from __future__ import annotations
 
@@ -33,12 +37,37 @@ from gateway.providers.transport import Route
 from gateway.providers.upstream import Upstream
 from gateway.resilience.gate import Gate
 from gateway.resilience.policy import Resilience, Timer
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
-from gateway.settings import Settings
+from gateway.sandbox_process import with_demo_tenant
+from gateway.settings import Settings, TenantSettings
+from gateway.settings.load import tenant_settings
+from sandbox import DEMO_ACCOUNT, DEMO_TENANT, Sandbox, SandboxAccount, tenant_config
 
 # The built-in providers, in the order `customers` interleaves them.
 PROVIDERS = (LAYER, CODAT, LAGO)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The in-process sandbox's base URL: only ever reached through an ASGI transport.
+IN_PROCESS_SANDBOX = "http://sandbox.invalid"
+
+
+def sandbox_tenant(
+    tenant_id: str = DEMO_TENANT,
+    base_url: str = IN_PROCESS_SANDBOX,
+    account: SandboxAccount = DEMO_ACCOUNT,
+    *,
+    allow_anonymous: bool = True,
+    api_keys: tuple[str, ...] = (),
+) -> TenantSettings:
+    """A tenant connected to `account` of the sandbox at `base_url`, validated as the gateway
+    validates configured ones."""
+    config = tenant_config(
+        tenant_id, base_url, account, allow_anonymous=allow_anonymous, api_keys=api_keys
+    )
+    return tenant_settings(config)
+
+
+def on_sandbox(settings: Settings) -> Settings:
+    """`settings` as `serve` runs them: with no tenant configured, the sandbox's demo tenant."""
+    return settings if settings.tenants else with_demo_tenant(settings, sandbox_tenant())
 
 
 @dataclass
@@ -107,12 +136,12 @@ async def gateway_client(
     clock: Callable[[], float] = time.time,
     timer: Timer | None = None,
 ) -> AsyncIterator[GatewayClient]:
-    """The gateway app in process, on the sandbox in process, with upstream calls counted."""
+    """The gateway app in process, on the sandbox in process, with upstream calls counted.
+    With no tenant in `settings`, the demo tenant (anonymous) at `IN_PROCESS_SANDBOX`."""
     sandbox = sandbox or Sandbox()
     upstream = CountingTransport(httpx.ASGITransport(sandbox.app), latency)
     app = create_app(
-        settings or Settings(),
-        sandbox=sandbox,
+        on_sandbox(settings or Settings()),
         upstream_transport=upstream,
         clock=clock,
         timer=timer,
@@ -159,7 +188,7 @@ def demo_sources(
     cache: UpstreamCache | None = None,
 ) -> dict[Provider, CustomerSource]:
     """The three adapters connected to a sandbox account (the demo one by default)."""
-    tenant = Sandbox.tenant("t", str(http.base_url), account or DEMO_ACCOUNT)
+    tenant = sandbox_tenant("t", str(http.base_url), account or DEMO_ACCOUNT)
     assert tenant.layer
     assert tenant.codat
     assert tenant.lago

@@ -1,18 +1,25 @@
-"""The README's way in: `customer-gateway serve` on the sandbox over real loopback HTTP, and a
-gateway configured like production, pointed at `customer-gateway sandbox`."""
+"""The README's way in: `customer-gateway serve` on the sandbox over real loopback HTTP (the
+sandbox a process of its own, started and stopped by `serve`), and a gateway configured like
+production, pointed at `customer-gateway sandbox`."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from gateway.sandbox import (
+from sandbox import (
     CODAT_API_KEY,
     DEMO_ACCOUNT,
+    FAULTS_PATH,
+    LAGO_WEBHOOK_HMAC_KEY,
     LAYER_CLIENT_ID,
     LAYER_CLIENT_SECRET,
 )
@@ -20,11 +27,38 @@ from tests.services import free_port, gateway_process
 
 pytestmark = pytest.mark.timeout(120)
 QUERY = "{ customers(first: 9) { edges { node { provider displayName } } } }"
+SEARCH = "query($search: String) { customers(filter: {search: $search}) { edges { cursor } } }"
+SERVE = [sys.executable, "-m", "gateway", "serve"]
+# The demo tenant's credentials: the sandbox's own dummies, and still never printed by `serve`.
+SANDBOX_SECRETS = (
+    LAYER_CLIENT_SECRET,
+    CODAT_API_KEY,
+    DEMO_ACCOUNT.lago_api_key,
+    LAGO_WEBHOOK_HMAC_KEY,
+)
+
+
+def listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+        return True
+    return False
+
+
+def sandboxes_of(parent_pid: int) -> list[int]:
+    """The pids of the `python -m sandbox` processes `parent_pid` started, from /proc."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            args = cmdline.read_bytes().split(b"\0")
+            if b"sandbox" in args and str(parent_pid).encode() in args:
+                found.append(int(cmdline.parent.name))
+    return found
 
 
 def test_serve_with_no_configuration_reads_all_three_providers() -> None:
     port = free_port()
-    with gateway_process(["serve", "--port", str(port)], f"http://127.0.0.1:{port}/healthz"):
+    ready = f"http://127.0.0.1:{port}/healthz"
+    with gateway_process(["serve", "--port", str(port)], ready, secrets=SANDBOX_SECRETS):
         response = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, timeout=30)
         playground = httpx.get(
             f"http://127.0.0.1:{port}/graphql", headers={"accept": "text/html"}, timeout=10
@@ -109,25 +143,75 @@ def test_serve_refuses_a_config_with_a_literal_secret(tmp_path: Path) -> None:
     assert "super-secret-lago-key" not in result.stderr + result.stdout
 
 
-def test_serve_with_a_sandbox_fault_and_the_admin_route() -> None:
-    port = free_port()
+def test_serve_with_a_sandbox_fault_and_the_sandbox_fault_switch() -> None:
+    port, sandbox_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    args = ["serve", "--port", str(port), "--sandbox-fault", "lago=error:503"]
+    faults = f"http://127.0.0.1:{sandbox_port}{FAULTS_PATH}"
+    args = ["serve", "--port", str(port), "--sandbox-port", str(sandbox_port)]
+    args += ["--sandbox-fault", "lago=error:503"]
     with gateway_process(args, f"{base}/healthz"):
         faulty = httpx.post(f"{base}/graphql", json={"query": QUERY}, timeout=30).json()
-        listed = httpx.get(f"{base}/_dev/sandbox/faults", timeout=10).json()
-        cleared = httpx.post(
-            f"{base}/_dev/sandbox/faults", json={"provider": "lago", "fault": None}, timeout=10
-        ).json()
+        listed = httpx.get(faults, timeout=10).json()
+        cleared = httpx.post(faults, json={"provider": "lago", "fault": None}, timeout=10).json()
         healthy = httpx.post(f"{base}/graphql", json={"query": QUERY}, timeout=30).json()
-        bad = httpx.post(
-            f"{base}/_dev/sandbox/faults", json={"provider": "lago", "fault": "explode"}, timeout=10
-        )
+        bad = httpx.post(faults, json={"provider": "lago", "fault": "explode"}, timeout=10)
+        on_the_gateway = httpx.get(f"{base}/_dev/sandbox/faults", timeout=10)
     assert faulty["errors"][0]["extensions"] == {"code": "UPSTREAM_UNAVAILABLE", "provider": "LAGO"}
     assert listed == {"lago": "error:503"}
     assert cleared == {}
     assert "errors" not in healthy
     assert bad.status_code == 400
+    # The switch is the sandbox's: the gateway has no sandbox route of its own.
+    assert on_the_gateway.status_code == 404
+    assert not listening(sandbox_port)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 0), (signal.SIGTERM, -signal.SIGTERM)])
+def test_serve_stops_its_sandbox_when_it_stops(sig: signal.Signals, status: int) -> None:
+    port, sandbox_port = free_port(), free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own entry point
+        [*SERVE, "--port", str(port), "--sandbox-port", str(sandbox_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (listening(port) and listening(sandbox_port)):
+            assert process.poll() is None, "serve exited"
+            assert time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+        answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, timeout=30)
+        started = sandboxes_of(process.pid)
+        process.send_signal(sig)
+        exited = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "errors" not in answer.json()
+    assert len(started) == 1
+    assert exited == status
+    assert not Path(f"/proc/{started[0]}").exists()
+    assert not listening(sandbox_port)
+
+
+def test_serve_stops_its_sandbox_when_the_gateway_cannot_start() -> None:
+    sandbox_port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(  # noqa: S603
+            [*SERVE, "--port", str(port), "--sandbox-port", str(sandbox_port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert f"sandbox at http://127.0.0.1:{sandbox_port}" in result.stdout
+    assert not listening(sandbox_port)
 
 
 def test_a_bad_fault_spec_is_a_usage_error() -> None:
@@ -142,13 +226,29 @@ def test_a_bad_fault_spec_is_a_usage_error() -> None:
     assert "unknown fault 'explode'" in result.stderr
 
 
-def test_serve_with_two_workers() -> None:
-    port = free_port()
+def test_serve_with_two_workers_on_one_sandbox() -> None:
+    port, sandbox_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    with gateway_process(["serve", "--port", str(port), "--workers", "2"], f"{base}/healthz"):
+    args = ["serve", "--port", str(port), "--workers", "2", "--sandbox-port", str(sandbox_port)]
+    with gateway_process(args, f"{base}/healthz", secrets=SANDBOX_SECRETS):
         bodies = [
             httpx.post(f"{base}/graphql", json={"query": QUERY}, timeout=30).json()
             for _ in range(4)
+        ]
+        # One switch, seen by every worker (each request on a new connection, each a search
+        # no worker has cached).
+        httpx.post(
+            f"http://127.0.0.1:{sandbox_port}{FAULTS_PATH}",
+            json={"provider": "codat", "fault": "error:503"},
+            timeout=10,
+        )
+        faulty = [
+            httpx.post(
+                f"{base}/graphql",
+                json={"query": SEARCH, "variables": {"search": f"acme {i}"}},
+                timeout=30,
+            )
+            for i in range(6)
         ]
     for body in bodies:
         assert {e["node"]["provider"] for e in body["data"]["customers"]["edges"]} == {
@@ -156,3 +256,6 @@ def test_serve_with_two_workers() -> None:
             "CODAT",
             "LAGO",
         }
+    for response in faulty:
+        assert response.json()["errors"][0]["extensions"]["provider"] == "CODAT"
+    assert not listening(sandbox_port)

@@ -13,8 +13,8 @@ from gateway.ids import encode_id
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
-from gateway.sandbox import DEMO_ACCOUNT
-from gateway.sandbox.seed import example
+from sandbox import DEMO_ACCOUNT
+from sandbox.seed import example
 from tests.support import SHARED, GatewayClient
 
 LAYER_QUERY = """

@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from gateway.sandbox import Sandbox
 from gateway.settings import LimitSettings, PersistedSettings, Settings
-from tests.support import gateway_client
+from tests.support import gateway_client, sandbox_tenant
 from tests.test_observability import sample
 from tests.test_persisted import apollo_manifest
 
@@ -15,7 +14,7 @@ KEY = {"authorization": "Bearer alpha-key"}
 
 
 def keyed(**limits: int) -> Settings:
-    tenant = Sandbox.tenant(
+    tenant = sandbox_tenant(
         "alpha", "http://sandbox.invalid", allow_anonymous=False, api_keys=("alpha-key",)
     )
     return Settings(tenants=(tenant,), limits=LimitSettings(**limits))

@@ -16,11 +16,11 @@ from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
 from gateway.providers.lago import LAGO
 from gateway.resilience.policy import Timer
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
-from gateway.sandbox.faults import parse_fault
-from gateway.sandbox.server import serve_on_loopback
 from gateway.settings import ResilienceSettings, Settings
-from tests.support import CountingTransport
+from sandbox import DEMO_ACCOUNT, Sandbox
+from sandbox.faults import parse_fault
+from sandbox.server import serve_on_loopback
+from tests.support import CountingTransport, sandbox_tenant
 
 pytestmark = pytest.mark.timeout(120)
 QUERY = "{ customers(first: 6) { edges { node { provider } } } }"
@@ -60,7 +60,7 @@ async def rig(
     sandbox = Sandbox()
     async with serve_on_loopback(sandbox.app) as base_url:
         upstream = CountingTransport(httpx.AsyncHTTPTransport())
-        settings = Settings(tenants=(Sandbox.tenant("demo", base_url),), resilience=resilience)
+        settings = Settings(tenants=(sandbox_tenant("demo", base_url),), resilience=resilience)
         app = create_app(settings, upstream_transport=upstream, timer=timer)
         async with (
             app.router.lifespan_context(app),
@@ -162,7 +162,7 @@ async def test_stale_data_is_served_when_the_provider_fails() -> None:
     clock = FakeClock()
     sandbox = Sandbox()
     async with serve_on_loopback(sandbox.app) as base_url:
-        settings = Settings(tenants=(Sandbox.tenant("demo", base_url),), resilience=RESILIENCE)
+        settings = Settings(tenants=(sandbox_tenant("demo", base_url),), resilience=RESILIENCE)
         app = create_app(settings, upstream_transport=httpx.AsyncHTTPTransport(), clock=clock)
         async with (
             app.router.lifespan_context(app),
@@ -251,7 +251,7 @@ async def test_a_body_over_the_cap_is_a_bad_response() -> None:
 
 
 def test_fault_specs_are_checked() -> None:
-    from gateway.sandbox.faults import FaultSpecError
+    from sandbox.faults import FaultSpecError
 
     for bad in ("stripe=timeout", "lago=explode", "lago=latency:soon", "lago=malformed:xml"):
         with pytest.raises(FaultSpecError):

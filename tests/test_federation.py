@@ -12,7 +12,7 @@ from gateway.federation import list_customers
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
+from sandbox import DEMO_ACCOUNT, Sandbox
 from tests.support import demo_sources, walk
 
 

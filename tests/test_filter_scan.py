@@ -15,8 +15,8 @@ from gateway.ids import encode_id
 from gateway.providers.base import Page
 from gateway.providers.codat import CODAT
 from gateway.providers.layer import LAYER
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import LimitSettings, Settings
+from sandbox import DEMO_ACCOUNT, Sandbox
 from tests.providers.fakes import ListingSource
 from tests.support import CountingTransport, GatewayClient, demo_sources, gateway_client
 

@@ -11,7 +11,7 @@ from gateway.domain.customer import Customer, CustomerStatus, Provider
 from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
 from gateway.federation import list_customers
 from gateway.providers.base import CustomerSource
-from gateway.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.support import PROVIDERS, CountingTransport, demo_sources
 
 FILTERS = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from gateway.sandbox import SECOND_ACCOUNT, Sandbox
 from gateway.settings import Settings
-from tests.support import GatewayClient, gateway_client
+from sandbox import SECOND_ACCOUNT
+from tests.support import GatewayClient, gateway_client, sandbox_tenant
 
 QUERY = "{ customers(first: 3) { edges { node { provider displayName } } } }"
 GQL = "application/graphql-response+json"
@@ -147,8 +147,8 @@ def keyed_settings() -> Settings:
     base = "http://sandbox.invalid"
     return Settings(
         tenants=(
-            Sandbox.tenant("alpha", base, allow_anonymous=False, api_keys=("alpha-key",)),
-            Sandbox.tenant(
+            sandbox_tenant("alpha", base, allow_anonymous=False, api_keys=("alpha-key",)),
+            sandbox_tenant(
                 "beta", base, SECOND_ACCOUNT, allow_anonymous=False, api_keys=("beta-key",)
             ),
         )
@@ -182,7 +182,7 @@ async def test_each_key_reads_its_own_tenant() -> None:
 
 
 async def test_a_failing_provider_costs_only_its_own_customers() -> None:
-    tenant = Sandbox.tenant("demo", "http://sandbox.invalid")
+    tenant = sandbox_tenant("demo", "http://sandbox.invalid")
     assert tenant.lago
     broken = tenant.model_copy(
         update={"lago": tenant.lago.model_copy(update={"api_key": SecretStr("revoked-key")})}

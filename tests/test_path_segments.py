@@ -14,7 +14,7 @@ from gateway.ids import encode_id
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
-from gateway.sandbox import DEMO_ACCOUNT
+from sandbox import DEMO_ACCOUNT
 from tests.support import PROVIDERS, GatewayClient
 
 SCOPES = {

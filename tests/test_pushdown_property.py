@@ -18,10 +18,10 @@ from gateway.providers.lago.mapping import to_domain as lago_domain
 from gateway.providers.lago.wire import LagoCustomer
 from gateway.providers.layer.mapping import to_domain as layer_domain
 from gateway.providers.layer.wire import LayerCustomer
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
-from gateway.sandbox.codat_query import compile_query
-from gateway.sandbox.lago import _matches as lago_matches
-from gateway.sandbox.layer import _matches as layer_matches
+from sandbox import DEMO_ACCOUNT, Sandbox
+from sandbox.codat_query import compile_query
+from sandbox.lago import _matches as lago_matches
+from sandbox.layer import _matches as layer_matches
 
 DATA = Sandbox().data
 CODAT = DATA.codat_companies[DEMO_ACCOUNT.codat_company_id]

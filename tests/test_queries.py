@@ -7,7 +7,7 @@ import pytest
 from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
 from gateway.providers.lago import LAGO
-from gateway.sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT
+from sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT
 from tests.support import GatewayClient
 
 CUSTOMER = "query($id: ID!) { customer(id: $id) { __typename displayName provider } }"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from gateway.sandbox import DEMO_ACCOUNT, LAGO_WEBHOOK_HMAC_KEY
+from sandbox import DEMO_ACCOUNT, LAGO_WEBHOOK_HMAC_KEY
 from tests.cache.test_caching import FakeClock, twin_tenants
 from tests.support import GatewayClient, gateway_client
 

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = sorted(p for package in ("gateway", "resolvers") for p in (ROOT / package).rglob("*.py"))
+MODULES = sorted(
+    p for package in ("gateway", "resolvers", "sandbox") for p in (ROOT / package).rglob("*.py")
+)
+GATEWAY_MODULES = sorted(
+    p for package in ("gateway", "resolvers") for p in (ROOT / package).rglob("*.py")
+)
+# Calls that import a module named by a string.
+DYNAMIC_IMPORTS = frozenset(
+    {"__import__", "import_module", "find_spec", "find_module", "resolve_name", "run_module"}
+)
 
 
 def module_name(path: Path) -> str:
@@ -24,6 +35,47 @@ def imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             found.add(node.module)
     return found
+
+
+def imported_by_name(path: Path) -> set[str]:
+    """Modules `path` imports statically, plus those it names to an import function."""
+    found = imports(path)
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        first = node.args[0]
+        if name in DYNAMIC_IMPORTS and isinstance(first, ast.Constant):
+            found.add(str(first.value))
+    return found
+
+
+@pytest.mark.parametrize("path", GATEWAY_MODULES, ids=module_name)
+def test_the_gateway_never_imports_the_sandbox(path: Path) -> None:
+    """The sandbox is a package (and, under `serve`, a process) of its own: gateway/ and
+    resolvers/ may run `python -m sandbox`, never import it, not even lazily or by name."""
+    for name in imported_by_name(path):
+        assert name.partition(".")[0] != "sandbox", (module_name(path), name)
+
+
+def test_importing_all_of_the_gateway_loads_no_sandbox_module() -> None:
+    names = [module_name(p) for p in GATEWAY_MODULES if p.name != "__main__.py"]
+    script = (
+        "import importlib, sys\n"
+        f"for name in {names!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m == 'sandbox' or m.startswith('sandbox.')))\n"
+    )
+    result = subprocess.run(  # noqa: S603 - a fixed script
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=ROOT,
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_the_domain_knows_no_transport_and_no_graphql() -> None:

@@ -10,7 +10,8 @@ import pytest
 from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
 from gateway.providers.lago import LAGO
-from gateway.sandbox import (
+from gateway.settings import CacheSettings, LimitSettings
+from sandbox import (
     CODAT_API_KEY,
     CODAT_WEBHOOK_SECRET,
     DEMO_ACCOUNT,
@@ -19,7 +20,6 @@ from gateway.sandbox import (
     LAYER_WEBHOOK_SECRET,
     SECOND_ACCOUNT,
 )
-from gateway.settings import CacheSettings, LimitSettings
 from tests.cache.test_caching import FakeClock, shared_name, twin_tenants
 from tests.services import RedisServer, redis_server
 from tests.support import gateway_client

@@ -17,16 +17,16 @@ from redis.asyncio import Redis
 from gateway.cache.keys import Account
 from gateway.providers.lago import LAGO
 from gateway.providers.lago.webhook import lago_signature
-from gateway.sandbox import (
+from gateway.settings import CacheSettings, Settings, WebhookSettings
+from gateway.webhooks.locks import record_lock_key
+from gateway.webhooks.signatures import standard_signature
+from sandbox import (
     CODAT_WEBHOOK_SECRET,
     DEMO_ACCOUNT,
     LAGO_WEBHOOK_HMAC_KEY,
     LAYER_WEBHOOK_SECRET,
     Sandbox,
 )
-from gateway.settings import CacheSettings, Settings, WebhookSettings
-from gateway.webhooks.locks import record_lock_key
-from gateway.webhooks.signatures import standard_signature
 from tests.services import RedisServer, free_port, redis_server
 from tests.support import GatewayClient, gateway_client
 from tests.test_webhooks import COYOTE, GAVIN, GAVIN_ID, JOHN, JOHN_ID, read, subscribe

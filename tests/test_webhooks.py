@@ -16,14 +16,14 @@ from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.lago.webhook import lago_signature
 from gateway.providers.layer import LAYER
-from gateway.sandbox import (
+from gateway.webhooks.signatures import standard_signature
+from sandbox import (
     CODAT_API_KEY,
     CODAT_WEBHOOK_SECRET,
     DEMO_ACCOUNT,
     LAGO_WEBHOOK_HMAC_KEY,
     LAYER_WEBHOOK_SECRET,
 )
-from gateway.webhooks.signatures import standard_signature
 from tests.support import GatewayClient
 
 TRACE = {"x-gateway-trace": "upstream"}

@@ -112,16 +112,17 @@ class GraphQLEndpoint:
         persisted: PersistedQueries,
         timer: Timer,
         metrics: Metrics,
+        *,
+        rate_limiter: TenantRateLimiter | None = None,
+        response_cache: ResponseCache | None = None,
         cache_policies: Sequence[CachePolicy] = (),
     ) -> None:
         self.schema = schema
         self.settings = settings
-        # The tenants, the documents' persisted queries, the rate limiter and the response
-        # cache are set in the app's lifespan, once the HTTP client and cache store exist.
         self.tenants = tenants
         self.documents = Documents(persisted, settings.limits, metrics)
-        self.rate_limiter: TenantRateLimiter | None = None
-        self.response_cache: ResponseCache | None = None
+        self.rate_limiter = rate_limiter
+        self.response_cache = response_cache
         self.timer = timer
         self.metrics = metrics
         self.labels = OperationLabels(settings.limits.max_operation_labels)

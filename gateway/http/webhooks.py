@@ -63,21 +63,23 @@ class _Destination:
 
 
 class WebhookEndpoint:
-    """Usage: `Route("/webhooks/{provider}", WebhookEndpoint(registry, clock, settings))`;
-    `tenants` and `cache` are set once the app has started. As an ASGI app it receives every
-    method, so each answer, a 405 or an unexpected error included, is JSON with a code."""
+    """Usage: `Route("/webhooks/{provider}", WebhookEndpoint(registry, tenants, cache))`. As
+    an ASGI app it receives every method, so each answer, a 405 or an unexpected error
+    included, is JSON with a code."""
 
     def __init__(
         self,
         registry: Registry,
+        tenants: TenantDirectory,
+        cache: UpstreamCache,
         clock: Callable[[], float] = time.time,
         settings: WebhookSettings | None = None,
     ) -> None:
         self.registry = registry
+        self.tenants = tenants
+        self.cache = cache
         self.clock = clock
         self.settings = settings or WebhookSettings()
-        self.tenants = TenantDirectory(())
-        self.cache: UpstreamCache | None = None
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -100,8 +102,7 @@ class WebhookEndpoint:
         if connector is None or connector.webhook is None:
             raise Rejection(404, "WEBHOOK_UNKNOWN_PROVIDER", "no such provider")
         destination = self._destination(connector, request.query_params.get("tenant"))
-        cache = self.cache
-        if destination is None or cache is None:
+        if destination is None:
             raise Rejection(
                 404,
                 "WEBHOOK_NOT_CONFIGURED",
@@ -112,7 +113,7 @@ class WebhookEndpoint:
         self._verify(destination, headers, body)
         event = _event(body)
         event_id = destination.receiver.event_id(headers)
-        return await self._apply(destination, cache, event, event_id)
+        return await self._apply(destination, self.cache, event, event_id)
 
     def _destination(self, connector: AnyConnector, tenant_id: str | None) -> _Destination | None:
         """The tenant's account the delivery is for. Without ?tenant=, the one tenant with

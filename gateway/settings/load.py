@@ -61,6 +61,21 @@ def load_settings(
     return settings
 
 
+def tenant_settings(data: Any, registry: Registry | None = None) -> TenantSettings:
+    """One tenant's settings from plain data (no `${VAR}` references), its provider tables
+    validated by their connectors' models."""
+    problems: list[str] = []
+    tenant = _with_connections(data, registry or Registry(default_connectors()), "tenant", problems)
+    validated = None
+    try:
+        validated = TenantSettings.model_validate(tenant)
+    except ValidationError as exc:
+        problems.append(_problems(exc, "tenant"))
+    if problems or validated is None:
+        raise ConfigError(f"invalid tenant settings: {'; '.join(problems)}")
+    return validated
+
+
 def _with_connections(tenant: Any, registry: Registry, where: str, problems: list[str]) -> Any:
     """The tenant's provider tables as their connectors' models (an invalid one is left out,
     its problems noted); other keys as they are."""
@@ -68,8 +83,13 @@ def _with_connections(tenant: Any, registry: Registry, where: str, problems: lis
         return tenant
     validated = dict(tenant)
     for key, value in tenant.items():
+        if key in TenantSettings.model_fields:
+            continue
         connector = registry.by_key(key)
-        if connector is None or key in TenantSettings.model_fields:
+        if connector is None:
+            known = ", ".join(c.provider.key for c in registry)
+            problems.append(f"{where}.{key}: no provider of that name is registered ({known})")
+            del validated[key]
             continue
         try:
             validated[key] = connector.connection.model_validate(value)
@@ -120,4 +140,4 @@ def _resolve(
     return value
 
 
-__all__ = ["SECRET_KEYS", "load_settings"]
+__all__ = ["SECRET_KEYS", "load_settings", "tenant_settings"]

@@ -41,7 +41,10 @@ class TenantSettings(Section):
     def _other_keys_are_connections(self) -> TenantSettings:
         for key, value in (self.model_extra or {}).items():
             if not isinstance(value, Section):
-                raise ValueError(f"{key}: no provider of that name is registered")
+                raise ValueError(
+                    f"{key}: not a provider connection (provider tables are validated by their "
+                    "connectors: gateway.settings.load)"
+                )
         return self
 
     @property
@@ -142,7 +145,7 @@ class CachePolicySettings(Section):
 class CacheSettings(Section):
     # redis://host:port/db to share entries between processes; memory when absent.
     url: str | None = None
-    # Whole clean responses, served without executing the query (gateway/response_cache.py).
+    # Whole clean responses, served without executing the query (gateway/http/response_cache.py).
     responses: bool = True
     lock_lease_seconds: float = Field(default=2.0, gt=0)
     # Without `url`, the memory backend holds at most this much per tenant (upstream answers,

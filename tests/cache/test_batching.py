@@ -11,8 +11,8 @@ from gateway.ids import encode_id
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
 from gateway.settings import LimitSettings, ProviderLimits, Settings
+from sandbox import DEMO_ACCOUNT, Sandbox
 from tests.support import GatewayClient, gateway_client
 
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Customer { displayName } } }"

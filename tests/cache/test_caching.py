@@ -7,9 +7,9 @@ import asyncio
 from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
 from gateway.providers.lago import LAGO
-from gateway.sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT, Sandbox
 from gateway.settings import CachePolicySettings, CacheSettings, Settings
-from tests.support import GatewayClient, gateway_client
+from sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT, Sandbox
+from tests.support import GatewayClient, gateway_client, sandbox_tenant
 
 TRACE = {"x-gateway-trace": "upstream"}
 LIST = "{ customers(first: 5) { edges { node { id displayName } } } }"
@@ -129,8 +129,8 @@ def twin_tenants() -> Settings:
     """Two tenants whose connections differ only in credentials: their cache keys differ only
     by tenant, so any key that forgot the tenant would leak one's data to the other."""
     base = "http://sandbox.invalid"
-    a = Sandbox.tenant("tenant-a", base, allow_anonymous=False, api_keys=("key-a",))
-    b = Sandbox.tenant("tenant-b", base, SECOND_ACCOUNT, allow_anonymous=False, api_keys=("key-b",))
+    a = sandbox_tenant("tenant-a", base, allow_anonymous=False, api_keys=("key-a",))
+    b = sandbox_tenant("tenant-b", base, SECOND_ACCOUNT, allow_anonymous=False, api_keys=("key-b",))
     assert a.lago
     assert b.lago
     b = b.model_copy(

@@ -14,14 +14,14 @@ import pytest
 from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
 from gateway.providers.lago import LAGO
-from gateway.sandbox import (
+from gateway.settings import CacheSettings
+from sandbox import (
     CODAT_API_KEY,
     DEMO_ACCOUNT,
     LAYER_CLIENT_ID,
     LAYER_CLIENT_SECRET,
     SECOND_ACCOUNT,
 )
-from gateway.settings import CacheSettings
 from tests.cache.test_caching import CUSTOMER, shared_name, twin_tenants
 from tests.services import RedisServer, free_port, gateway_process, redis_server
 from tests.support import gateway_client

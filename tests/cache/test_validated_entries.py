@@ -20,9 +20,9 @@ from gateway.ids import encode_id
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
-from gateway.sandbox import DEMO_ACCOUNT
-from gateway.sandbox.faults import parse_fault
 from gateway.settings import CachePolicySettings, CacheSettings, Settings
+from sandbox import DEMO_ACCOUNT
+from sandbox.faults import parse_fault
 from tests.cache.test_caching import FakeClock
 from tests.support import GatewayClient, gateway_client
 

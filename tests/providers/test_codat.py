@@ -17,14 +17,14 @@ from gateway.errors import (
 )
 from gateway.providers.codat import CODAT
 from gateway.providers.codat.client import CodatSource
-from gateway.sandbox import CODAT_API_KEY, Sandbox
-from gateway.sandbox.codat import error_body
+from sandbox import CODAT_API_KEY, Sandbox
+from sandbox.codat import error_body
 from tests.providers.fakes import answering, client
-from tests.support import CountingTransport, demo_sources, upstream
+from tests.support import CountingTransport, demo_sources, sandbox_tenant, upstream
 
 
 def codat_source(http: httpx.AsyncClient) -> CodatSource:
-    tenant = Sandbox.tenant("t", str(http.base_url))
+    tenant = sandbox_tenant("t", str(http.base_url))
     assert tenant.codat
     return CodatSource(upstream(http, CODAT), tenant.codat)
 
@@ -38,7 +38,7 @@ async def test_sends_the_key_alone_base64_encoded(sandbox: Sandbox) -> None:
 
 
 async def test_a_wrong_key_is_upstream_auth(sandbox_http: httpx.AsyncClient) -> None:
-    tenant = Sandbox.tenant("t", str(sandbox_http.base_url))
+    tenant = sandbox_tenant("t", str(sandbox_http.base_url))
     assert tenant.codat
     wrong = tenant.codat.model_copy(update={"api_key": SecretStr("wrong")})
     with pytest.raises(UpstreamAuthError):
@@ -80,7 +80,7 @@ async def test_unknown_customer_is_none_and_there_are_no_external_ids(
 
 
 async def test_an_unknown_company_on_a_list_is_rejected(sandbox_http: httpx.AsyncClient) -> None:
-    tenant = Sandbox.tenant("t", str(sandbox_http.base_url))
+    tenant = sandbox_tenant("t", str(sandbox_http.base_url))
     assert tenant.codat
     other = tenant.codat.model_copy(update={"company_id": "no-such-company"})
     with pytest.raises(UpstreamRejected):

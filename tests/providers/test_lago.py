@@ -14,15 +14,15 @@ from gateway.errors import (
 )
 from gateway.providers.lago import LAGO
 from gateway.providers.lago.client import LagoSource
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
+from sandbox import DEMO_ACCOUNT, Sandbox
 from tests.providers.fakes import answering, client
-from tests.support import CountingTransport, demo_sources, upstream
+from tests.support import CountingTransport, demo_sources, sandbox_tenant, upstream
 
 EXAMPLE = "5eb02857-a71e-4ea2-bcf9-57d3a41bc6ba"
 
 
 def lago_source(http: httpx.AsyncClient) -> LagoSource:
-    tenant = Sandbox.tenant("t", str(http.base_url))
+    tenant = sandbox_tenant("t", str(http.base_url))
     assert tenant.lago
     return LagoSource(upstream(http, LAGO), tenant.lago)
 
@@ -36,7 +36,7 @@ async def test_sends_the_key_as_a_bearer_token(sandbox: Sandbox) -> None:
 
 
 async def test_a_wrong_key_is_upstream_auth(sandbox_http: httpx.AsyncClient) -> None:
-    tenant = Sandbox.tenant("t", str(sandbox_http.base_url))
+    tenant = sandbox_tenant("t", str(sandbox_http.base_url))
     assert tenant.lago
     wrong = tenant.lago.model_copy(update={"api_key": SecretStr("wrong")})
     with pytest.raises(UpstreamAuthError):

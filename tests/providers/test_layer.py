@@ -15,15 +15,15 @@ from gateway.errors import (
 from gateway.providers.layer import LAYER
 from gateway.providers.layer.auth import EXPIRY_MARGIN_SECONDS, LayerTokens
 from gateway.providers.layer.client import LayerSource
-from gateway.sandbox import DEMO_ACCOUNT, Sandbox
+from sandbox import DEMO_ACCOUNT, Sandbox
 from tests.providers.fakes import answering, client
-from tests.support import CountingTransport, demo_sources, upstream
+from tests.support import CountingTransport, demo_sources, sandbox_tenant, upstream
 
 EXAMPLE_ID = "4f7c1b16-e057-4ec0-8b20-50308ba5b9ea"
 
 
 def layer_source(http: httpx.AsyncClient, tokens: LayerTokens | None = None) -> LayerSource:
-    tenant = Sandbox.tenant("t", str(http.base_url))
+    tenant = sandbox_tenant("t", str(http.base_url))
     assert tenant.layer
     return LayerSource(upstream(http), tenant.layer, tokens or LayerTokens())
 
@@ -78,7 +78,7 @@ async def test_refused_credentials_are_upstream_auth(sandbox: Sandbox) -> None:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(sandbox.app), base_url="http://sb.invalid"
     ) as http:
-        tenant = Sandbox.tenant("t", str(http.base_url))
+        tenant = sandbox_tenant("t", str(http.base_url))
         assert tenant.layer
         wrong = tenant.layer.model_copy(update={"client_secret": SecretStr("nope")})
         with pytest.raises(UpstreamAuthError) as caught:
@@ -117,7 +117,7 @@ async def test_an_unknown_business_on_a_list_is_rejected(sandbox: Sandbox) -> No
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(sandbox.app), base_url="http://sb.invalid"
     ) as http:
-        tenant = Sandbox.tenant("t", str(http.base_url))
+        tenant = sandbox_tenant("t", str(http.base_url))
         assert tenant.layer
         other = tenant.layer.model_copy(update={"business_id": "not-a-business"})
         with pytest.raises(UpstreamRejected):

@@ -13,7 +13,7 @@ from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
 from gateway.federation import list_customers
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
-from gateway.sandbox import CODAT_API_KEY, DEMO_ACCOUNT, Sandbox
+from sandbox import CODAT_API_KEY, DEMO_ACCOUNT, Sandbox
 from tests.sandbox.contract import (
     CODAT_HOST,
     LAGO_HOST,

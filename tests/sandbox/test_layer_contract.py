@@ -10,8 +10,8 @@ import httpx
 import jsonschema
 import pytest
 
-from gateway.sandbox import DEMO_ACCOUNT, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET, Sandbox
-from gateway.sandbox.layer import SANDBOX_SCOPE
+from sandbox import DEMO_ACCOUNT, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET, Sandbox
+from sandbox.layer import SANDBOX_SCOPE
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 TIMESTAMP = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$"}

@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gateway.sandbox.codat_query import QueryError, compile_query
-from gateway.sandbox.ratelimit import Buckets, Clock
-from gateway.sandbox.seed import SandboxData
-from gateway.sandbox.webhooks import WebhookEmitter
+from sandbox.codat_query import QueryError, compile_query
+from sandbox.ratelimit import Buckets, Clock
+from sandbox.seed import SandboxData
+from sandbox.webhooks import WebhookEmitter
 
 MAX_PAGE_SIZE = 5000
 DAILY_QUOTA = 1000 * 2

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gateway.sandbox.ratelimit import Buckets, Clock
-from gateway.sandbox.seed import SandboxData
-from gateway.sandbox.webhooks import WebhookEmitter
+from sandbox.ratelimit import Buckets, Clock
+from sandbox.seed import SandboxData
+from sandbox.webhooks import WebhookEmitter
 
 TOKEN_LIFETIME_SECONDS = 3600
 MAX_LIMIT = 100

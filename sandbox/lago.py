@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gateway.sandbox.ratelimit import Buckets, Clock
-from gateway.sandbox.seed import SandboxData
-from gateway.sandbox.webhooks import WebhookEmitter
+from sandbox.ratelimit import Buckets, Clock
+from sandbox.seed import SandboxData
+from sandbox.webhooks import WebhookEmitter
 
 # Fields Lago sends only on a single-customer read.
 _GET_ONLY = ("applicable_invoice_custom_sections", "error_details")

@@ -1,7 +1,7 @@
-"""`/_dev/sandbox/faults`: set or clear a simulator's fault while the gateway runs.
+"""`/_dev/faults` on the sandbox: set or clear a simulator's fault while it runs.
 
-Development mode with the built-in sandbox only. `GET` lists the active faults;
-`POST {"provider": "lago", "fault": "error:503"}` sets one, `"fault": null` clears it.
+`GET` lists the active faults; `POST {"provider": "lago", "fault": "error:503"}` sets one,
+`"fault": null` clears it. The sandbox only ever listens on loopback.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.sandbox.faults import PROVIDERS, Faults, FaultSpecError, parse_fault
+from sandbox.faults import PROVIDERS, Faults, FaultSpecError, parse_fault
+
+FAULTS_PATH = "/_dev/faults"
 
 
 class FaultAdmin:
@@ -33,4 +35,4 @@ class FaultAdmin:
         return JSONResponse({p: str(f) for p, f in sorted(self.faults.active.items())})
 
 
-__all__ = ["FaultAdmin"]
+__all__ = ["FAULTS_PATH", "FaultAdmin"]

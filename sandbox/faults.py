@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.sandbox.codat import error_body as codat_error
+from sandbox.codat import error_body as codat_error
 
 PROVIDERS = ("layer", "codat", "lago")
 KINDS = ("latency", "error", "timeout", "slowbody", "ratelimit", "malformed", "reset", "flaky")

@@ -1,0 +1,111 @@
+"""`python -m sandbox`: the Layer, Codat and Lago simulators as a process of their own.
+
+    python -m sandbox [--port 8100] [--fault lago=error:503 ...]
+
+serves the three simulators on 127.0.0.1 and prints their URLs and sandbox credentials, so a
+configured gateway can be pointed at them as at the real providers. Faults can be changed at
+run time at `/_dev/faults` (sandbox/admin.py).
+
+`customer-gateway serve` with no tenants configured starts it as
+
+    python -m sandbox --port 0 --announce FILE --parent-pid PID
+
+and waits for FILE: `{"base_url": ..., "tenant": {...}}` is written there (atomically, readable
+by its owner only) once the port accepts connections, where `tenant` is the demo tenant in the
+shape of the gateway's tenant settings. Nothing secret is printed in that mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+import orjson
+
+from sandbox import ACCOUNTS, CODAT_API_KEY, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET, Sandbox
+from sandbox.accounts import DEMO_TENANT, tenant_config
+from sandbox.admin import FAULTS_PATH
+from sandbox.faults import Faults, FaultSpecError, parse_fault
+from sandbox.server import run_on_loopback
+
+FAULT_HELP = "PROVIDER=KIND[:ARG], e.g. lago=latency:100 (repeatable; see sandbox/faults.py)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox", description="The Layer, Codat and Lago simulators, on loopback."
+    )
+    parser.add_argument("--port", type=int, default=8100, help="on 127.0.0.1; 0 picks a free one")
+    parser.add_argument("--fault", action="append", default=[], help=FAULT_HELP)
+    parser.add_argument(
+        "--announce",
+        type=Path,
+        default=None,
+        help="write the base URL and the demo tenant's settings (JSON) here once listening",
+    )
+    parser.add_argument(
+        "--parent-pid",
+        type=int,
+        default=None,
+        help="stop as soon as process PARENT_PID is no longer this one's parent (is gone)",
+    )
+    args = parser.parse_args(argv)
+    faults = Faults()
+    try:
+        for spec in args.fault:
+            faults.set(*parse_fault(spec))
+    except FaultSpecError as exc:
+        # A usage error (status 2), worded for whoever passed the spec on: `serve` does.
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 2
+
+    def on_listening(base_url: str) -> None:
+        print(f"sandbox: serving on {base_url} (faults at {base_url}{FAULTS_PATH})", flush=True)
+        for provider, fault in sorted(faults.active.items()):
+            print(f"sandbox: fault {provider}={fault}", flush=True)
+        if args.announce is not None:
+            _announce(args.announce, base_url)
+        else:
+            _print_credentials(base_url)
+
+    def keep_running() -> bool:
+        return args.parent_pid is None or os.getppid() == args.parent_pid
+
+    app = Sandbox(faults=faults).app
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_on_loopback(app, args.port, on_listening, keep_running))
+    except OSError as exc:
+        print(f"sandbox: cannot serve on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _announce(path: Path, base_url: str) -> None:
+    """Write the announcement whole or not at all: the reader sees the file only once complete."""
+    body = orjson.dumps({"base_url": base_url, "tenant": tenant_config(DEMO_TENANT, base_url)})
+    partial = path.with_name(f".{path.name}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(body)
+    os.replace(partial, path)
+
+
+def _print_credentials(base_url: str) -> None:
+    print(f"sandbox: Layer {base_url}/layer (token URL {base_url}/layer-auth/oauth2/token)")
+    print(f"sandbox: Codat {base_url}/codat   Lago {base_url}/lago/api/v1")
+    print(f"sandbox: Layer client {LAYER_CLIENT_ID} / {LAYER_CLIENT_SECRET}")
+    print(f"sandbox: Codat key {CODAT_API_KEY}")
+    for account in ACCOUNTS:
+        print(
+            f"sandbox: account Layer business {account.layer_business_id}, "
+            f"Codat company {account.codat_company_id}, Lago key {account.lago_api_key}"
+        )
+    sys.stdout.flush()
+
+
+__all__ = ["main"]
