@@ -42,8 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--workers", type=int, default=1, help="uvicorn worker processes (default 1)"
     )
-    fault_help = "PROVIDER=KIND[:ARG], e.g. lago=latency:100 (repeatable; see sandbox/faults.py)"
-    serve.add_argument("--sandbox-fault", action="append", default=[], help=fault_help)
+    serve.add_argument(
+        "--sandbox-fault",
+        action="append",
+        default=[],
+        help="PROVIDER=KIND[:ARG], e.g. lago=latency:100 (repeatable; see sandbox/faults.py)",
+    )
     serve.add_argument(
         "--sandbox-port",
         type=int,
@@ -52,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     sandbox = commands.add_parser("sandbox", help="run only the Layer, Codat and Lago simulators")
     sandbox.add_argument("--port", type=int, default=8100)
-    sandbox.add_argument("--fault", action="append", default=[], help=fault_help)
+    sandbox.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        help="PROVIDER=KIND[:ARG], e.g. lago=latency:100 (repeatable; see sandbox/faults.py)",
+    )
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", type=Path, default=Path("schema.graphql"))
     args = parser.parse_args(argv)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -118,10 +119,107 @@ def test_only_the_app_and_the_cli_know_the_http_layer() -> None:
         ), relative
 
 
-def test_providers_do_not_reach_up_into_the_request_layers() -> None:
-    upward = ("gateway.http", "gateway.context", "gateway.loaders", "gateway.federation")
-    for path in (ROOT / "gateway" / "providers").rglob("*.py"):
-        assert not any(n.startswith(upward) for n in imports(path)), path
+# Each layer and what it must not import: the arrows of docs/architecture.md point one way,
+# resolvers → loaders / federation → providers / cache → domain.
+_EDGE = ("gateway.http", "gateway.app", "gateway.cli", "resolvers")
+_REQUEST = ("gateway.context", "gateway.loaders", "gateway.federation", "gateway.tenants")
+FORBIDDEN = {
+    "gateway/loaders": _EDGE,
+    "gateway/federation.py": _EDGE,
+    "gateway/providers": (*_EDGE, *_REQUEST),
+    "gateway/webhooks": (*_EDGE, *_REQUEST, "gateway.providers"),
+    "gateway/resilience": (*_EDGE, *_REQUEST, "gateway.providers", "gateway.cache"),
+    "gateway/cache": (*_EDGE, *_REQUEST, "gateway.providers", "gateway.webhooks"),
+}
+
+
+def _names(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_imports_point_down_the_layers(layer: str) -> None:
+    target = ROOT / layer
+    paths = [target] if target.is_file() else sorted(target.rglob("*.py"))
+    assert paths
+    for path in paths:
+        upward = [n for n in imports(path) if _names(n, FORBIDDEN[layer])]
+        assert not upward, (path.relative_to(ROOT).as_posix(), upward)
+
+
+def test_the_domain_imports_only_the_domain() -> None:
+    for path in (ROOT / "gateway" / "domain").rglob("*.py"):
+        for name in imports(path):
+            if name.split(".")[0] in ("gateway", "resolvers"):
+                assert name.startswith("gateway.domain"), (path, name)
+
+
+PROVIDER_FOLDERS = sorted(
+    p.name for p in (ROOT / "gateway" / "providers").iterdir() if (p / "connector.py").exists()
+)
+
+
+def test_each_provider_folder_has_a_connector_and_imports_no_other_provider() -> None:
+    assert PROVIDER_FOLDERS == ["codat", "lago", "layer"]
+    for provider in PROVIDER_FOLDERS:
+        others = tuple(f"gateway.providers.{p}" for p in PROVIDER_FOLDERS if p != provider)
+        for path in (ROOT / "gateway" / "providers" / provider).rglob("*.py"):
+            crossing = [n for n in imports(path) if _names(n, others)]
+            assert not crossing, (path.relative_to(ROOT).as_posix(), crossing)
+
+
+# Arguments that are text for people: GraphQL descriptions, command-line help.
+PROSE_ARGUMENTS = ("description", "deprecation_reason", "help")
+_PROVIDER_WORD = re.compile(r"(?<![a-z])(layer|codat|lago)(?![a-z])")
+
+
+def provider_words(path: Path) -> set[str]:
+    """Provider names in a module's code: identifiers, imports and string constants, but not
+    docstrings, comments, GraphQL descriptions or help texts (prose about them is fine)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    prose: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            prose.add(id(body[0].value))
+        if isinstance(node, ast.keyword) and node.arg in PROSE_ARGUMENTS:
+            prose.update(id(sub) for sub in ast.walk(node.value))
+    words: set[str] = set()
+    for node in ast.walk(tree):
+        text = ""
+        if isinstance(node, ast.Name):
+            text = node.id
+        elif isinstance(node, ast.Attribute | ast.FunctionDef | ast.ClassDef):
+            text = getattr(node, "attr", None) or getattr(node, "name", "")
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            text = " ".join([getattr(node, "module", None) or "", *(a.name for a in node.names)])
+        elif (
+            isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose
+        ):
+            text = node.value
+        lowered = text.lower().replace("_", " ").replace(".", " ")
+        words.update(m.group(1) for m in _PROVIDER_WORD.finditer(lowered))
+    return words
+
+
+def test_few_modules_outside_a_providers_own_folder_name_it() -> None:
+    # Its folder, its GraphQL type module and its simulator aside, a provider is named only by
+    # the registry, the list of GraphQL types beside it and the playground's example document.
+    own = re.compile(
+        r"gateway/providers/(layer|codat|lago)/|resolvers/types/(layer|codat|lago)\.py"
+    )
+    naming = sorted(
+        relative
+        for path in MODULES
+        if not own.match(relative := path.relative_to(ROOT).as_posix())
+        and not relative.startswith("sandbox/")
+        and provider_words(path)
+    )
+    assert naming == [
+        "gateway/http/playground.py",
+        "gateway/providers/registry.py",
+        "resolvers/schema.py",
+    ]
 
 
 @pytest.mark.parametrize("path", MODULES, ids=module_name)
