@@ -40,14 +40,8 @@ _CUSTOMER_TYPES = {"company": CustomerType.COMPANY, "individual": CustomerType.I
 
 
 def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) -> Customer:
-    billing = LagoAddress(
-        address_line1=wire.address_line1,
-        address_line2=wire.address_line2,
-        city=wire.city,
-        state=wire.state,
-        zipcode=wire.zipcode,
-        country=wire.country,
-    )
+    # Lago sends the billing address as the customer's own top-level fields.
+    billing = _lago_address(wire)
     shipping = _lago_address(wire.shipping_address) if wire.shipping_address else None
     addresses = tuple(
         _address(kind, a)
@@ -139,7 +133,7 @@ def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) ->
     )
 
 
-def _lago_address(wire: w.LagoAddress) -> LagoAddress:
+def _lago_address(wire: w.LagoAddress | w.LagoCustomer) -> LagoAddress:
     return LagoAddress(
         address_line1=wire.address_line1,
         address_line2=wire.address_line2,
