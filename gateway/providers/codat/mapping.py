@@ -17,7 +17,7 @@ from gateway.domain.customer import (
 from gateway.providers.codat import CODAT
 from gateway.providers.codat.details import CodatDetails
 from gateway.providers.codat.wire import CodatAddress, CodatContact, CodatCustomer
-from gateway.providers.text import text
+from gateway.providers.text import text, texts
 
 _STATUSES = {
     "Active": CustomerStatus.ACTIVE,
@@ -52,7 +52,7 @@ def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Custo
         legal_name=None,
         person_name=PersonName(full_name=contact_name) if contact_name else None,
         customer_type=None,
-        emails=(email,) if (email := text(wire.emailAddress)) else (),
+        emails=texts(wire.emailAddress),
         phones=(Phone(number=phone, type=PhoneType.PRIMARY),)
         if (phone := text(wire.phone))
         else (),

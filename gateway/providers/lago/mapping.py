@@ -26,7 +26,7 @@ from gateway.providers.lago.details import (
     LagoDetails,
     LagoErrorDetail,
 )
-from gateway.providers.text import first_text, text
+from gateway.providers.text import first_text, text, texts
 
 _INTEGRATION_KINDS = {
     "netsuite": IntegrationKind.ACCOUNTING,
@@ -48,7 +48,7 @@ def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) ->
         for kind, a in ((AddressType.BILLING, billing), (AddressType.DELIVERY, shipping))
         if a is not None and _has_any(a)
     )
-    full_name = " ".join(n for n in (text(wire.firstname), text(wire.lastname)) if n) or None
+    full_name = " ".join(texts(wire.firstname, wire.lastname)) or None
     is_company = wire.customer_type == "company"
     person = (
         PersonName(full_name=full_name, first_name=wire.firstname, last_name=wire.lastname)
@@ -63,7 +63,8 @@ def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) ->
         legal_name=text(wire.legal_name),
         person_name=person,
         customer_type=_CUSTOMER_TYPES.get(wire.customer_type or ""),
-        emails=tuple(e for e in (text(p) for p in (wire.email or "").split(",")) if e),
+        # Several addresses, comma-separated, in one field.
+        emails=texts(*(wire.email or "").split(",")),
         phones=(Phone(number=phone, type=PhoneType.PRIMARY),)
         if (phone := text(wire.phone))
         else (),

@@ -18,7 +18,7 @@ from gateway.domain.customer import (
 from gateway.providers.layer import LAYER
 from gateway.providers.layer.details import LayerDetails
 from gateway.providers.layer.wire import LayerCustomer, LayerTag
-from gateway.providers.text import first_text, text
+from gateway.providers.text import first_text, text, texts
 
 _STATUSES = {"ACTIVE": CustomerStatus.ACTIVE, "ARCHIVED": CustomerStatus.ARCHIVED}
 
@@ -47,7 +47,7 @@ def to_domain(wire: LayerCustomer, business_id: str, raw: object = None) -> Cust
         legal_name=None,
         person_name=PersonName(full_name=individual) if individual else None,
         customer_type=customer_type,
-        emails=(email,) if (email := text(wire.email)) else (),
+        emails=texts(wire.email),
         phones=phones,
         addresses=(Address(type=AddressType.UNKNOWN, raw=address),) if address else (),
         contacts=(),
