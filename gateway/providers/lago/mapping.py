@@ -13,7 +13,6 @@ from gateway.domain.customer import (
     IntegrationLink,
     MetadataEntry,
     PersonName,
-    Phone,
     PhoneType,
     Tax,
 )
@@ -27,6 +26,7 @@ from gateway.providers.lago.details import (
     LagoErrorDetail,
 )
 from gateway.providers.text import first_text, text, texts
+from gateway.providers.values import phones
 
 _INTEGRATION_KINDS = {
     "netsuite": IntegrationKind.ACCOUNTING,
@@ -65,9 +65,7 @@ def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) ->
         customer_type=_CUSTOMER_TYPES.get(wire.customer_type or ""),
         # Several addresses, comma-separated, in one field.
         emails=texts(*(wire.email or "").split(",")),
-        phones=(Phone(number=phone, type=PhoneType.PRIMARY),)
-        if (phone := text(wire.phone))
-        else (),
+        phones=phones((wire.phone, PhoneType.PRIMARY)),
         addresses=addresses,
         contacts=(),
         taxes=tuple(_tax(t) for t in wire.taxes or ()),
