@@ -18,8 +18,9 @@ import httpx
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.cache.entry import CachePolicy
 from gateway.cache.store import CacheStore
-from gateway.cache.upstream import CachePolicy, UpstreamCache
+from gateway.cache.upstream import UpstreamCache
 from gateway.domain.customer import CustomerKey
 from gateway.domain.filter import CustomerFilter
 from gateway.domain.provider import Provider

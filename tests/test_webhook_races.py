@@ -5,9 +5,10 @@ store's degraded flag)."""
 
 from __future__ import annotations
 
+from gateway.cache.entry import CachePolicy, Entry
 from gateway.cache.keys import Account
 from gateway.cache.store import CacheStore
-from gateway.cache.upstream import CachePolicy, Entry, UpstreamCache
+from gateway.cache.upstream import UpstreamCache
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER

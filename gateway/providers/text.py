@@ -11,6 +11,11 @@ def text(value: str | None) -> str | None:
     return stripped or None
 
 
+def texts(*values: str | None) -> tuple[str, ...]:
+    """The values that are not blank, stripped, in order: `texts(" a ", "", None)` is ("a",)."""
+    return tuple(found for value in values if (found := text(value)))
+
+
 def first_text(*values: str | None) -> str | None:
     for value in values:
         if found := text(value):
@@ -18,4 +23,4 @@ def first_text(*values: str | None) -> str | None:
     return None
 
 
-__all__ = ["first_text", "text"]
+__all__ = ["first_text", "text", "texts"]

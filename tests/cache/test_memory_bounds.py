@@ -15,9 +15,10 @@ import gc
 import weakref
 
 from gateway.cache.bounded import Bounds
+from gateway.cache.entry import CachePolicy, Entry
 from gateway.cache.keys import Account, generation_key
 from gateway.cache.store import CacheStore
-from gateway.cache.upstream import CachePolicy, Entry, UpstreamCache
+from gateway.cache.upstream import UpstreamCache
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER

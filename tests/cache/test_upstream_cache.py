@@ -9,9 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from gateway.cache.entry import CachePolicy, Entry
 from gateway.cache.keys import Account, entry_key
+from gateway.cache.read import Read
 from gateway.cache.store import CacheStore
-from gateway.cache.upstream import CachePolicy, Entry, UpstreamCache, _Read
+from gateway.cache.upstream import UpstreamCache
 from gateway.errors import UpstreamTimeout
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
@@ -94,7 +96,7 @@ async def test_a_lock_taken_after_another_instance_filled_the_entry_does_not_ref
         # `second` missed before `first` stored the entry and took the lock after `first` let
         # go of it: it must read the entry, not call again.
         key = entry_key(SCOPE, 0, "r", {"k": "v"})
-        entry = await second._fill(_Read(key, SCOPE.provider, POLICY, fetch, accept, Left(8)))
+        entry = await second._fill(Read(key, SCOPE.provider, POLICY, fetch, accept, Left(8)))
         assert fetch.calls == 1
         assert entry.body == b'{"customer": {}}'
     finally:
@@ -152,7 +154,7 @@ async def test_waiting_for_another_process_stops_at_the_deadline(redis: RedisSer
         assert await one.store.add(f"{key}:lock", b"1", 2)
         fetch = SlowFetch()
         with pytest.raises(UpstreamTimeout):
-            await one._fill(_Read(key, SCOPE.provider, POLICY, fetch, accept, Left(0.05)))
+            await one._fill(Read(key, SCOPE.provider, POLICY, fetch, accept, Left(0.05)))
         assert fetch.calls == 0
     finally:
         await one.store.close()
@@ -168,7 +170,7 @@ async def test_a_lease_shorter_than_the_deadline_is_waited_out_then_fetched(
         key = entry_key(SCOPE, 0, "r", {"k": "v"})
         assert await one.store.add(f"{key}:lock", b"1", 2)
         fetch = SlowFetch()
-        entry = await one._fill(_Read(key, SCOPE.provider, POLICY, fetch, accept, Left(8)))
+        entry = await one._fill(Read(key, SCOPE.provider, POLICY, fetch, accept, Left(8)))
         assert entry.body == b'{"customer": {}}'
         assert fetch.calls == 1
     finally:

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from gateway.cache.entry import CachePolicy, Entry
 from gateway.cache.keys import Account
 from gateway.cache.store import CacheStore
-from gateway.cache.upstream import CachePolicy, Entry, UpstreamCache
+from gateway.cache.upstream import UpstreamCache
 from gateway.domain.customer import CustomerKey
 from gateway.errors import UpstreamBadResponse
 from gateway.ids import encode_id

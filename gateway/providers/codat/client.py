@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import orjson
 
-from gateway.cache.upstream import Entry
+from gateway.cache.entry import Entry
 from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
 from gateway.errors import GatewayError, UpstreamUnavailable

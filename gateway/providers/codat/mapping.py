@@ -9,7 +9,6 @@ from gateway.domain.customer import (
     Customer,
     CustomerKey,
     CustomerStatus,
-    MetadataEntry,
     PersonName,
     Phone,
     PhoneType,
@@ -17,7 +16,8 @@ from gateway.domain.customer import (
 from gateway.providers.codat import CODAT
 from gateway.providers.codat.details import CodatDetails
 from gateway.providers.codat.wire import CodatAddress, CodatContact, CodatCustomer
-from gateway.providers.text import text
+from gateway.providers.text import text, texts
+from gateway.providers.values import metadata_entries, phones
 
 _STATUSES = {
     "Active": CustomerStatus.ACTIVE,
@@ -52,10 +52,8 @@ def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Custo
         legal_name=None,
         person_name=PersonName(full_name=contact_name) if contact_name else None,
         customer_type=None,
-        emails=(email,) if (email := text(wire.emailAddress)) else (),
-        phones=(Phone(number=phone, type=PhoneType.PRIMARY),)
-        if (phone := text(wire.phone))
-        else (),
+        emails=texts(wire.emailAddress),
+        phones=phones((wire.phone, PhoneType.PRIMARY)),
         addresses=tuple(_address(a) for a in wire.addresses or ()),
         contacts=tuple(_contact(c) for c in wire.contacts or ()),
         taxes=(),
@@ -63,7 +61,7 @@ def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Custo
         registration_number=text(wire.registrationNumber),
         integration_links=(),
         tags=(),
-        metadata=tuple(MetadataEntry(key=k, value=v) for k, v in (supplemental or {}).items()),
+        metadata=metadata_entries(supplemental),
         notes=None,
         reference_number=None,
         status=status,

@@ -13,7 +13,6 @@ from gateway.domain.customer import (
     IntegrationLink,
     MetadataEntry,
     PersonName,
-    Phone,
     PhoneType,
     Tax,
 )
@@ -26,7 +25,8 @@ from gateway.providers.lago.details import (
     LagoDetails,
     LagoErrorDetail,
 )
-from gateway.providers.text import first_text, text
+from gateway.providers.text import first_text, text, texts
+from gateway.providers.values import phones
 
 _INTEGRATION_KINDS = {
     "netsuite": IntegrationKind.ACCOUNTING,
@@ -40,21 +40,15 @@ _CUSTOMER_TYPES = {"company": CustomerType.COMPANY, "individual": CustomerType.I
 
 
 def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) -> Customer:
-    billing = LagoAddress(
-        address_line1=wire.address_line1,
-        address_line2=wire.address_line2,
-        city=wire.city,
-        state=wire.state,
-        zipcode=wire.zipcode,
-        country=wire.country,
-    )
+    # Lago sends the billing address as the customer's own top-level fields.
+    billing = _lago_address(wire)
     shipping = _lago_address(wire.shipping_address) if wire.shipping_address else None
     addresses = tuple(
         _address(kind, a)
         for kind, a in ((AddressType.BILLING, billing), (AddressType.DELIVERY, shipping))
         if a is not None and _has_any(a)
     )
-    full_name = " ".join(n for n in (text(wire.firstname), text(wire.lastname)) if n) or None
+    full_name = " ".join(texts(wire.firstname, wire.lastname)) or None
     is_company = wire.customer_type == "company"
     person = (
         PersonName(full_name=full_name, first_name=wire.firstname, last_name=wire.lastname)
@@ -69,10 +63,9 @@ def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) ->
         legal_name=text(wire.legal_name),
         person_name=person,
         customer_type=_CUSTOMER_TYPES.get(wire.customer_type or ""),
-        emails=tuple(e for e in (text(p) for p in (wire.email or "").split(",")) if e),
-        phones=(Phone(number=phone, type=PhoneType.PRIMARY),)
-        if (phone := text(wire.phone))
-        else (),
+        # Several addresses, comma-separated, in one field.
+        emails=texts(*(wire.email or "").split(",")),
+        phones=phones((wire.phone, PhoneType.PRIMARY)),
         addresses=addresses,
         contacts=(),
         taxes=tuple(_tax(t) for t in wire.taxes or ()),
@@ -139,7 +132,7 @@ def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) ->
     )
 
 
-def _lago_address(wire: w.LagoAddress) -> LagoAddress:
+def _lago_address(wire: w.LagoAddress | w.LagoCustomer) -> LagoAddress:
     return LagoAddress(
         address_line1=wire.address_line1,
         address_line2=wire.address_line2,

@@ -28,8 +28,9 @@ from typing import Any
 import orjson
 from pydantic import SecretStr
 
+from gateway.cache.entry import Entry
 from gateway.cache.keys import Account
-from gateway.cache.upstream import Entry, UpstreamCache
+from gateway.cache.upstream import UpstreamCache
 from gateway.providers.lago.connection import LagoConnection
 from gateway.webhooks.locks import record_lock
 from gateway.webhooks.signatures import Verdict, same_digest

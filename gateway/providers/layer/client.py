@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import orjson
 
-from gateway.cache.upstream import Entry
+from gateway.cache.entry import Entry
 from gateway.domain.customer import Customer, CustomerStatus
 from gateway.domain.filter import CustomerFilter
 from gateway.errors import UpstreamAuthError

@@ -9,16 +9,15 @@ from gateway.domain.customer import (
     CustomerKey,
     CustomerStatus,
     CustomerType,
-    MetadataEntry,
     PersonName,
-    Phone,
     PhoneType,
     Tag,
 )
 from gateway.providers.layer import LAYER
 from gateway.providers.layer.details import LayerDetails
 from gateway.providers.layer.wire import LayerCustomer, LayerTag
-from gateway.providers.text import first_text, text
+from gateway.providers.text import first_text, text, texts
+from gateway.providers.values import metadata_entries, phones
 
 _STATUSES = {"ACTIVE": CustomerStatus.ACTIVE, "ARCHIVED": CustomerStatus.ARCHIVED}
 
@@ -27,14 +26,6 @@ def to_domain(wire: LayerCustomer, business_id: str, raw: object = None) -> Cust
     company = text(wire.company_name)
     individual = text(wire.individual_name)
     memo = wire.memo if wire.memo is not None else wire.notes
-    phones = tuple(
-        Phone(number=number, type=kind)
-        for number, kind in (
-            (text(wire.mobile_phone), PhoneType.MOBILE),
-            (text(wire.office_phone), PhoneType.OFFICE),
-        )
-        if number
-    )
     address = text(wire.address_string)
     customer_type = (
         CustomerType.COMPANY if company else CustomerType.INDIVIDUAL if individual else None
@@ -47,8 +38,8 @@ def to_domain(wire: LayerCustomer, business_id: str, raw: object = None) -> Cust
         legal_name=None,
         person_name=PersonName(full_name=individual) if individual else None,
         customer_type=customer_type,
-        emails=(email,) if (email := text(wire.email)) else (),
-        phones=phones,
+        emails=texts(wire.email),
+        phones=phones((wire.mobile_phone, PhoneType.MOBILE), (wire.office_phone, PhoneType.OFFICE)),
         addresses=(Address(type=AddressType.UNKNOWN, raw=address),) if address else (),
         contacts=(),
         taxes=(),
@@ -56,7 +47,7 @@ def to_domain(wire: LayerCustomer, business_id: str, raw: object = None) -> Cust
         registration_number=None,
         integration_links=(),
         tags=tuple(_tag(t) for t in wire.transaction_tags or ()),
-        metadata=tuple(MetadataEntry(key=k, value=v) for k, v in (wire.metadata or {}).items()),
+        metadata=metadata_entries(wire.metadata),
         notes=memo,
         reference_number=wire.reference_number,
         status=_STATUSES.get(wire.status, CustomerStatus.UNKNOWN),

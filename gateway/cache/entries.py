@@ -1,0 +1,108 @@
+"""An account's cached entries under its current generation: written, peeked at, retired.
+
+Every entry key carries the account's generation; bumping it (`retire`) makes all the
+account's entries unreachable at once. A request looks the generation up once, through its
+ledger, so all its reads of one account use one generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from gateway.cache.entry import CachePolicy, Entry
+from gateway.cache.keys import Account, entry_key, generation_key, generation_prefix
+from gateway.cache.store import CacheStore
+from gateway.domain.provider import Provider
+from gateway.ledger import current_ledger
+
+
+class Entries:
+    """Writes and generations; `UpstreamCache` adds the read-through on top.
+
+    Usage: `await cache.put(account, "customer", {"id": x}, 200, body)`;
+    `await cache.retire(account)`.
+    """
+
+    def __init__(
+        self,
+        store: CacheStore,
+        policies: Mapping[Provider, CachePolicy],
+        clock: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.policies = policies
+        self.clock = clock
+
+    async def peek(
+        self, account: Account, resource: str, params: Mapping[str, str]
+    ) -> Entry | None:
+        """The stored entry at any age, uncounted: for webhooks, which serve no read."""
+        key = entry_key(account, await self.generation(account), resource, params)
+        return Entry.decode(await self.store.get(key))
+
+    async def put(
+        self, account: Account, resource: str, params: Mapping[str, str], status: int, body: bytes
+    ) -> None:
+        """Store what a provider said elsewhere (a list page, a webhook) under a read's key.
+        The caller has validated `body` already (reads treat bytes that fail as a miss)."""
+        await self.put_many(account, resource, [(params, status, body)])
+
+    async def put_new(
+        self, account: Account, resource: str, params: Mapping[str, str], status: int, body: bytes
+    ) -> bool:
+        """`put`, unless the entry exists already; False then. After a `retire`, an entry in
+        the new generation can only come from a read that fetched since, so it is at least as
+        new as anything the caller holds, and must win."""
+        policy = self.policies[account.provider]
+        key = entry_key(account, await self.generation(account), resource, params)
+        return await self.store.add(
+            key, Entry(status, body, self.clock()).encode(), policy.lifetime
+        )
+
+    async def put_many(
+        self,
+        account: Account,
+        resource: str,
+        entries: Sequence[tuple[Mapping[str, str], int, bytes]],
+    ) -> None:
+        policy = self.policies[account.provider]
+        generation = await self.generation(account)
+        now = self.clock()
+        await self.store.multi_set(
+            [
+                (
+                    entry_key(account, generation, resource, params),
+                    Entry(status, body, now).encode(),
+                )
+                for params, status, body in entries
+            ],
+            policy.lifetime,
+        )
+
+    async def generation(self, account: Account) -> int:
+        ledger = current_ledger()
+        memo_key = _memo_key(account)
+        if ledger is not None and memo_key in ledger.generations:
+            return ledger.generations[memo_key]
+        raw = await self.store.get_number(generation_key(account))
+        generation = raw or 0
+        if ledger is not None:
+            ledger.generations[memo_key] = generation
+        return generation
+
+    async def retire(self, account: Account) -> None:
+        """Make every entry of `account` unreachable, and free them where the store can."""
+        generation = await self.store.increment(generation_key(account))
+        if generation is not None:
+            # Unreachable from now on: without this they held memory until their TTL.
+            await self.store.forget_prefix(generation_prefix(account, generation - 1))
+        if (ledger := current_ledger()) is not None:
+            ledger.generations.pop(_memo_key(account), None)
+
+
+def _memo_key(account: Account) -> tuple[str, Provider, str]:
+    """Where a request's ledger keeps the generation it read for `account`."""
+    return (account.tenant, account.provider, account.id)
+
+
+__all__ = ["Entries"]

@@ -1,0 +1,82 @@
+"""What the upstream cache stores and how long: `Entry`, `CachePolicy`, and a read's checks.
+
+Entries are bytes (status, time stored, body), so no caller can mutate a shared entry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeGuard
+
+from gateway.errors import UpstreamError
+
+log = logging.getLogger("gateway.cache")
+
+
+@dataclass(frozen=True, slots=True)
+class CachePolicy:
+    """A provider's freshness windows, in seconds.
+
+    Usage: `CachePolicy(ttl=60, stale_while_revalidate=30, stale_if_error=600)`.
+    """
+
+    ttl: float
+    stale_while_revalidate: float
+    stale_if_error: float
+
+    @property
+    def lifetime(self) -> float:
+        """How long the store keeps an entry: as long as any window may still use it."""
+        return self.ttl + max(self.stale_while_revalidate, self.stale_if_error)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the provider answered: 200 with a body, or 404 (cached too: "no such customer")."""
+
+    status: int
+    body: bytes
+    stored_at: float = 0.0
+
+    def encode(self) -> bytes:
+        return f"{self.status} {self.stored_at!r}\n".encode() + self.body
+
+    @classmethod
+    def decode(cls, raw: bytes | None) -> Entry | None:
+        if raw is None:
+            return None
+        header, _, body = raw.partition(b"\n")
+        try:
+            status, stored_at = header.split(b" ")
+            return cls(int(status), body, float(stored_at))
+        except ValueError:
+            return None
+
+
+Fetch = Callable[[], Awaitable[Entry]]
+# Raises an UpstreamError (UpstreamBadResponse) when a 200's body is not what the reader needs.
+Validate = Callable[[Entry], object]
+
+
+def usable(raw: bytes | None, validate: Validate) -> Entry | None:
+    """The entry stored as `raw` if its reader accepts it; bytes that do not parse (from an
+    older version, say) are a miss, so they are read again rather than served."""
+    entry = Entry.decode(raw)
+    if entry is None or entry.status != 200:
+        return entry
+    try:
+        validate(entry)
+    except UpstreamError:
+        log.info("a stored entry did not validate; reading it again")
+        return None
+    return entry
+
+
+def is_fresh(entry: Entry | None, policy: CachePolicy, now: float) -> TypeGuard[Entry]:
+    """Whether `entry` is within its `ttl` at `now`."""
+    return entry is not None and now - entry.stored_at < policy.ttl
+
+
+__all__ = ["CachePolicy", "Entry", "Fetch", "Validate", "is_fresh", "usable"]

@@ -1,0 +1,59 @@
+"""One read-through, and the request deadline that bounds every wait it makes.
+
+Every wait a read makes on someone else's work (the shared task of a concurrent miss, the
+lease of another process) ends when the request's deadline does, with `UpstreamTimeout`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.cache.entry import CachePolicy, Entry, Fetch, Validate
+from gateway.domain.provider import Provider
+from gateway.errors import UpstreamTimeout
+
+
+class Deadline(Protocol):
+    """What a read may still wait: `gateway.resilience.policy.Timer` is one."""
+
+    def remaining(self) -> float: ...
+
+
+class _Unbounded:
+    def remaining(self) -> float:
+        return math.inf
+
+
+UNBOUNDED: Deadline = _Unbounded()
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One read-through: where, how to fetch, how to check, and how long it may wait."""
+
+    key: str
+    provider: Provider
+    policy: CachePolicy
+    fetch: Fetch
+    validate: Validate
+    deadline: Deadline
+
+
+async def within(read: Read, waited: Awaitable[Entry]) -> Entry:
+    """`waited`, or UpstreamTimeout once the read's deadline has passed."""
+    remaining = read.deadline.remaining()
+    limit = asyncio.timeout(None if math.isinf(remaining) else max(0.0, remaining))
+    try:
+        async with limit:
+            return await waited
+    except TimeoutError:
+        if limit.expired():
+            raise UpstreamTimeout(read.provider) from None
+        raise
+
+
+__all__ = ["UNBOUNDED", "Deadline", "Read", "within"]
