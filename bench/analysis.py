@@ -44,7 +44,7 @@ from graphql import (
 )
 from strawberry.schema.schema import validate_document
 
-from gateway.settings import Settings
+from gateway.settings.model import Settings
 from resolvers.limits.analysis import analyse
 from resolvers.limits.cost import estimate, nested_fan_out
 from resolvers.limits.refusals import document_refusals

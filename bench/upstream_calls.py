@@ -20,8 +20,8 @@ from gateway.ids import encode_id
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
-from gateway.settings import Settings
 from gateway.settings.load import tenant_settings
+from gateway.settings.model import Settings
 from sandbox import DEMO_ACCOUNT, DEMO_TENANT, Sandbox, tenant_config
 
 TRACE = {"x-gateway-trace": "upstream"}

@@ -23,8 +23,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gateway.cache.bounded import Bounds
+from gateway.cache.entry import CachePolicy
 from gateway.cache.store import CacheStore
-from gateway.cache.upstream import CachePolicy, UpstreamCache
+from gateway.cache.upstream import UpstreamCache
 from gateway.domain.provider import Provider
 from gateway.http.endpoint import GraphQLEndpoint
 from gateway.http.manifest import ManifestFile
@@ -38,7 +39,7 @@ from gateway.providers.registry import AnyConnector, Registry, default_connector
 from gateway.ratelimit import TenantRateLimiter
 from gateway.resilience.gate import Gates
 from gateway.resilience.policy import Breaker, Resilience, RetryPolicy, Timer
-from gateway.settings import ResilienceSettings, Settings
+from gateway.settings.model import ResilienceSettings, Settings
 from gateway.tenants import SharedUpstream, Tenant, TenantDirectory, build_tenant
 from resolvers.schema import CUSTOMER_TYPES, build_schema
 from resolvers.types.customer import ProviderCustomerType

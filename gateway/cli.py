@@ -28,8 +28,8 @@ from gateway.sandbox_process import (
     sandbox_command,
     with_demo_tenant,
 )
-from gateway.settings import Settings
 from gateway.settings.load import load_settings
+from gateway.settings.model import Settings
 
 
 def main(argv: list[str] | None = None) -> int:

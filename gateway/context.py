@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from gateway.errors import GatewayError
 from gateway.loaders.customers import CustomerLoader, customer_loader
-from gateway.settings import Settings
+from gateway.settings.model import Settings
 from gateway.tenants import Tenant
 
 

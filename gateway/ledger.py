@@ -23,7 +23,7 @@ class ProviderCounts:
 @dataclass
 class UpstreamLedger:
     by_provider: dict[Provider, ProviderCounts] = field(default_factory=dict)
-    # Cache generations read during this request: (tenant, provider, scope) -> generation.
+    # Cache generations read during this request: (tenant, provider, account) -> generation.
     generations: dict[tuple[str, Provider, str], int] = field(default_factory=dict)
     # Set when a response used an entry past its freshness because the provider failed.
     stale_served: set[Provider] = field(default_factory=set)

@@ -28,8 +28,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gateway.errors import ConfigError
-from gateway.settings import Settings, TenantSettings
 from gateway.settings.load import tenant_settings
+from gateway.settings.model import Settings, TenantSettings
 
 # The package directory this module sits in, and the one the sandbox package sits beside.
 _ROOT = Path(__file__).resolve().parents[1]

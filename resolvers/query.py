@@ -22,7 +22,7 @@ GatewayInfo = Info[Context, None]
 
 
 async def _load(info: GatewayInfo, global_id: str) -> CustomerInterface | None:
-    # Another tenant's scope, or a provider this tenant has not connected, loads as None.
+    # Another tenant's account, or a provider this tenant has not connected, loads as None.
     customer = await info.context.customers.load(decode_id(global_id))
     return customer_from_domain(customer) if customer else None
 

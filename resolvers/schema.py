@@ -17,7 +17,7 @@ from strawberry.types import ExecutionContext
 
 from gateway.domain.provider import Provider
 from gateway.providers.registry import default_connectors
-from gateway.settings import Settings
+from gateway.settings.model import Settings
 from resolvers.limits import limit_extensions
 from resolvers.query import Query
 from resolvers.types.codat import CodatCustomer

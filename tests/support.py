@@ -39,8 +39,8 @@ from gateway.providers.upstream import Upstream
 from gateway.resilience.gate import Gate
 from gateway.resilience.policy import Resilience, Timer
 from gateway.sandbox_process import with_demo_tenant
-from gateway.settings import Settings, TenantSettings
 from gateway.settings.load import tenant_settings
+from gateway.settings.model import Settings, TenantSettings
 from sandbox import DEMO_ACCOUNT, DEMO_TENANT, Sandbox, SandboxAccount, tenant_config
 
 # The built-in providers, in the order `customers` interleaves them.

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
-from gateway.settings import Settings
+from gateway.settings.model import Settings
 from tests.cache.test_caching import twin_tenants
 from tests.support import GatewayClient, gateway_client
 

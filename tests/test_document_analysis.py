@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from graphql import GraphQLSchema, parse
 
-from gateway.settings import LimitSettings, Settings
+from gateway.settings.model import LimitSettings, Settings
 from resolvers.limits.analysis import DocumentAnalysis, analyse
 from resolvers.limits.cost import Cost, estimate, nested_fan_out
 from resolvers.schema import build_schema

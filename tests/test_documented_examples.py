@@ -19,7 +19,7 @@ from tests.support import SHARED, GatewayClient
 
 LAYER_QUERY = """
 query($id: ID!) { customer(id: $id) {
-  __typename id provider providerId scope externalId displayName companyName legalName
+  __typename id provider providerId account scope externalId displayName companyName legalName
   personName { fullName firstName lastName } customerType email emails
   phones { number type } addresses { type line1 raw } notes status
   tags { id key value dimensionDisplayName valueDisplayName dimensionId definitionId
@@ -95,7 +95,7 @@ async def test_layer_example_value_by_value(gateway: GatewayClient) -> None:
     assert c["__typename"] == "LayerCustomer"
     assert c["objectType"] == "CustomerData"
     assert c["providerId"] == "4f7c1b16-e057-4ec0-8b20-50308ba5b9ea"
-    assert c["scope"] == DEMO_ACCOUNT.layer_business_id
+    assert c["account"] == c["scope"] == DEMO_ACCOUNT.layer_business_id
     assert c["externalId"] == "customer-1"
     assert c["individualName"] == "John Doe"
     assert c["personName"] == {"fullName": "John Doe", "firstName": None, "lastName": None}

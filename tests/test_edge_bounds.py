@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from gateway.settings import LimitSettings, PersistedSettings, Settings
+from gateway.settings.model import LimitSettings, PersistedSettings, Settings
 from tests.support import gateway_client, sandbox_tenant
 from tests.test_observability import sample
 from tests.test_persisted import apollo_manifest

@@ -16,7 +16,7 @@ from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
 from gateway.providers.lago import LAGO
 from gateway.resilience.policy import Timer
-from gateway.settings import ResilienceSettings, Settings
+from gateway.settings.model import ResilienceSettings, Settings
 from sandbox import DEMO_ACCOUNT, Sandbox
 from sandbox.faults import parse_fault
 from sandbox.server import serve_on_loopback

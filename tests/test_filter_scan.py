@@ -15,7 +15,7 @@ from gateway.ids import encode_id
 from gateway.providers.base import Page
 from gateway.providers.codat import CODAT
 from gateway.providers.layer import LAYER
-from gateway.settings import LimitSettings, Settings
+from gateway.settings.model import LimitSettings, Settings
 from sandbox import DEMO_ACCOUNT, Sandbox
 from tests.providers.fakes import ListingSource
 from tests.support import CountingTransport, GatewayClient, demo_sources, gateway_client

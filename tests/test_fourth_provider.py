@@ -16,8 +16,8 @@ from pydantic import SecretStr
 from gateway.app import create_app
 from gateway.errors import ConfigError
 from gateway.providers.registry import Registry, default_connectors
-from gateway.settings import CacheSettings, Settings, TenantSettings
 from gateway.settings.load import load_settings
+from gateway.settings.model import CacheSettings, Settings, TenantSettings
 from resolvers.schema import CUSTOMER_TYPES, build_schema
 from tests.support import CountingTransport
 from tests.toy.connector import ToyConnection, ToyConnector, toy_signature

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from gateway.settings import Settings
+from gateway.settings.model import Settings
 from sandbox import SECOND_ACCOUNT
 from tests.support import GatewayClient, gateway_client, sandbox_tenant
 

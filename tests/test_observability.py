@@ -14,7 +14,7 @@ from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
 from gateway.observability.logs import RequestIdFilter, logging_config
 from gateway.providers.lago import LAGO
-from gateway.settings import CacheSettings, Settings
+from gateway.settings.model import CacheSettings, Settings
 from sandbox import DEMO_ACCOUNT
 from tests.services import free_port
 from tests.support import GatewayClient, gateway_client

@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 
-from gateway.settings import PersistedSettings, Settings
+from gateway.settings.model import PersistedSettings, Settings
 from tests.support import GatewayClient, gateway_client
 
 QUERY = "{ customers(first: 2) { edges { node { provider displayName } } } }"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.settings import LimitSettings, Settings
+from gateway.settings.model import LimitSettings, Settings
 from tests.support import GatewayClient, gateway_client
 
 GQL = {"accept": "application/graphql-response+json"}

@@ -103,7 +103,7 @@ def test_the_limits_are_rules_about_graphql_documents_only() -> None:
     for path in (ROOT / "resolvers" / "limits").rglob("*.py"):
         for name in imports(path):
             if name.split(".")[0] == "gateway":
-                assert name == "gateway.settings", (path, name)
+                assert name == "gateway.settings.model", (path, name)
             if name.split(".")[0] == "resolvers":
                 assert name.startswith("resolvers.limits"), (path, name)
 

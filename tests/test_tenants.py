@@ -10,7 +10,7 @@ import pytest
 from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
 from gateway.providers.lago import LAGO
-from gateway.settings import CacheSettings, LimitSettings
+from gateway.settings.model import CacheSettings, LimitSettings
 from sandbox import (
     CODAT_API_KEY,
     CODAT_WEBHOOK_SECRET,

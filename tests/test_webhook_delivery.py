@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from gateway.cache.keys import Account
 from gateway.providers.lago import LAGO
 from gateway.providers.lago.webhook import lago_signature
-from gateway.settings import CacheSettings, Settings, WebhookSettings
+from gateway.settings.model import CacheSettings, Settings, WebhookSettings
 from gateway.webhooks.locks import record_lock_key
 from gateway.webhooks.signatures import standard_signature
 from sandbox import (

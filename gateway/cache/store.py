@@ -20,7 +20,7 @@ from aiocache.serializers import BaseSerializer
 
 from gateway.cache.bounded import Bounds
 from gateway.cache.memory import BoundedMemoryCache
-from gateway.settings import CacheSettings
+from gateway.settings.model import CacheSettings
 
 log = logging.getLogger("gateway.cache")
 

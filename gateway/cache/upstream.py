@@ -133,7 +133,4 @@ class UpstreamCache(Entries):
         return await fill(read, self.store, lease=self.lock_lease, clock=self.clock)
 
 
-# CachePolicy, Entry, Fetch and Validate belong to gateway.cache.entry. They are exported here
-# too only until gateway/app.py, gateway/http/{endpoint,response_cache}.py and
-# gateway/providers/client.py, which other branches are changing now, import them from there.
-__all__ = ["CachePolicy", "Entry", "Fetch", "UpstreamCache", "Validate"]
+__all__ = ["UpstreamCache"]

@@ -19,7 +19,7 @@ from gateway.http.persisted import PERSISTED_QUERY_NOT_FOUND, PersistedQueries, 
 from gateway.http.rejection import Rejection
 from gateway.http.request import GraphQLRequest
 from gateway.observability.metrics import Metrics
-from gateway.settings import LimitSettings
+from gateway.settings.model import LimitSettings
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from gateway.cache.upstream import CachePolicy
+from gateway.cache.entry import CachePolicy
 from gateway.context import Context
 from gateway.errors import TenantError
 from gateway.http.documents import Document, Documents
@@ -61,7 +61,7 @@ from gateway.observability.metrics import REJECTED, Metrics, OperationLabels
 from gateway.observability.tracing import tracer
 from gateway.ratelimit import TenantRateLimiter
 from gateway.resilience.policy import Timer
-from gateway.settings import Settings
+from gateway.settings.model import Settings
 from gateway.tenants import Tenant, TenantDirectory
 
 log = logging.getLogger("gateway.http")

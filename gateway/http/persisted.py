@@ -31,7 +31,7 @@ from gateway.cache.keys import persisted_query_key
 from gateway.cache.store import CacheStore
 from gateway.http.manifest import ManifestFile
 from gateway.http.rejection import Rejection
-from gateway.settings import PersistedSettings
+from gateway.settings.model import PersistedSettings
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 Mode = Literal["off", "allow", "require"]

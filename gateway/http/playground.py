@@ -13,7 +13,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from gateway.settings import Settings
+from gateway.settings.model import Settings
 
 ASSETS_PATH = "/graphiql-assets"
 

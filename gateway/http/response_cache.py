@@ -20,11 +20,11 @@ from typing import Any
 import orjson
 
 from gateway.cache.bounded import Bounds, bounded_store, namespace_of
+from gateway.cache.entry import CachePolicy
 from gateway.cache.keys import VERSION, Account, generation_key
 from gateway.cache.store import CacheStore
-from gateway.cache.upstream import CachePolicy
 from gateway.domain.provider import Provider
-from gateway.settings import CacheSettings
+from gateway.settings.model import CacheSettings
 from gateway.tenants import Tenant
 
 # An answer fresh for less than this is not worth storing.

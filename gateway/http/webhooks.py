@@ -42,7 +42,7 @@ from gateway.cache.upstream import UpstreamCache
 from gateway.http.rejection import Rejection, retry_after, webhook_response
 from gateway.providers.base import WebhookReceiver
 from gateway.providers.registry import AnyConnector, Registry
-from gateway.settings import Section, WebhookSettings
+from gateway.settings.model import Section, WebhookSettings
 from gateway.tenants import Tenant, TenantDirectory
 from gateway.webhooks.locks import RecordBusy
 from gateway.webhooks.receipts import Receipts

@@ -14,8 +14,8 @@ from typing import Any, ClassVar, TypeVar
 import orjson
 import pydantic
 
+from gateway.cache.entry import Entry, Fetch, Validate
 from gateway.cache.keys import Account
-from gateway.cache.upstream import Entry, Fetch, Validate
 from gateway.domain.customer import Customer
 from gateway.domain.provider import Provider
 from gateway.errors import GatewayError, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected

@@ -76,6 +76,15 @@ def provider_tables(model: type[BaseModel], data: Any) -> Any:
 SectionT = TypeVar("SectionT", bound=BaseModel)
 
 
+class WithProviderTables(Section):
+    """A section whose keys it does not define are per-provider tables (`providers`)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_tables(cls, data: Any) -> Any:
+        return provider_tables(cls, data)
+
+
 def overridden(defaults: SectionT, override: SectionT | None) -> SectionT:
     """`defaults` with the keys `override` was given (not its own defaults) replaced."""
     if override is None:
@@ -83,7 +92,7 @@ def overridden(defaults: SectionT, override: SectionT | None) -> SectionT:
     return defaults.model_copy(update={k: getattr(override, k) for k in override.model_fields_set})
 
 
-class LimitSettings(Section):
+class LimitSettings(WithProviderTables):
     default_page_size: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=100, ge=1)
     max_nodes: int = Field(default=100, ge=1)
@@ -111,11 +120,6 @@ class LimitSettings(Section):
     # provider's documented limits, leaving room for other clients of the key.
     providers: Mapping[str, ProviderLimits] = {}
 
-    @model_validator(mode="before")
-    @classmethod
-    def _provider_tables(cls, data: Any) -> Any:
-        return provider_tables(cls, data)
-
 
 class ResilienceSettings(Section):
     """Timeouts, retries and the circuit breaker for provider calls."""
@@ -142,7 +146,7 @@ class CachePolicySettings(Section):
     stale_if_error_seconds: float = Field(default=600, ge=0)
 
 
-class CacheSettings(Section):
+class CacheSettings(WithProviderTables):
     # redis://host:port/db to share entries between processes; memory when absent.
     url: str | None = None
     # Whole clean responses, served without executing the query (gateway/http/response_cache.py).
@@ -158,11 +162,6 @@ class CacheSettings(Section):
     response_max_bytes_per_tenant: int = Field(default=8 * 1024 * 1024, ge=1024)
     # `[cache.<provider>]`: overrides of the connector's own cache policy.
     providers: Mapping[str, CachePolicySettings] = {}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _provider_tables(cls, data: Any) -> Any:
-        return provider_tables(cls, data)
 
 
 class PersistedSettings(Section):

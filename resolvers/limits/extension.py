@@ -22,7 +22,7 @@ from functools import partial
 from graphql import ExecutionResult, NoFragmentCyclesRule
 from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 
-from gateway.settings import LimitSettings
+from gateway.settings.model import LimitSettings
 from resolvers.limits.analyses import ANALYSES
 from resolvers.limits.analysis import DocumentAnalysis
 from resolvers.limits.cost import estimate

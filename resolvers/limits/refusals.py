@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from graphql import GraphQLError
 
-from gateway.settings import LimitSettings
+from gateway.settings.model import LimitSettings
 from resolvers.limits.analysis import DocumentAnalysis
 from resolvers.limits.cost import Cost
 

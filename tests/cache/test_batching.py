@@ -11,7 +11,7 @@ from gateway.ids import encode_id
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
-from gateway.settings import LimitSettings, ProviderLimits, Settings
+from gateway.settings.model import LimitSettings, ProviderLimits, Settings
 from sandbox import DEMO_ACCOUNT, Sandbox
 from tests.support import GatewayClient, gateway_client
 

@@ -19,7 +19,7 @@ from gateway.cache.bounded import BoundedStore, Bounds, MemoryBoundedStore, boun
 from gateway.cache.store import CacheStore
 from gateway.http.operations import DeclaredVariables, choose_operation, run_values
 from gateway.http.rejection import Rejection
-from gateway.settings import CacheSettings, PersistedSettings, Settings
+from gateway.settings.model import CacheSettings, PersistedSettings, Settings
 from tests.cache.test_caching import twin_tenants
 from tests.services import RedisServer, redis_server
 from tests.support import GatewayClient, gateway_client

@@ -7,7 +7,7 @@ import asyncio
 from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
 from gateway.providers.lago import LAGO
-from gateway.settings import CachePolicySettings, CacheSettings, Settings
+from gateway.settings.model import CachePolicySettings, CacheSettings, Settings
 from sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT, Sandbox
 from tests.support import GatewayClient, gateway_client, sandbox_tenant
 

@@ -14,7 +14,7 @@ import pytest
 from gateway.domain.customer import CustomerKey
 from gateway.ids import encode_id
 from gateway.providers.lago import LAGO
-from gateway.settings import CacheSettings
+from gateway.settings.model import CacheSettings
 from sandbox import (
     CODAT_API_KEY,
     DEMO_ACCOUNT,

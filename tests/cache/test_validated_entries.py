@@ -21,7 +21,7 @@ from gateway.ids import encode_id
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
-from gateway.settings import CachePolicySettings, CacheSettings, Settings
+from gateway.settings.model import CachePolicySettings, CacheSettings, Settings
 from sandbox import DEMO_ACCOUNT
 from sandbox.faults import parse_fault
 from tests.cache.test_caching import FakeClock

@@ -21,7 +21,7 @@ from gateway.errors import GatewayError
 from gateway.providers.base import CustomerSource, Page, Policy
 from gateway.providers.client import ProviderClient
 from gateway.providers.upstream import Upstream
-from gateway.settings import ProviderLimits, Section
+from gateway.settings.model import ProviderLimits, Section
 from gateway.webhooks.signatures import Verdict, same_digest
 
 TOY = Provider("TOY")

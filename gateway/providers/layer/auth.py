@@ -28,7 +28,7 @@ class _Token:
 
 
 class LayerTokens:
-    """Tokens per (token URL, client id, scope); concurrent callers share one fetch.
+    """Tokens per (token URL, client id, OAuth scope); concurrent callers share one fetch.
 
     Usage: `token = await tokens.get(upstream, connection)`; after a 401, `tokens.discard(...)`.
     """
