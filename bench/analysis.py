@@ -46,7 +46,7 @@ from strawberry.schema.schema import validate_document
 
 from gateway.settings.model import Settings
 from resolvers.limits.analysis import analyse
-from resolvers.limits.cost import estimate, nested_fan_out
+from resolvers.limits.cost import estimate, type_coverage
 from resolvers.limits.refusals import document_refusals
 from resolvers.limits.validation import budgeted
 from resolvers.schema import build_schema
@@ -81,7 +81,7 @@ def admitted(schema: GraphQLSchema, query: str) -> bool:
         document = parse(query, max_tokens=LIMITS.max_tokens)
     except GraphQLError:
         return False
-    analysis = analyse(document, fan_out=nested_fan_out)
+    analysis = analyse(document, covers=type_coverage(schema))
     if document_refusals(analysis, LIMITS):
         return False
     if validate_document(schema, document, RULES):
@@ -178,7 +178,7 @@ def gateway_work(schema: GraphQLSchema, query: str) -> tuple[float, float, float
     started = time.perf_counter()
     document = parse(query, max_tokens=LIMITS.max_tokens)
     parsed = time.perf_counter()
-    analysis = analyse(document, fan_out=nested_fan_out)
+    analysis = analyse(document, covers=type_coverage(schema))
     refusals = document_refusals(analysis, LIMITS)
     limited = time.perf_counter()
     errors = validate_document(schema, document, RULES)
@@ -196,7 +196,7 @@ def refusal_work(schema: GraphQLSchema, query: str) -> tuple[float, float, float
     started = time.perf_counter()
     document = parse(query, max_tokens=LIMITS.max_tokens)
     parsed = time.perf_counter()
-    refusals = document_refusals(analyse(document, fan_out=nested_fan_out), LIMITS)
+    refusals = document_refusals(analyse(document, covers=type_coverage(schema)), LIMITS)
     assert refusals
     return parsed - started, time.perf_counter() - parsed, 0.0
 
@@ -254,7 +254,7 @@ def main() -> None:
     print(header)
     floor_total = statistics.median(timings[next(iter(cases))].total)
     for name, (query, _) in cases.items():
-        selections = analyse(parse(query), fan_out=nested_fan_out).selections
+        selections = analyse(parse(query), covers=type_coverage(schema)).selections
         timing = timings[name]
         print(
             f"{name:34} {len(query):6} {tokens(query):6} {selections:5}  {summary(timing.parse)}"

@@ -127,7 +127,13 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "X-Request-Id", "X-Gateway-Trace"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "X-Request-Id",
+                    "X-Gateway-Trace",
+                    "X-Gateway-Cost",
+                ],
                 expose_headers=["X-Request-Id", "ETag"],
                 max_age=600,
             )

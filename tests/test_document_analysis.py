@@ -11,7 +11,7 @@ from graphql import GraphQLSchema, parse
 
 from gateway.settings.model import LimitSettings, Settings
 from resolvers.limits.analysis import DocumentAnalysis, analyse
-from resolvers.limits.cost import Cost, estimate, nested_fan_out
+from resolvers.limits.cost import RECORD_WEIGHT, Cost, estimate, type_coverage
 from resolvers.schema import build_schema
 from tests.support import GatewayClient, gateway_client
 
@@ -34,8 +34,11 @@ def doubling(count: int, *, spread: bool = True) -> str:
     return "\n".join([operation, *fragments])
 
 
+COVERS = type_coverage(build_schema(Settings())._schema)
+
+
 def analysis_of(query: str) -> DocumentAnalysis:
-    return analyse(parse(query), fan_out=nested_fan_out)
+    return analyse(parse(query), covers=COVERS)
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +237,8 @@ async def test_a_costly_default_is_refused_like_the_literal(gateway: GatewayClie
         assert refusal_code(status, body, gateway) == "QUERY_TOO_COSTLY"
         messages.append(body["errors"][0]["message"])
     assert messages[0] == messages[1] == messages[2]
-    assert "about 75015 fields and 90 provider calls" in messages[0]
+    # 1,500 records of 20 fields' weight and 10 selected: far more reads than one full page.
+    assert "about 45015 fields and 90 provider calls" in messages[0]
 
 
 async def test_undeclared_variables_change_nothing(gateway: GatewayClient) -> None:
@@ -250,12 +254,17 @@ def test_literal_default_and_variable_cost_the_same(schema: GraphQLSchema) -> No
     variable = cost_of(
         schema, f"query($n: Int = 5) {{ customers(first: $n) {{ {PAGE} }} }}", {"n": 100}
     )
-    # 100 customers of two fields each, plus customers, edges and node per item.
-    assert literal == default == variable == Cost(fields=1 + 100 * 3, upstream_calls=6)
+    # customers, then per customer its record's weight, edges, node and displayName.
+    assert (
+        literal
+        == default
+        == variable
+        == Cost(fields=1 + 100 * (RECORD_WEIGHT + 3), upstream_calls=6)
+    )
 
 
 def test_a_single_value_counts_as_a_list_of_one(schema: GraphQLSchema) -> None:
-    one = Cost(fields=2, upstream_calls=1)
+    one = Cost(fields=2 + RECORD_WEIGHT, upstream_calls=1)
     assert cost_of(schema, '{ nodes(ids: "x") { id } }') == one
     assert cost_of(schema, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": "x"}) == one
     assert cost_of(schema, 'query($ids: [ID!]! = "x") { nodes(ids: $ids) { id } }') == one
@@ -274,7 +283,9 @@ def test_root_fragments_are_costed_once_per_spread(schema: GraphQLSchema) -> Non
         "{ ...R ... on Query { ...R } }\n"
         'fragment R on Query { node(id: "a") { id } nodes(ids: ["b", "c"]) { id } }'
     )
-    assert cost_of(schema, query) == Cost(fields=2 * (2 + 1 + 2), upstream_calls=2 * 3)
+    node = 2 + RECORD_WEIGHT
+    nodes = 1 + 2 * (1 + RECORD_WEIGHT)
+    assert cost_of(schema, query) == Cost(fields=2 * (node + nodes), upstream_calls=2 * 3)
 
 
 def test_variables_that_do_not_coerce_leave_the_refusal_to_execution(

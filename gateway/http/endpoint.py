@@ -45,6 +45,7 @@ from gateway.http.request import (
     read_request,
     refusal_media_type,
     request_id,
+    wants_cost,
 )
 from gateway.http.response import cache_headers, is_request_error, result_response
 from gateway.http.response_cache import (
@@ -81,6 +82,7 @@ class _Exchange:
     # The operation's metric label: REJECTED unless an operation ran (or was served whole).
     label: str = REJECTED
     ledger: UpstreamLedger | None = None
+    report_cost: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +179,8 @@ class GraphQLEndpoint:
         graphql_request = await read_request(x.request)
         document = await self.documents.find(tenant.id, graphql_request)
         x.operation = document.operation
-        trace = self._traced(x.request, tenant)
-        lookup = await self._look_up(x.request, tenant, document, trace)
+        trace, x.report_cost = self._traced(x.request, tenant), wants_cost(x.request)
+        lookup = await self._look_up(x.request, tenant, document, trace or x.report_cost)
         if lookup.hit is not None:
             return await self._from_cache(x, tenant, document, lookup.hit)
         executed = await self._execute(x, tenant, graphql_request, document, lookup.generations)
@@ -204,12 +206,12 @@ class GraphQLEndpoint:
         )
 
     async def _look_up(
-        self, request: Request, tenant: Tenant, document: Document, trace: bool
+        self, request: Request, tenant: Tenant, document: Document, bypass: bool
     ) -> Lookup:
-        """The response cache's answer, unless this request must be executed: tracing was
-        asked for, or the client said `Cache-Control: no-cache`."""
-        cache = self.response_cache
-        if cache is None or trace or "no-cache" in request.headers.get("cache-control", "").lower():
+        """The response cache's answer, unless this request must be executed: tracing or
+        the cost was asked for, or the client said `Cache-Control: no-cache`."""
+        cache, no_cache = self.response_cache, request.headers.get("cache-control", "")
+        if cache is None or bypass or "no-cache" in no_cache.lower():
             return NO_LOOKUP
         lookup = await cache.lookup(tenant, document.query, document.operation, document.values)
         if lookup.key is not None:
@@ -279,6 +281,7 @@ class GraphQLEndpoint:
             trace=trace,
             media_type=x.media_type,
             request_id=x.id,
+            cost=x.report_cost,
         )
         fresh_for = self.default_max_age if ledger.freshness is None else ledger.freshness
         if executed.clean and lookup.key is not None and self.response_cache is not None:

@@ -43,6 +43,12 @@ def request_id(offered: str | None) -> str:
     return uuid.uuid4().hex
 
 
+def wants_cost(request: Request) -> bool:
+    """`X-Gateway-Cost: report`: the answer carries `extensions.cost`, so it is executed
+    rather than read from the response cache (whose answers' calls were someone else's)."""
+    return request.headers.get("x-gateway-cost") == "report"
+
+
 def check_method(method: str) -> None:
     if method not in ("GET", "POST"):
         raise Rejection(405, "METHOD_NOT_ALLOWED", "Send GET or POST", {"Allow": "GET, POST"})
@@ -139,4 +145,5 @@ __all__ = [
     "read_request",
     "refusal_media_type",
     "request_id",
+    "wants_cost",
 ]

@@ -4,6 +4,9 @@ A request error (no data and no error tied to a field: the document did not pars
 validate, or its variables did not coerce) gets GraphQL-over-HTTP's status: 400 when the
 document itself could not be read, 422 otherwise; every other answer is 200.
 
+`extensions.cost` (asked for with `X-Gateway-Cost: report`) carries the cost limit's estimate
+and the upstream calls the request made.
+
 Usage: `response = result_response(result, context.partial_errors, ledger, ...)`, then
 `cache_headers(request, response, max_age, failed=...)` for what a GET answer may be kept.
 """
@@ -36,6 +39,7 @@ def result_response(
     trace: bool,
     media_type: str,
     request_id: str,
+    cost: bool = False,
 ) -> Response:
     errors = [format_error(e, request_id) for e in result.errors or ()]
     errors.extend(format_partial(p) for p in partial_errors)
@@ -50,6 +54,8 @@ def result_response(
         extensions["stale"] = sorted(p.value for p in ledger.stale_served)
     if trace:
         extensions["upstream"] = ledger.as_extension()
+    if cost:
+        extensions["cost"] = cost_report(result, ledger)
     if extensions:
         body["extensions"] = extensions
     return Response(
@@ -58,6 +64,14 @@ def result_response(
         media_type=media_type,
         headers={"X-Request-Id": request_id},
     )
+
+
+def cost_report(result: ExecutionResult, ledger: UpstreamLedger) -> dict[str, Any]:
+    """The estimate and limits the cost limit handed on (none when the request stopped
+    before it: a document that did not validate), and the upstream calls actually made."""
+    report = dict((result.extensions or {}).get("cost", {}))
+    report["actual"] = {"upstreamCalls": sum(c.calls for c in ledger.by_provider.values())}
+    return report
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -104,4 +118,4 @@ def _etags(header: str | None) -> set[str]:
     return {t.strip().removeprefix("W/") for t in header.split(",")}
 
 
-__all__ = ["cache_headers", "is_request_error", "result_response"]
+__all__ = ["cache_headers", "cost_report", "is_request_error", "result_response"]

@@ -11,14 +11,14 @@ from collections import OrderedDict
 
 from graphql import DocumentNode
 
-from resolvers.limits.analysis import DocumentAnalysis, analyse
-from resolvers.limits.cost import nested_fan_out
+from resolvers.limits.analysis import Coverage, DocumentAnalysis, analyse
 
 ANALYSIS_CACHE_SIZE = 256
 
 
 class Analyses:
-    """A bounded LRU of analyses. Usage: `analysis = ANALYSES.of(document)`."""
+    """A bounded LRU of analyses. Usage: `analysis = ANALYSES.of(document, covers)`; an
+    analysis is reused for the same document under the same schema's coverage."""
 
     def __init__(self, maxsize: int = ANALYSIS_CACHE_SIZE) -> None:
         self.maxsize = maxsize
@@ -26,15 +26,15 @@ class Analyses:
         self.misses = 0
         self._entries: OrderedDict[int, DocumentAnalysis] = OrderedDict()
 
-    def of(self, document: DocumentNode) -> DocumentAnalysis:
+    def of(self, document: DocumentNode, covers: Coverage) -> DocumentAnalysis:
         key = id(document)
         held = self._entries.get(key)
-        if held is not None and held.document is document:
+        if held is not None and held.document is document and held.covers is covers:
             self.hits += 1
             self._entries.move_to_end(key)
             return held
         self.misses += 1
-        analysis = analyse(document, fan_out=nested_fan_out)
+        analysis = analyse(document, covers=covers)
         self._entries[key] = analysis
         self._entries.move_to_end(key)
         if len(self._entries) > self.maxsize:

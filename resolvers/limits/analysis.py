@@ -2,16 +2,18 @@
 
 Depth, alias count, expanded selection count and per-item field cost are each a sum or a
 maximum over a selection set's selections, so a fragment spread reuses the summary of its
-fragment instead of walking it again. The work is linear in the document's text however its
-fragments nest: ~20 fragments, each spreading the previous one twice, expand to a million
-selections but are summarised in a few dozen visits.
+fragment instead of walking it again. Fragments with a type condition are alternatives: an
+object is of one type, so a set costs what its most expensive type would get, not the sum of
+every fragment (`covers` says which object types a condition stands for). The work is linear
+in the document's text however its fragments nest: ~20 fragments, each spreading the previous
+one twice, expand to a million selections but are summarised in a few dozen visits.
 
 Nothing here assumes the document is valid (the analysis runs before graphql-core validates
 it): an unknown fragment counts as empty, and a spread that closes a cycle counts as empty at
 the point where the cycle closes. graphql-core then reports both. The walk (`.graph`) is
 iterative, so a long chain of fragments cannot exhaust Python's recursion limit. Usage::
 
-    analysis = analyse(document, fan_out=nested_fan_out)
+    analysis = analyse(document, covers=type_coverage(schema))
     analysis.selections, analysis.depth, analysis.aliases, analysis.shape(field.selection_set)
 """
 
@@ -32,6 +34,9 @@ from graphql import (
 
 from resolvers.limits.graph import SelectionGraph, saturate
 
+# The object types a fragment's type condition stands for (the schema's possible types).
+Coverage = Callable[[str], frozenset[str]]
+
 
 @dataclass(frozen=True, slots=True)
 class Shape:
@@ -44,8 +49,9 @@ class Shape:
     aliases: int
     # Fields and inline fragments once every spread is expanded in place.
     selections: int
-    # Fields resolved for one parent object: a nested field's own selections are multiplied by
-    # its `fan_out` (how many items a list field stands for).
+    # Fields resolved for one parent object, fragments on type conditions counted for the
+    # type they cost most on. A list below the root counts its selection once: its items come
+    # with the record, so their number is the data's, never a client's to multiply.
     fields: int
 
 
@@ -62,9 +68,9 @@ class DocumentAnalysis:
     examined: linear in the document's size.
     """
 
-    def __init__(self, document: DocumentNode, fan_out: Callable[[str], int]) -> None:
+    def __init__(self, document: DocumentNode, covers: Coverage) -> None:
         self.document = document
-        self.fan_out = fan_out
+        self.covers = covers
         self.graph = SelectionGraph(document)
         self.visits = 0
         self._shapes: dict[int, Shape] = {}
@@ -106,6 +112,7 @@ class DocumentAnalysis:
 
     def _combine(self, selection_set: SelectionSetNode) -> Shape:
         depth = aliases = selections = fields = 0
+        conditional: list[tuple[frozenset[str], int]] = []
         for selection in selection_set.selections:
             self.visits += 1
             if isinstance(selection, FieldNode):
@@ -115,20 +122,42 @@ class DocumentAnalysis:
                     depth = max(depth, 1 + below.depth)
                 aliases += below.aliases + (selection.alias is not None)
                 selections += 1 + below.selections
-                fields += 1 + self.fan_out(name) * below.fields
+                fields += 1 + below.fields
                 continue
             if isinstance(selection, InlineFragmentNode):
                 below = self.shape(selection.selection_set)
                 selections += 1
+                condition = selection.type_condition
             elif isinstance(selection, FragmentSpreadNode):
                 below = self.shape(self.graph.fragment_set(selection))
+                fragment = self.graph.fragments.get(selection.name.value)
+                condition = fragment.type_condition if fragment is not None else None
             else:  # pragma: no cover - the three kinds above are all GraphQL has
                 continue
             depth = max(depth, below.depth)
             aliases += below.aliases
             selections += below.selections
-            fields += below.fields
+            if condition is None:
+                fields += below.fields
+            else:
+                conditional.append((self.covers(condition.name.value), below.fields))
+        fields += _costliest(conditional)
         return Shape(depth, saturate(aliases), saturate(selections), saturate(fields))
+
+
+def _costliest(conditional: list[tuple[frozenset[str], int]]) -> int:
+    """The most any one object type gets from fragments on type conditions: the sum of the
+    fragments whose condition covers it (an interface's covers each of its types)."""
+    by_type: dict[str, int] = {}
+    for types, fields in conditional:
+        for name in types:
+            by_type[name] = saturate(by_type.get(name, 0) + fields)
+    return max(by_type.values(), default=0)
+
+
+def each_type_alone(condition: str) -> frozenset[str]:
+    """Coverage without a schema: every condition names one type of its own."""
+    return frozenset({condition})
 
 
 def _spread_names(document: DocumentNode) -> frozenset[str]:
@@ -151,9 +180,10 @@ def _spread_names(document: DocumentNode) -> frozenset[str]:
     return frozenset(names)
 
 
-def analyse(document: DocumentNode, *, fan_out: Callable[[str], int]) -> DocumentAnalysis:
-    """Summarise `document`; `fan_out(name)` says how many items a nested field stands for."""
-    return DocumentAnalysis(document, fan_out)
+def analyse(document: DocumentNode, *, covers: Coverage = each_type_alone) -> DocumentAnalysis:
+    """Summarise `document`; `covers(condition)` names the object types a fragment's type
+    condition stands for."""
+    return DocumentAnalysis(document, covers)
 
 
-__all__ = ["EMPTY", "DocumentAnalysis", "Shape", "analyse"]
+__all__ = ["EMPTY", "Coverage", "DocumentAnalysis", "Shape", "analyse", "each_type_alone"]

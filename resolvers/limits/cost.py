@@ -1,10 +1,13 @@
 """What a query would cost before it runs: field resolutions and upstream calls.
 
-The estimate is deliberately simple and pessimistic: a `customers` page multiplies what is
-below it by its `first`, `nodes` by its number of ids, and every other list by
-`NESTED_LIST_ESTIMATE`; each page of `customers` may cost two upstream calls per provider,
-each id one. A query over the limits is refused before any resolver, and so any provider,
-is touched.
+Only the lists a client sizes are multiplied: a `customers` page by its `first` (or `last`),
+`nodes` by its number of ids. Each record read costs `RECORD_WEIGHT` fields, whatever is
+selected (the whole record is parsed and mapped), plus the fields selected on it. Below the
+root, fragments on type conditions count the most expensive type, and a list inside a record
+(addresses, phones, tags...) counts its selection once: its items come with the record, in the
+same upstream answer. Each page of `customers` may cost two upstream calls per provider, each
+id one. A query over the limits is refused before any resolver, and so any provider, is
+touched. docs/cost.md works examples through.
 
 Arguments are costed as they will run: coerced exactly as graphql-core coerces them for
 execution, so a variable that is not sent takes its default, a single value given where a list
@@ -18,11 +21,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLAbstractType,
     GraphQLError,
     GraphQLObjectType,
     GraphQLSchema,
@@ -33,28 +38,14 @@ from graphql import (
     get_variable_values,
 )
 
-from resolvers.limits.analysis import DocumentAnalysis
+from resolvers.limits.analysis import Coverage, DocumentAnalysis
 from resolvers.limits.graph import SelectionGraph, saturate
 
-NESTED_LIST_ESTIMATE = 5
+# What reading one record costs in fields, before any is selected: the provider sends it
+# whole and the gateway parses and maps it whole. It also keeps many records with few fields
+# each (fifteen aliased pages of 100) as costly as the reads they are.
+RECORD_WEIGHT = 20
 PROVIDERS = 3
-LISTS = frozenset(
-    {
-        "emails",
-        "phones",
-        "addresses",
-        "contacts",
-        "taxes",
-        "integrationLinks",
-        "tags",
-        "metadata",
-        "transactionTags",
-        "applicableInvoiceCustomSections",
-        "errorDetails",
-        "details",
-        "providerPaymentMethods",
-    }
-)
 # Root fields that read one object: one upstream call each.
 LOOKUPS = frozenset({"node", "customer", "customerByExternalId"})
 
@@ -68,9 +59,20 @@ class Cost:
 NOTHING = Cost(fields=0, upstream_calls=0)
 
 
-def nested_fan_out(name: str) -> int:
-    """How many items a field below the root stands for in the estimate."""
-    return NESTED_LIST_ESTIMATE if name in LISTS else 1
+@lru_cache(maxsize=8)
+def type_coverage(schema: GraphQLSchema) -> Coverage:
+    """What each type condition stands for in `schema`: an interface or union its possible
+    object types, any other name itself. Built once per schema (lru: schemas are few)."""
+    possible = {
+        name: frozenset(t.name for t in schema.get_possible_types(kind))
+        for name, kind in schema.type_map.items()
+        if isinstance(kind, GraphQLAbstractType)
+    }
+
+    def covers(condition: str) -> frozenset[str]:
+        return possible.get(condition) or frozenset({condition})
+
+    return covers
 
 
 def estimate(
@@ -140,19 +142,24 @@ class _RootCost:
         below = self.analysis.shape(field.selection_set).fields
         arguments = self._arguments(field)
         if name == "customers":
-            first = arguments.get("first")
-            if not isinstance(first, int) or first <= 0:
-                first = self.default_page_size
+            items = self._page_size(arguments)
             providers = arguments.get("providers")
             asked = len(providers) if isinstance(providers, list) and providers else PROVIDERS
-            return Cost(1 + first * below, asked * 2 * math.ceil(first / 100))
+            return Cost(1 + items * (below + RECORD_WEIGHT), asked * 2 * math.ceil(items / 100))
         if name == "nodes":
             ids = arguments.get("ids")
             count = len(ids) if isinstance(ids, list) else 0
-            return Cost(1 + count * below, count)
+            return Cost(1 + count * (below + RECORD_WEIGHT), count)
         if name in LOOKUPS:
-            return Cost(1 + below, 1)
-        return Cost(1 + nested_fan_out(name) * below, 0)
+            return Cost(1 + below + RECORD_WEIGHT, 1)
+        return Cost(1 + below, 0)
+
+    def _page_size(self, arguments: dict[str, Any]) -> int:
+        """The items a page asks for: `first` or `last` (the larger when both are given),
+        else the default page size."""
+        sizes = [arguments.get(name) for name in ("first", "last")]
+        asked = [size for size in sizes if isinstance(size, int) and size > 0]
+        return max(asked) if asked else self.default_page_size
 
     def _arguments(self, field: FieldNode) -> dict[str, Any]:
         definition = self.root.fields.get(field.name.value)
@@ -166,11 +173,10 @@ class _RootCost:
 
 
 __all__ = [
-    "LISTS",
     "LOOKUPS",
-    "NESTED_LIST_ESTIMATE",
     "NOTHING",
+    "RECORD_WEIGHT",
     "Cost",
     "estimate",
-    "nested_fan_out",
+    "type_coverage",
 ]

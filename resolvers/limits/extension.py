@@ -7,7 +7,8 @@ its size) and refused for its expanded size, depth or aliases *before* graphql-c
 it, because some validation rules grow faster than the document. Admitted documents are then
 validated by `.validation`: cached, and with a bounded budget for the one rule whose work
 grows with the square of repeated fields. Once the variables are known, the cost estimate
-(`.cost`) refuses an operation that would resolve too many fields or call providers too often.
+(`.cost`) refuses an operation that would resolve too many fields or call providers too often;
+the estimate is handed on in the result's `extensions["cost"]`.
 Every refusal comes before any resolver runs; those of `.refusals` are request errors (no
 `data`) carrying their own `extensions.code`. Usage::
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
+from typing import Any
 
 from graphql import ExecutionResult, NoFragmentCyclesRule
 from strawberry.extensions import MaxTokensLimiter, SchemaExtension
@@ -25,7 +27,7 @@ from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from gateway.settings.model import LimitSettings
 from resolvers.limits.analyses import ANALYSES
 from resolvers.limits.analysis import DocumentAnalysis
-from resolvers.limits.cost import estimate
+from resolvers.limits.cost import Cost, estimate, type_coverage
 from resolvers.limits.refusals import cost_refusal, document_refusals
 from resolvers.limits.validation import Rules, validate
 
@@ -46,13 +48,14 @@ class DocumentLimits(SchemaExtension):
         super().__init__()
         self.limits = limits
         self.analysis: DocumentAnalysis | None = None
+        self.cost: Cost | None = None
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
         if document is not None:
-            self.analysis = ANALYSES.of(document)
             schema = context.schema._schema
+            self.analysis = ANALYSES.of(document, type_coverage(schema))
             # Set, the errors also stop Strawberry from validating the document again.
             if self.analysis.cyclic:
                 # Its expansion is infinite: graphql-core's cycle rule (linear) says where.
@@ -73,10 +76,30 @@ class DocumentLimits(SchemaExtension):
                 context.operation_name,
                 self.limits.default_page_size,
             )
+            self.cost = cost
             refusal = cost_refusal(cost, self.limits) if cost is not None else None
             if refusal is not None:
                 context.result = ExecutionResult(data=None, errors=[refusal])
         yield
+
+    def get_results(self) -> dict[str, Any]:
+        """The estimate and the limits, as `ExecutionResult.extensions["cost"]`: the HTTP
+        layer reports them (with the calls actually made) to a client that asks."""
+        if self.cost is None:
+            return {}
+        limits = self.limits
+        return {
+            "cost": {
+                "estimated": {
+                    "fields": self.cost.fields,
+                    "upstreamCalls": self.cost.upstream_calls,
+                },
+                "limits": {
+                    "fields": limits.max_fields,
+                    "upstreamCalls": limits.max_upstream_calls,
+                },
+            }
+        }
 
 
 def limit_extensions(limits: LimitSettings) -> list[Callable[[], SchemaExtension]]:
