@@ -3,6 +3,12 @@
 Providers receive a *superset* query where their API allows one (push-down); the gateway then
 applies `CustomerFilter.matches` to every item. Because the gateway always has the last word, a
 listing gives the same customers whether or not a filter was pushed down.
+
+`name` and `search` match word by word: every word of the text must occur in one of the names
+(or emails), not necessarily the same one, so "Ada Lovelace" finds a customer whose first name
+is Ada and last name Lovelace. A provider that can search only one value is sent the longest
+word (`pushed_word`): every match contains it, so the push-down stays a superset.
+docs/filters.md lists each provider's push-down.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from gateway.domain.customer import Customer, CustomerStatus
 
 @dataclass(frozen=True, slots=True)
 class CustomerFilter:
-    # Case-insensitive substring of any name (display, company, legal, person) or email.
+    # Each word a case-insensitive substring of some name (display, company, legal, person)
+    # or email.
     search: str | None = None
-    # Case-insensitive substring of any name only.
+    # Each word a case-insensitive substring of some name only.
     name: str | None = None
     # Case-insensitive exact match of any of the customer's emails.
     email: str | None = None
@@ -73,9 +80,21 @@ def _names(customer: Customer) -> tuple[str, ...]:
     return tuple(n for n in names if n)
 
 
+def search_words(text: str) -> tuple[str, ...]:
+    """The words of a name or search text; a text of blanks only is its own one word (it
+    then matches a name holding those blanks, as it always did)."""
+    return tuple(text.split()) or (text,)
+
+
+def pushed_word(text: str) -> str:
+    """The word of `text` to send a provider that searches for one value: the longest, the
+    most selective, and contained in every customer the whole text matches."""
+    return max(search_words(text), key=len)
+
+
 def _contains(haystacks: tuple[str, ...], needle: str) -> bool:
-    folded = needle.casefold()
-    return any(folded in h.casefold() for h in haystacks)
+    folded = [h.casefold() for h in haystacks]
+    return all(any(w.casefold() in h for h in folded) for w in search_words(needle))
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -83,4 +102,4 @@ def _as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-__all__ = ["EMPTY_FILTER", "CustomerFilter"]
+__all__ = ["EMPTY_FILTER", "CustomerFilter", "pushed_word", "search_words"]

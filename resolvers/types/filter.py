@@ -22,11 +22,14 @@ MAX_TEXT_LENGTH = 200
 class CustomerFilterInput:
     search: str | None = strawberry.field(
         default=None,
-        description="Case-insensitive substring of any name (display, company, legal, person) "
-        "or email.",
+        description="Each word a case-insensitive substring of some name (display, company, "
+        "legal, person: first, last, full) or email, not necessarily the same one.",
     )
     name: str | None = strawberry.field(
-        default=None, description="Case-insensitive substring of any name."
+        default=None,
+        description="Each word a case-insensitive substring of some name (display, company, "
+        "legal, person: first, last, full): 'Ada Lovelace' finds first name Ada, last name "
+        "Lovelace.",
     )
     email: str | None = strawberry.field(
         default=None, description="Case-insensitive exact match of one of the customer's emails."

@@ -7,7 +7,7 @@ so anything else is filtered in the gateway instead.
 from __future__ import annotations
 
 from gateway.domain.customer import CustomerStatus
-from gateway.domain.filter import CustomerFilter
+from gateway.domain.filter import CustomerFilter, search_words
 
 MAX_QUERY_LENGTH = 2048
 _RESERVED = frozenset("&|{}=!~<>\"',()")
@@ -35,10 +35,10 @@ def filter_query(filter: CustomerFilter) -> str | None:
         names = sorted(_CODAT_STATUS[s] for s in filter.statuses if s in _CODAT_STATUS)
         if names:
             clauses.append(any_of("status", "=", names))
-    if filter.name and is_plain(filter.name):
-        clauses.append(_contains(("customerName", "contactName"), filter.name))
-    if filter.search and is_plain(filter.search):
-        clauses.append(_contains(("customerName", "contactName", "emailAddress"), filter.search))
+    if filter.name:
+        clauses.extend(_every_word(("customerName", "contactName"), filter.name))
+    if filter.search:
+        clauses.extend(_every_word(("customerName", "contactName", "emailAddress"), filter.search))
     if filter.email and is_plain(filter.email):
         clauses.append(f"emailAddress~{filter.email}")
     if filter.modified_since is not None:
@@ -49,8 +49,14 @@ def filter_query(filter: CustomerFilter) -> str | None:
     return query
 
 
-def _contains(fields: tuple[str, ...], value: str) -> str:
-    return "{" + "||".join(f"{f}~{value}" for f in fields) + "}"
+def _every_word(fields: tuple[str, ...], text: str) -> list[str]:
+    """One clause per word, each in any of `fields`: every word of a match is in one of them,
+    not all in the same one. A word Codat's language cannot carry is left to the gateway."""
+    return [
+        "{" + "||".join(f"{f}~{word}" for f in fields) + "}"
+        for word in search_words(text)
+        if is_plain(word)
+    ]
 
 
 __all__ = ["MAX_QUERY_LENGTH", "any_of", "filter_query", "is_plain"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from gateway.domain.customer import Customer, CustomerStatus
-from gateway.domain.filter import CustomerFilter
+from gateway.domain.filter import CustomerFilter, pushed_word
 from gateway.providers.base import Page
 from gateway.providers.client import ProviderClient, drop_empty
 from gateway.providers.lago import LAGO
@@ -46,13 +46,8 @@ class LagoSource(ProviderClient):
     async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
         params = {"page": token or "1", "per_page": str(PAGE_SIZE)}
         if self._pushdown:
-            # search_term is an ILIKE over names, external id and email: a superset of each
-            # of our text filters, and one value is all it takes.
             params |= drop_empty(
-                {
-                    "search_term": filter.email or filter.name or filter.search,
-                    "external_id": filter.external_id,
-                }
+                {"search_term": search_term(filter), "external_id": filter.external_id}
             )
         # List items lack the get-only fields, so they are not stored as gets.
         page = self._decoding("page", self._page)
@@ -87,4 +82,14 @@ class LagoSource(ProviderClient):
         return {"Authorization": self._authorization}
 
 
-__all__ = ["PAGE_SIZE", "LagoSource", "rate_limit_reset"]
+def search_term(filter: CustomerFilter) -> str | None:
+    """Lago's `search_term`, an ILIKE of one value over each of name, firstname, lastname,
+    legal_name, external id and email *separately*: the email, else one word of the name or
+    search text (a phrase would have to sit whole in one field; a word of a match does)."""
+    if filter.email:
+        return filter.email
+    text = filter.name or filter.search
+    return pushed_word(text) if text else None
+
+
+__all__ = ["PAGE_SIZE", "LagoSource", "rate_limit_reset", "search_term"]

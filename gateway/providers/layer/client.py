@@ -9,7 +9,7 @@ import orjson
 
 from gateway.cache.entry import Entry
 from gateway.domain.customer import Customer, CustomerStatus
-from gateway.domain.filter import CustomerFilter
+from gateway.domain.filter import CustomerFilter, pushed_word
 from gateway.errors import UpstreamAuthError
 from gateway.providers.base import Page
 from gateway.providers.client import ProviderClient, drop_empty
@@ -86,7 +86,9 @@ class LayerSource(ProviderClient):
         only_active = filter.statuses is not None and CustomerStatus.ARCHIVED not in filter.statuses
         params: dict[str, str | None] = {"include_archived": "false" if only_active else "true"}
         if self._pushdown:
-            params["name_contains"] = filter.name
+            # One value over individual and company name: one word of a phrase that may span
+            # both (a superset; the gateway re-checks every word).
+            params["name_contains"] = pushed_word(filter.name) if filter.name else None
             params["external_id"] = filter.external_id
         return params
 
