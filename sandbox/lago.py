@@ -87,8 +87,9 @@ class LagoSimulator:
         if any(code not in known for code in codes):
             return self._ok(_error(404, "Not Found", "billing_entity_not_found"), key)
         selected = [c for c in customers if _matches(c, query)]
-        # Lago lists newest first, ties broken by id.
-        selected.sort(key=lambda c: (c["created_at"], c["lago_id"]), reverse=True)
+        # Lago lists newest first, ties broken by id. A record of a `--data` file may lack
+        # the time (sandbox/seed/custom.py checks identifiers only): it sorts last.
+        selected.sort(key=lambda c: (c.get("created_at") or "", c["lago_id"]), reverse=True)
         total = len(selected)
         pages = math.ceil(total / per_page)
         items = [_listed(c) for c in selected[(page - 1) * per_page : page * per_page]]
@@ -201,7 +202,9 @@ def _matches_lists(customer: dict[str, Any], query: Any) -> bool:
         (customer.get("customer_type") is not None) != (has_type == "true")
     ):
         return False
-    metadata = {m["key"]: m["value"] for m in customer.get("metadata") or []}
+    metadata = {
+        m.get("key"): m.get("value") for m in customer.get("metadata") or [] if isinstance(m, dict)
+    }
     for param, value in query.multi_items():
         if param.startswith("metadata[") and param.endswith("]"):
             key = param[len("metadata[") : -1]
