@@ -54,6 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="the sandbox's port on 127.0.0.1 when no tenants are configured (default: a free one)",
     )
+    serve.add_argument(
+        "--sandbox-data",
+        type=Path,
+        default=None,
+        help="a JSON file of customer records in each provider's own wire format, served by "
+        "the sandbox beside its built-in data (see README)",
+    )
     sandbox = commands.add_parser("sandbox", help="run only the Layer, Codat and Lago simulators")
     sandbox.add_argument("--port", type=int, default=8100)
     sandbox.add_argument(
@@ -62,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="PROVIDER=KIND[:ARG], e.g. lago=latency:100 (repeatable; see sandbox/faults.py)",
     )
+    sandbox.add_argument(
+        "--sandbox-data",
+        type=Path,
+        default=None,
+        help="a JSON file of customer records in each provider's own wire format, served "
+        "beside the built-in data (see README)",
+    )
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", type=Path, default=Path("schema.graphql"))
     args = parser.parse_args(argv)
@@ -69,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return _serve_until_stopped(args)
     if args.command == "sandbox":
-        return _sandbox(args.port, args.fault)
+        return _sandbox(args.port, args.fault, args.sandbox_data)
     return _export(args.output)
 
 
@@ -114,6 +128,9 @@ def _serve(args: argparse.Namespace) -> int:
     if args.sandbox_fault and not settings.uses_sandbox:
         print("customer-gateway: --sandbox-fault needs the sandbox (no tenants)", file=sys.stderr)
         return 2
+    if args.sandbox_data is not None and not settings.uses_sandbox:
+        print("customer-gateway: --sandbox-data needs the sandbox (no tenants)", file=sys.stderr)
+        return 2
     host = args.host or settings.host
     port = args.port or settings.port
     with contextlib.ExitStack() as stack:
@@ -121,7 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
         if settings.uses_sandbox:
             try:
                 sandbox = stack.enter_context(
-                    running_sandbox(args.sandbox_fault, args.sandbox_port)
+                    running_sandbox(args.sandbox_fault, args.sandbox_port, data=args.sandbox_data)
                 )
             except (SandboxError, ConfigError) as exc:
                 print(f"customer-gateway: {exc}", file=sys.stderr)
@@ -200,11 +217,13 @@ def worker_app() -> Starlette:
     return create_app(settings)
 
 
-def _sandbox(port: int, faults: list[str]) -> int:
+def _sandbox(port: int, faults: list[str], data: Path | None) -> int:
     """`python -m sandbox` in this process's place: its output, its signals, its exit status."""
     args = ["--port", str(port)]
     for fault in faults:
         args += ["--fault", fault]
+    if data is not None:
+        args += ["--data", str(data)]
     command, env = sandbox_command(*args)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -80,15 +80,21 @@ def sandbox_command(*args: str) -> tuple[list[str], dict[str, str]]:
 
 @contextlib.contextmanager
 def running_sandbox(
-    faults: Sequence[str] = (), port: int = 0, startup_seconds: float = STARTUP_SECONDS
+    faults: Sequence[str] = (),
+    port: int = 0,
+    startup_seconds: float = STARTUP_SECONDS,
+    data: Path | None = None,
 ) -> Iterator[RunningSandbox]:
-    """Start the sandbox on 127.0.0.1:`port` (0: a free one) with `faults` (`PROVIDER=KIND[:ARG]`),
-    yield once it listens, and stop it on the way out, whatever the way out is."""
+    """Start the sandbox on 127.0.0.1:`port` (0: a free one) with `faults` (`PROVIDER=KIND[:ARG]`)
+    and, beside its own, the customer records of `data` (a JSON file), yield once it listens,
+    and stop it on the way out, whatever the way out is."""
     with tempfile.TemporaryDirectory(prefix="customer-gateway-sandbox-") as work:
         announce = Path(work) / "sandbox.json"
         args = ["--port", str(port), "--announce", str(announce), "--parent-pid", str(os.getpid())]
         for fault in faults:
             args += ["--fault", fault]
+        if data is not None:
+            args += ["--data", str(data.resolve())]
         command, env = sandbox_command(*args)
         # A session of its own: Ctrl-C reaches the gateway, which stops the sandbox after it.
         process = subprocess.Popen(  # noqa: S603 - our own entry point, no shell

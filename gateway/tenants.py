@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -32,6 +32,8 @@ class Tenant:
     settings: TenantSettings
     # The HTTP clients behind the sources, closed with the app.
     clients: tuple[httpx.AsyncClient, ...] = ()
+    # Each source's upstream, for the calls a webhook's verification makes (Lago's key).
+    upstreams: Mapping[Provider, Upstream] = field(default_factory=dict)
 
     async def close(self) -> None:
         for client in self.clients:
@@ -59,6 +61,7 @@ def build_tenant(settings: TenantSettings, registry: Registry, shared: SharedUps
     """The tenant's sources: one per provider it has a connection to, in registry order."""
     sources: dict[Provider, CustomerSource] = {}
     clients: list[httpx.AsyncClient] = []
+    upstreams: dict[Provider, Upstream] = {}
     connections = settings.connections
     for connector in registry:
         provider = connector.provider
@@ -76,8 +79,15 @@ def build_tenant(settings: TenantSettings, registry: Registry, shared: SharedUps
         )
         upstream = Upstream.connect(shared.transport, route, shared.cache, shared.timeout)
         clients.append(upstream.http)
+        upstreams[provider] = upstream
         sources[provider] = connector.source(connection, upstream)
-    return Tenant(id=settings.id, sources=sources, settings=settings, clients=tuple(clients))
+    return Tenant(
+        id=settings.id,
+        sources=sources,
+        settings=settings,
+        clients=tuple(clients),
+        upstreams=upstreams,
+    )
 
 
 def digest(key: str) -> bytes:

@@ -32,6 +32,7 @@ from sandbox.lago import LagoSimulator
 from sandbox.layer import LayerSimulator
 from sandbox.ratelimit import Clock
 from sandbox.seed import SandboxData, build_sandbox_data
+from sandbox.seed.custom import CustomRecords
 from sandbox.webhooks import WebhookEmitter
 
 
@@ -48,9 +49,12 @@ class Sandbox:
         data: SandboxData | None = None,
         clock: Clock = time.monotonic,
         faults: Faults | None = None,
+        custom: CustomRecords | None = None,
     ) -> None:
+        # `custom`: records of your own (sandbox/seed/custom.py), beside the demo account's.
         self.data = data or build_sandbox_data(
-            [(a.layer_business_id, a.codat_company_id, a.lago_api_key) for a in ACCOUNTS]
+            [(a.layer_business_id, a.codat_company_id, a.lago_api_key) for a in ACCOUNTS],
+            custom=custom,
         )
         # `clock` meters the rate limits; tests pass a frozen one to make throttling exact.
         self.webhooks = WebhookEmitter()

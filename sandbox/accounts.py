@@ -11,6 +11,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.lago import organization_uuid
 from sandbox.layer import SANDBOX_SCOPE
 
 LAYER_CLIENT_ID = "sandbox-layer-client"
@@ -87,6 +88,8 @@ def tenant_config(
             "base_url": f"{base}/lago/api/v1",
             "organization_id": account.lago_organization_id,
             "webhook_hmac_key": LAGO_WEBHOOK_HMAC_KEY,
+            # JWT-mode deliveries (Lago's default) name the organisation.
+            "webhook_organization_id": organization_uuid(account.lago_api_key),
         },
     }
 

@@ -1,10 +1,13 @@
 """`python -m sandbox`: the Layer, Codat and Lago simulators as a process of their own.
 
-    python -m sandbox [--port 8100] [--fault lago=error:503 ...]
+    python -m sandbox [--port 8100] [--fault lago=error:503 ...] [--data FILE]
 
 serves the three simulators on 127.0.0.1 and prints their URLs and sandbox credentials, so a
 configured gateway can be pointed at them as at the real providers. Faults can be changed at
-run time at `/_dev/faults` (sandbox/admin.py).
+run time at `/_dev/faults` (sandbox/admin.py). `--data FILE` serves customer records of your own
+in each provider's wire format beside the built-in ones, in the demo account
+(sandbox/seed/custom.py); a file that cannot be served stops the start with one line naming it
+(exit status 2).
 
 `customer-gateway serve` with no tenants configured starts it as
 
@@ -30,6 +33,7 @@ from sandbox import ACCOUNTS, CODAT_API_KEY, LAYER_CLIENT_ID, LAYER_CLIENT_SECRE
 from sandbox.accounts import DEMO_TENANT, tenant_config
 from sandbox.admin import FAULTS_PATH
 from sandbox.faults import Faults, FaultSpecError, parse_fault
+from sandbox.seed.custom import SandboxDataError, load_custom_records
 from sandbox.server import run_on_loopback
 
 FAULT_HELP = "PROVIDER=KIND[:ARG], e.g. lago=latency:100 (repeatable; see sandbox/faults.py)"
@@ -41,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=8100, help="on 127.0.0.1; 0 picks a free one")
     parser.add_argument("--fault", action="append", default=[], help=FAULT_HELP)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help='JSON {"layer": [...], "codat": [...], "lago": [...]} of customer records in each '
+        "provider's wire format, served beside the built-in data of the demo account",
+    )
     parser.add_argument(
         "--announce",
         type=Path,
@@ -62,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         # A usage error (status 2), worded for whoever passed the spec on: `serve` does.
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
+    try:
+        custom = load_custom_records(args.data) if args.data is not None else None
+        app = Sandbox(faults=faults, custom=custom).app
+    except SandboxDataError as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 2
 
     def on_listening(base_url: str) -> None:
         print(f"sandbox: serving on {base_url} (faults at {base_url}{FAULTS_PATH})", flush=True)
@@ -75,7 +92,6 @@ def main(argv: list[str] | None = None) -> int:
     def keep_running() -> bool:
         return args.parent_pid is None or os.getppid() == args.parent_pid
 
-    app = Sandbox(faults=faults).app
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(run_on_loopback(app, args.port, on_listening, keep_running))

@@ -7,16 +7,24 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from sandbox.ratelimit import Buckets, Clock
 from sandbox.seed import SandboxData
 from sandbox.webhooks import WebhookEmitter
+
+ResponseT = TypeVar("ResponseT", bound=Response)
+
+
+def organization_uuid(api_key: str) -> str:
+    """The Lago id of the organisation `api_key` belongs to, as its webhooks name it."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, api_key))
+
 
 # Fields Lago sends only on a single-customer read.
 _GET_ONLY = ("applicable_invoice_custom_sections", "error_details")
@@ -47,6 +55,8 @@ class LagoSimulator:
                 Route("/customers", self.list_customers, methods=["GET"]),
                 Route("/customers", self.upsert_customer, methods=["POST"]),
                 Route("/customers/{external_id:path}", self.get_customer),
+                Route("/webhooks/json_public_key", self.json_public_key),
+                Route("/webhooks/public_key", self.public_key),
             ]
         )
 
@@ -87,8 +97,9 @@ class LagoSimulator:
         if any(code not in known for code in codes):
             return self._ok(_error(404, "Not Found", "billing_entity_not_found"), key)
         selected = [c for c in customers if _matches(c, query)]
-        # Lago lists newest first, ties broken by id.
-        selected.sort(key=lambda c: (c["created_at"], c["lago_id"]), reverse=True)
+        # Lago lists newest first, ties broken by id. A record of a `--data` file may lack
+        # the time (sandbox/seed/custom.py checks identifiers only): it sorts last.
+        selected.sort(key=lambda c: (c.get("created_at") or "", c["lago_id"]), reverse=True)
         total = len(selected)
         pages = math.ceil(total / per_page)
         items = [_listed(c) for c in selected[(page - 1) * per_page : page * per_page]]
@@ -129,11 +140,27 @@ class LagoSimulator:
             {
                 "webhook_type": kind,
                 "object_type": "customer",
-                "organization_id": str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
+                "organization_id": organization_uuid(key),
                 "customer": existing,
             },
         )
         return self._ok(JSONResponse({"customer": existing}), key)
+
+    async def json_public_key(self, request: Request) -> JSONResponse:
+        """The key JWT-mode webhooks are signed with, as Lago serves it (base64 of PEM)."""
+        _, key, denied = self._authorize(request)
+        if denied:
+            return denied
+        encoded = self.webhooks.lago_key.public_key_base64()
+        return self._ok(JSONResponse({"webhook": {"public_key": encoded}}), key)
+
+    async def public_key(self, request: Request) -> Response:
+        """The deprecated form of `json_public_key`: the same base64, as text."""
+        _, key, denied = self._authorize(request)
+        if denied:
+            return denied
+        plain = PlainTextResponse(self.webhooks.lago_key.public_key_base64())
+        return self._ok(plain, key)
 
     async def get_customer(self, request: Request) -> JSONResponse:
         customers, key, denied = self._authorize(request)
@@ -156,7 +183,7 @@ class LagoSimulator:
             return [], key, response
         return customers, key, None
 
-    def _ok(self, response: JSONResponse, key: str) -> JSONResponse:
+    def _ok(self, response: ResponseT, key: str) -> ResponseT:
         bucket = self.buckets[key]
         response.headers["X-RateLimit-Limit"] = str(bucket.capacity)
         response.headers["X-RateLimit-Remaining"] = str(bucket.remaining)
@@ -201,7 +228,9 @@ def _matches_lists(customer: dict[str, Any], query: Any) -> bool:
         (customer.get("customer_type") is not None) != (has_type == "true")
     ):
         return False
-    metadata = {m["key"]: m["value"] for m in customer.get("metadata") or []}
+    metadata = {
+        m.get("key"): m.get("value") for m in customer.get("metadata") or [] if isinstance(m, dict)
+    }
     for param, value in query.multi_items():
         if param.startswith("metadata[") and param.endswith("]"):
             key = param[len("metadata[") : -1]
@@ -210,4 +239,4 @@ def _matches_lists(customer: dict[str, Any], query: Any) -> bool:
     return True
 
 
-__all__ = ["LagoSimulator"]
+__all__ = ["LagoSimulator", "organization_uuid"]

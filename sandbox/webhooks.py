@@ -19,6 +19,7 @@ import orjson
 
 from gateway.providers.lago.webhook import lago_signature
 from gateway.webhooks.signatures import standard_signature
+from sandbox.lago_signing import LagoSigningKey
 
 # Events kept for `redeliver`: enough for a test or a soak, bounded for a long-running sandbox.
 KEPT_EVENTS = 64
@@ -29,6 +30,9 @@ class Subscription:
     url: str
     secret: str
     transport: httpx.AsyncBaseTransport | None = None
+    # Lago only: "hmac" (with `secret`), or "jwt" (Lago's default: RS256 with the
+    # simulator's own key, whose public half it serves).
+    signature: str = "hmac"
 
 
 @dataclass(frozen=True)
@@ -40,13 +44,16 @@ class SentEvent:
 
 @dataclass
 class WebhookEmitter:
-    """Usage: `emitter.subscribe("lago", url, hmac_key)`; the simulators call `emit`."""
+    """Usage: `emitter.subscribe("lago", url, hmac_key)` (add `signature="jwt"` for Lago's
+    default mode); the simulators call `emit`."""
 
     subscriptions: dict[str, list[Subscription]] = field(default_factory=dict)
     delivered: list[tuple[str, int]] = field(default_factory=list)
     sent: deque[SentEvent] = field(default_factory=lambda: deque(maxlen=KEPT_EVENTS))
     # What Standard Webhooks timestamps are signed with.
     clock: Callable[[], float] = time.time
+    # What Lago's JWT-mode deliveries are signed with.
+    lago_key: LagoSigningKey = field(default_factory=LagoSigningKey)
 
     def subscribe(
         self,
@@ -54,8 +61,10 @@ class WebhookEmitter:
         url: str,
         secret: str,
         transport: httpx.AsyncBaseTransport | None = None,
+        signature: str = "hmac",
     ) -> None:
-        self.subscriptions.setdefault(provider, []).append(Subscription(url, secret, transport))
+        subscription = Subscription(url, secret, transport, signature)
+        self.subscriptions.setdefault(provider, []).append(subscription)
 
     async def emit(self, provider: str, event: dict[str, Any]) -> None:
         event_id = str(uuid.uuid4()) if provider == "lago" else f"msg_{uuid.uuid4().hex}"
@@ -81,6 +90,12 @@ class WebhookEmitter:
                     self.delivered.append((sent.provider, 0))
 
     def _sign(self, sent: SentEvent, subscription: Subscription) -> dict[str, str]:
+        if sent.provider == "lago" and subscription.signature == "jwt":
+            return {
+                "X-Lago-Signature": self.lago_key.sign(sent.body),
+                "X-Lago-Signature-Algorithm": "jwt",
+                "X-Lago-Unique-Key": sent.event_id,
+            }
         if sent.provider == "lago":
             return {
                 "X-Lago-Signature": lago_signature(subscription.secret, sent.body),

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -60,6 +61,8 @@ class _Destination:
     account: Account
     connection: Section
     secret: str
+    # The connection's own client: a verification that must call the provider uses it.
+    http: httpx.AsyncClient
 
 
 class WebhookEndpoint:
@@ -110,7 +113,7 @@ class WebhookEndpoint:
             )
         body = await _read(request)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        self._verify(destination, headers, body)
+        await self._verify(destination, headers, body)
         event = _event(body)
         event_id = destination.receiver.event_id(headers)
         return await self._apply(destination, self.cache, event, event_id)
@@ -126,10 +129,18 @@ class WebhookEndpoint:
         found = [d for t in candidates if (d := _signed(connector, t)) is not None]
         return found[0] if len(found) == 1 else None
 
-    def _verify(self, destination: _Destination, headers: dict[str, str], body: bytes) -> None:
+    async def _verify(
+        self, destination: _Destination, headers: dict[str, str], body: bytes
+    ) -> None:
         tolerance = self.settings.signature_tolerance_seconds
-        verdict = destination.receiver.verify(
-            destination.secret, headers, body, self.clock(), tolerance
+        verdict = await destination.receiver.verify(
+            destination.secret,
+            headers,
+            body,
+            self.clock(),
+            tolerance,
+            connection=destination.connection,
+            http=destination.http,
         )
         if verdict is Verdict.VALID:
             return
@@ -194,13 +205,14 @@ def _signed(connector: AnyConnector, tenant: Tenant) -> _Destination | None:
     """The tenant's account at the connector's provider, if it has a webhook secret there."""
     connection = tenant.settings.connections.get(connector.provider.key)
     receiver = connector.webhook
-    if connection is None or receiver is None:
+    upstream = tenant.upstreams.get(connector.provider)
+    if connection is None or receiver is None or upstream is None:
         return None
     secret = receiver.secret(connection)
     if secret is None:
         return None
     account = Account(tenant.id, connector.provider, connector.account(connection))
-    return _Destination(receiver, account, connection, secret.get_secret_value())
+    return _Destination(receiver, account, connection, secret.get_secret_value(), upstream.http)
 
 
 async def _read(request: Request) -> bytes:

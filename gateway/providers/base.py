@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+import httpx
 from pydantic import SecretStr
 
 from gateway.cache.keys import Account
@@ -89,9 +90,21 @@ class WebhookReceiver(Protocol[ConnectionT]):
         """The id the provider keeps across redeliveries of one event."""
         ...
 
-    def verify(
-        self, secret: str, headers: Mapping[str, str], body: bytes, now: float, tolerance: float
-    ) -> Verdict: ...
+    async def verify(
+        self,
+        secret: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: float,
+        tolerance: float,
+        *,
+        connection: ConnectionT,
+        http: httpx.AsyncClient,
+    ) -> Verdict:
+        """Whether the delivery is the provider's. `http` is the connection's own client (its
+        gate, breaker and credential's route), for a provider whose verification needs a call
+        of its own, such as Lago's public key for JWT signatures."""
+        ...
 
     async def apply(
         self,

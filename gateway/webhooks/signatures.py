@@ -87,9 +87,18 @@ class StandardWebhooks:
     def event_id(self, headers: Mapping[str, str]) -> str | None:
         return standard_message_id(headers)
 
-    def verify(
-        self, secret: str, headers: Mapping[str, str], body: bytes, now: float, tolerance: float
+    async def verify(
+        self,
+        secret: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: float,
+        tolerance: float,
+        *,
+        connection: object,
+        http: object,
     ) -> Verdict:
+        # The shared secret is all Standard Webhooks needs: no connection, no call.
         return verify_standard(secret, headers, body, now, tolerance)
 
 

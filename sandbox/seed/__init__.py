@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from sandbox.seed.codat import codat_customers
+from sandbox.seed.custom import CustomRecords, merge_custom
 from sandbox.seed.generator import JSON, Generator, draw_identities
 from sandbox.seed.lago import lago_customers
 from sandbox.seed.layer import layer_customers
@@ -37,10 +38,13 @@ def example(name: str) -> JSON:
     return loaded
 
 
-def build_sandbox_data(accounts: list[tuple[str, str, str]], seed: int = SEED) -> SandboxData:
+def build_sandbox_data(
+    accounts: list[tuple[str, str, str]], seed: int = SEED, custom: CustomRecords | None = None
+) -> SandboxData:
     """Seed one (Layer business, Codat company, Lago key) account per entry of `accounts`.
 
-    The first account gets the documented example customers; every account gets the shared
+    The first account gets the documented example customers and the `custom` records (a
+    `--data` file: sandbox/seed/custom.py), served first; every account gets the shared
     identities and its own generated customers.
     """
     data = SandboxData()
@@ -55,6 +59,10 @@ def build_sandbox_data(accounts: list[tuple[str, str, str]], seed: int = SEED) -
             layer.insert(0, example("layer"))
             codat.insert(0, example("codat"))
             lago.insert(0, example("lago"))
+            if custom is not None:
+                layer = merge_custom("layer", layer, custom)
+                codat = merge_custom("codat", codat, custom)
+                lago = merge_custom("lago", lago, custom)
         data.layer_businesses[business_id] = layer
         data.codat_companies[company_id] = codat
         data.lago_organizations[lago_key] = lago

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 from pydantic import BaseModel, SecretStr
 
 from gateway.cache.keys import Account
@@ -137,8 +138,16 @@ class ToyWebhooks:
     def event_id(self, headers: Mapping[str, str]) -> str | None:
         return headers.get("x-toy-event")
 
-    def verify(
-        self, secret: str, headers: Mapping[str, str], body: bytes, now: float, tolerance: float
+    async def verify(
+        self,
+        secret: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: float,
+        tolerance: float,
+        *,
+        connection: ToyConnection,
+        http: httpx.AsyncClient,
     ) -> Verdict:
         offered = headers.get("x-toy-signature", "")
         return (

@@ -15,6 +15,10 @@ class LagoConnection(Section):
     organization_id: str = "default"
     # The organisation's HMAC key (Lago: Developers → Webhooks, signature "HMAC").
     webhook_hmac_key: SecretStr | None = None
+    # The organisation's Lago id (a UUID, the `organization_id` of its webhooks): set, JWT-signed
+    # deliveries (Lago's default) are accepted when they name it. Lago signs them with one key
+    # for all organisations of an installation, so the name is what tells them apart.
+    webhook_organization_id: str | None = None
 
 
 __all__ = ["LagoConnection"]

@@ -10,8 +10,17 @@ cached, or a time missing) only retires, so the next read asks Lago. Retiring ca
 anything back; writing old state could. The compare and the write hold the customer's lock
 (gateway/webhooks/locks.py), so two concurrent events cannot interleave.
 
-Lago signs the body alone (`X-Lago-Signature` = base64(HMAC-SHA256(organisation HMAC key,
-body)), `X-Lago-Signature-Algorithm: hmac`): no timestamp, nor the unique key. The receipts
+Lago signs in one of two modes, named by `X-Lago-Signature-Algorithm`:
+
+- `jwt` (Lago's default): `X-Lago-Signature` is an RS256 JWT whose `data` claim is the body
+  (and `iss` Lago's URL), signed with the installation's RSA key, whose public half comes from
+  Lago's API (public_key.py). Only RS256 is accepted, so `alg: none` and an HMAC keyed with the
+  public key are refused. The key is shared by every organisation of the installation: the
+  event must name the connection's `webhook_organization_id`.
+- `hmac`: base64(HMAC-SHA256(organisation HMAC key, body)).
+
+A delivery without the header is read by its signature's shape (a JWT has three parts); older
+Lago versions sent JWTs without it. Neither mode signs a time, nor the unique key: the receipts
 stop a provider's redelivery, and the ordering by `updated_at` keeps a body resent under a new
 key from rolling anything back.
 """
@@ -25,13 +34,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+import jwt
 import orjson
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from pydantic import SecretStr
 
 from gateway.cache.entry import Entry
 from gateway.cache.keys import Account
 from gateway.cache.upstream import UpstreamCache
 from gateway.providers.lago.connection import LagoConnection
+from gateway.providers.lago.public_key import PublicKeys
 from gateway.webhooks.locks import record_lock
 from gateway.webhooks.signatures import Verdict, same_digest
 
@@ -44,22 +57,61 @@ def lago_signature(hmac_key: str, body: bytes) -> str:
 
 
 class LagoWebhooks:
+    def __init__(self) -> None:
+        self.keys = PublicKeys()
+
     def secret(self, connection: LagoConnection) -> SecretStr | None:
-        return connection.webhook_hmac_key
+        if connection.webhook_hmac_key is not None:
+            return connection.webhook_hmac_key
+        # JWT only: nothing shared to verify with, but webhooks are on (verify checks the mode).
+        return SecretStr("") if connection.webhook_organization_id else None
 
     def event_id(self, headers: Mapping[str, str]) -> str | None:
         """`X-Lago-Unique-Key`: one per event, the same on every retry of it."""
         return headers.get("x-lago-unique-key") or None
 
-    def verify(
-        self, secret: str, headers: Mapping[str, str], body: bytes, now: float, tolerance: float
+    async def verify(
+        self,
+        secret: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: float,
+        tolerance: float,
+        *,
+        connection: LagoConnection,
+        http: httpx.AsyncClient,
     ) -> Verdict:
-        # Nothing signed says when: `now` and `tolerance` have nothing to check.
-        if headers.get("x-lago-signature-algorithm", "hmac").lower() != "hmac":
-            return Verdict.INVALID
+        # Nothing signed says when: `tolerance` has nothing to check; `now` paces key fetches.
         offered = headers.get("x-lago-signature", "")
-        valid = bool(offered) and same_digest(lago_signature(secret, body), offered)
+        mode = headers.get("x-lago-signature-algorithm", "").lower()
+        if not mode:
+            mode = "jwt" if offered.count(".") == 2 else "hmac"
+        if mode == "jwt":
+            valid = await self._verify_jwt(offered, body, now, connection, http)
+        elif mode == "hmac" and connection.webhook_hmac_key is not None:
+            key = connection.webhook_hmac_key.get_secret_value()
+            valid = bool(offered) and same_digest(lago_signature(key, body), offered)
+        else:
+            valid = False
         return Verdict.VALID if valid else Verdict.INVALID
+
+    async def _verify_jwt(
+        self,
+        token: str,
+        body: bytes,
+        now: float,
+        connection: LagoConnection,
+        http: httpx.AsyncClient,
+    ) -> bool:
+        if not token or connection.webhook_organization_id is None:
+            return False
+        claims = signed_claims(token, await self.keys.current(http, connection, now))
+        if claims is _ROTATED:
+            # Maybe Lago rotated its key: fetch it again (at most once a minute) and retry.
+            claims = signed_claims(token, await self.keys.refreshed(http, connection, now))
+        if not isinstance(claims, dict):
+            return False
+        return _carries(claims, body) and _names(body, connection.webhook_organization_id)
 
     async def apply(
         self,
@@ -100,6 +152,47 @@ async def _replace_if_newer(
     return "retired"
 
 
+# What `signed_claims` answers when the signature, and only the signature, did not verify.
+_ROTATED = object()
+
+
+def signed_claims(token: str, key: RSAPublicKey | None) -> dict[str, Any] | object | None:
+    """The claims of an RS256 JWT signed by `key`; `_ROTATED` when only the signature is wrong
+    (another key); None for anything else (another algorithm, `none`, malformed, no key)."""
+    if key is None:
+        return None
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, key, algorithms=["RS256"], options={"require": ["data"]}
+        )
+    except jwt.InvalidSignatureError:
+        return _ROTATED
+    except jwt.PyJWTError:
+        return None
+    return claims
+
+
+def _carries(claims: dict[str, Any], body: bytes) -> bool:
+    """The signed `data` claim is the body: the same bytes, or the same JSON re-serialised."""
+    data = claims.get("data")
+    if not isinstance(data, str):
+        return False
+    if data.encode() == body:
+        return True
+    try:
+        return bool(orjson.loads(data) == orjson.loads(body))
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _names(body: bytes, organization_id: str) -> bool:
+    try:
+        event = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(event, dict) and event.get("organization_id") == organization_id
+
+
 def updated_at(record: dict[str, Any]) -> datetime | None:
     """The record's own update time (ISO 8601; zone-less is taken as UTC), if it has one."""
     value = record.get("updated_at")
@@ -123,4 +216,4 @@ def _cached_customer(entry: Entry | None) -> dict[str, Any] | None:
     return customer if isinstance(customer, dict) else None
 
 
-__all__ = ["CUSTOMER_EVENTS", "LagoWebhooks", "lago_signature", "updated_at"]
+__all__ = ["CUSTOMER_EVENTS", "LagoWebhooks", "lago_signature", "signed_claims", "updated_at"]
