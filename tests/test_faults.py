@@ -86,7 +86,7 @@ MATRIX = [
     # Layer's token answer is one small piece, so it arrives; the list page then times out.
     ("slowbody:200", "UPSTREAM_TIMEOUT", None, None),
     ("ratelimit:3600", "UPSTREAM_RATE_LIMITED", 1, 1),
-    # Given a 3 s deadline (below): every retry after Retry-After: 1 fits, up to 3 attempts.
+    # Given the roomy deadline (below): every retry after Retry-After: 1 fits, up to 3 attempts.
     ("ratelimit:1", "UPSTREAM_RATE_LIMITED", 3, 1),
     ("malformed", "UPSTREAM_BAD_RESPONSE", 1, 1),
     ("malformed:html", "UPSTREAM_BAD_RESPONSE", 1, 1),
@@ -107,10 +107,12 @@ async def test_fault_matrix(
     layer_attempts: int | None,
 ) -> None:
     resilience = RESILIENCE
-    if fault == "ratelimit:1":
-        # Calls around a one-second Retry-After: on a loaded machine the 1.5 s deadline left
-        # too little room, and the retry timed out instead (seen once in a busy run).
-        resilience = RESILIENCE.model_copy(update={"request_deadline_seconds": 3.0})
+    if attempts is not None and layer_attempts is not None:
+        # Where the count of attempts is exact, the deadline is not what is tested: a roomy one
+        # keeps a loaded machine (slow loopback calls, late timers) from cutting retries short,
+        # which made exact counts flaky (seen in busy runs for error:500 and ratelimit:1). The
+        # rows that test the deadline itself (timeouts) keep the tight one.
+        resilience = RESILIENCE.model_copy(update={"request_deadline_seconds": 5.0})
     async with rig(resilience) as r:
         r.sandbox.faults.set(*parse_fault(f"{provider}={fault}"))
         started = time.monotonic()
