@@ -48,6 +48,8 @@ class FederatedPage:
     # Providers that failed (their customers are missing from this page, not skipped for good)
     # or whose scan the page bound stopped (FilterScanLimit).
     errors: tuple[GatewayError, ...]
+    start_cursor: str | None = None
+    has_previous_page: bool = False
 
 
 async def list_customers(
@@ -67,16 +69,12 @@ async def list_customers(
     """
     ordered = list(sources)
     rank = {s.provider: i for i, s in enumerate(ordered)}
-    fingerprint = _fingerprint(tenant, ordered, filter)
+    fingerprint = fingerprint_of(tenant, ordered, filter)
     positions: dict[Provider, StreamPosition] = {s.provider: START for s in ordered}
     if after is not None:
-        # Checked before any provider is asked: a refused cursor costs no upstream call.
-        cursor = decode_cursor(after, key)
-        if cursor.filter_fingerprint != fingerprint or set(cursor.positions) != set(positions):
-            raise InvalidCursor(
-                "Invalid cursor: it was issued for another filter, provider set or caller"
-            )
-        positions = dict(cursor.positions)
+        positions = open_cursor(after, key, fingerprint, positions)
+    # Known without a call: the cursor counts the customers shown before it.
+    has_previous_page = shown_before(positions)
 
     live = [s for s in ordered if s.can_match(filter) and not positions[s.provider].done]
     outcomes = await asyncio.gather(
@@ -103,12 +101,12 @@ async def list_customers(
         if not source.can_match(filter):
             positions[source.provider] = StreamPosition(done=True)
 
-    place = partial(_place, rank)
-    candidates.sort(key=place)
+    at = partial(place, rank)
+    candidates.sort(key=at)
     # A stopped provider's next match comes at the earliest right after what it found: nothing
     # placed after that may be shown yet, or the order would depend on the page size.
     horizon = min(((s.yielded + 1, rank[p]) for p, s in stopped.items()), default=None)
-    shown = [t for t in candidates if horizon is None or place(t) < horizon][:first]
+    shown = [t for t in candidates if horizon is None or at(t) < horizon][:first]
     edges = []
     for taken in shown:
         positions[taken.customer.provider] = taken.after
@@ -125,7 +123,31 @@ async def list_customers(
         has_next_page=len(candidates) > len(shown) or bool(stopped),
         end_cursor=end_cursor,
         errors=tuple(errors),
+        start_cursor=edges[0].cursor if edges else after,
+        has_previous_page=has_previous_page,
     )
+
+
+def open_cursor(
+    text: str,
+    key: CursorKey | None,
+    fingerprint: str,
+    positions: dict[Provider, StreamPosition],
+) -> dict[Provider, StreamPosition]:
+    """The positions `text` holds, if it was issued for `fingerprint` and these providers.
+
+    Checked before any provider is asked: a refused cursor costs no upstream call.
+    """
+    cursor = decode_cursor(text, key)
+    if cursor.filter_fingerprint != fingerprint or set(cursor.positions) != set(positions):
+        raise InvalidCursor(
+            "Invalid cursor: it was issued for another filter, provider set or caller"
+        )
+    return dict(cursor.positions)
+
+
+def shown_before(positions: dict[Provider, StreamPosition]) -> bool:
+    return any(s.yielded for s in positions.values())
 
 
 def _resume_stopped(
@@ -145,14 +167,24 @@ def _resume_stopped(
     return moved
 
 
-def _place(rank: dict[Provider, int], taken: Taken) -> tuple[int, int]:
+def place(rank: dict[Provider, int], taken: Taken) -> tuple[int, int]:
+    """Where a customer sits in the interleave: its provider's count, then provider order."""
     return taken.after.yielded, rank[taken.customer.provider]
 
 
-def _fingerprint(tenant: str, sources: Sequence[CustomerSource], filter: CustomerFilter) -> str:
+def fingerprint_of(tenant: str, sources: Sequence[CustomerSource], filter: CustomerFilter) -> str:
     """What a cursor is bound to: the tenant, each source's account, the filter."""
     bound = [tenant, [[s.provider.value, s.account] for s in sources], filter.fingerprint()]
     return hashlib.sha256(orjson.dumps(bound)).hexdigest()[:32]
 
 
-__all__ = ["DEFAULT_MAX_SCAN_PAGES", "Edge", "FederatedPage", "list_customers"]
+__all__ = [
+    "DEFAULT_MAX_SCAN_PAGES",
+    "Edge",
+    "FederatedPage",
+    "fingerprint_of",
+    "list_customers",
+    "open_cursor",
+    "place",
+    "shown_before",
+]
