@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
+from gateway.domain.provider import Provider
+from gateway.errors import TotalCountUnknown
+from gateway.providers.base import Page
+from gateway.providers.codat import CODAT
+from gateway.providers.lago import LAGO
+from gateway.providers.layer import LAYER
+from gateway.totals import FILTERED, NO_TOTAL, count_customers
 from tests.support import GatewayClient
 
 PAGE = """
@@ -118,3 +127,37 @@ async def test_without_total_count_no_count_is_read(gateway: GatewayClient) -> N
     body = await gateway.query(PAGE, {"first": 3, "providers": ["CODAT"]})
     assert len(ids(body)) == 3
     assert len(gateway.upstream.calls("/customers")) == 1
+
+
+@dataclass
+class Counted:
+    """A source whose first page says how many it has (or not)."""
+
+    provider: Provider
+    total: int | None
+    reads: int = 0
+    account: str = "a"
+
+    def can_match(self, filter: CustomerFilter) -> bool:
+        return filter.external_id is None or self.provider != CODAT
+
+    async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
+        self.reads += 1
+        return Page(items=(), next_token=None, total=self.total)
+
+
+async def test_the_total_is_the_sum_when_every_provider_gives_one() -> None:
+    layer, codat, lago = Counted(LAYER, 7), Counted(CODAT, 11), Counted(LAGO, 0)
+    sources: list[Any] = [layer, codat, lago]
+    assert await count_customers(sources, EMPTY_FILTER) == 18
+    assert (layer.reads, codat.reads, lago.reads) == (1, 1, 1)
+    # A provider that cannot match is not read and counts nothing; a filter the others are
+    # sent makes their counts unknown, without a read.
+    with pytest.raises(TotalCountUnknown) as unknown:
+        await count_customers(sources, CustomerFilter(external_id="x"))
+    assert unknown.value.unknown == {LAYER: FILTERED, LAGO: FILTERED}
+    assert (layer.reads, codat.reads, lago.reads) == (1, 1, 1)
+    with pytest.raises(TotalCountUnknown) as unknown:
+        await count_customers([layer, Counted(LAGO, None)], EMPTY_FILTER)
+    assert unknown.value.unknown == {LAGO: NO_TOTAL}
+    assert await count_customers([codat], CustomerFilter(external_id="x")) == 0

@@ -1,7 +1,7 @@
 """What a query would cost before it runs: field resolutions and upstream calls.
 
 The estimate is deliberately simple and pessimistic: a `customers` page multiplies what is
-below it by its `first`, `nodes` by its number of ids, and every other list by
+below it by its `first` (or `last`), `nodes` by its number of ids, and every other list by
 `NESTED_LIST_ESTIMATE`; each page of `customers` may cost two upstream calls per provider,
 each id one. A query over the limits is refused before any resolver, and so any provider,
 is touched.
@@ -140,7 +140,10 @@ class _RootCost:
         below = self.analysis.shape(field.selection_set).fields
         arguments = self._arguments(field)
         if name == "customers":
+            # A page is `first` long forwards and `last` long backwards.
             first = arguments.get("first")
+            if not isinstance(first, int) or first <= 0:
+                first = arguments.get("last")
             if not isinstance(first, int) or first <= 0:
                 first = self.default_page_size
             providers = arguments.get("providers")
