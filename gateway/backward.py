@@ -33,8 +33,8 @@ from gateway.federation import (
     Edge,
     FederatedPage,
     fingerprint_of,
+    interleave_place,
     open_cursor,
-    place,
 )
 from gateway.providers.base import CustomerSource
 from gateway.scan import Taken, scan
@@ -56,7 +56,7 @@ async def list_customers_before(
     """The `last` customers before the cursor `before` (before the end when None)."""
     ordered = list(sources)
     rank = {s.provider: i for i, s in enumerate(ordered)}
-    at = partial(place, rank)
+    at = partial(interleave_place, rank)
     fingerprint = fingerprint_of(tenant, ordered, filter)
     start = {s.provider: _start(s, filter) for s in ordered}
     wanted = {s.provider: _ALL for s in ordered}

@@ -69,7 +69,7 @@ async def list_customers(
     """
     ordered = list(sources)
     rank = {s.provider: i for i, s in enumerate(ordered)}
-    fingerprint = fingerprint_of(tenant, ordered, filter)
+    fingerprint = _fingerprint(tenant, ordered, filter)
     positions: dict[Provider, StreamPosition] = {s.provider: START for s in ordered}
     if after is not None:
         positions = open_cursor(after, key, fingerprint, positions)
@@ -101,12 +101,12 @@ async def list_customers(
         if not source.can_match(filter):
             positions[source.provider] = StreamPosition(done=True)
 
-    at = partial(place, rank)
-    candidates.sort(key=at)
+    place = partial(_place, rank)
+    candidates.sort(key=place)
     # A stopped provider's next match comes at the earliest right after what it found: nothing
     # placed after that may be shown yet, or the order would depend on the page size.
     horizon = min(((s.yielded + 1, rank[p]) for p, s in stopped.items()), default=None)
-    shown = [t for t in candidates if horizon is None or at(t) < horizon][:first]
+    shown = [t for t in candidates if horizon is None or place(t) < horizon][:first]
     edges = []
     for taken in shown:
         positions[taken.customer.provider] = taken.after
@@ -167,15 +167,19 @@ def _resume_stopped(
     return moved
 
 
-def place(rank: dict[Provider, int], taken: Taken) -> tuple[int, int]:
-    """Where a customer sits in the interleave: its provider's count, then provider order."""
+def _place(rank: dict[Provider, int], taken: Taken) -> tuple[int, int]:
     return taken.after.yielded, rank[taken.customer.provider]
 
 
-def fingerprint_of(tenant: str, sources: Sequence[CustomerSource], filter: CustomerFilter) -> str:
+def _fingerprint(tenant: str, sources: Sequence[CustomerSource], filter: CustomerFilter) -> str:
     """What a cursor is bound to: the tenant, each source's account, the filter."""
     bound = [tenant, [[s.provider.value, s.account] for s in sources], filter.fingerprint()]
     return hashlib.sha256(orjson.dumps(bound)).hexdigest()[:32]
+
+
+# gateway/backward.py walks the same order and binds its cursors the same way.
+interleave_place = _place
+fingerprint_of = _fingerprint
 
 
 __all__ = [
@@ -183,8 +187,8 @@ __all__ = [
     "Edge",
     "FederatedPage",
     "fingerprint_of",
+    "interleave_place",
     "list_customers",
     "open_cursor",
-    "place",
     "shown_before",
 ]
