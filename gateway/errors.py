@@ -6,6 +6,7 @@
     │                               this gateway did not issue to this caller for this filter
     │                               and these providers
     ├── FilterScanLimit         FILTER_SCAN_LIMIT: the page bound stopped a provider's scan
+    ├── TotalCountUnknown       TOTAL_COUNT_UNKNOWN: a provider cannot say how many match
     ├── TenantError             UNAUTHENTICATED: no or unknown gateway key
     ├── ConfigError             (start-up only) settings that cannot work
     └── UpstreamError           a provider call failed; carries the provider
@@ -21,6 +22,7 @@ Messages are fixed per class and never include an upstream body, URL, header or 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from gateway.domain.provider import Provider
@@ -67,6 +69,21 @@ class FilterScanLimit(GatewayError):
 
     def extensions(self) -> dict[str, object]:
         return {"code": self.code, "provider": self.provider.value}
+
+
+class TotalCountUnknown(GatewayError):
+    """Not a failure: `totalCount` is null because these providers cannot give an exact count."""
+
+    code = "TOTAL_COUNT_UNKNOWN"
+
+    def __init__(self, unknown: Mapping[Provider, str]) -> None:
+        names = ", ".join(p.value for p in unknown)
+        super().__init__(f"totalCount is unknown: {names} cannot say how many customers match")
+        self.unknown = dict(unknown)
+
+    def extensions(self) -> dict[str, object]:
+        reasons = [{"provider": p.value, "reason": r} for p, r in self.unknown.items()]
+        return {"code": self.code, "providers": reasons}
 
 
 class TenantError(GatewayError):
@@ -136,6 +153,7 @@ __all__ = [
     "GatewayError",
     "InvalidCursor",
     "TenantError",
+    "TotalCountUnknown",
     "UpstreamAuthError",
     "UpstreamBadResponse",
     "UpstreamError",

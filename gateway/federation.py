@@ -48,6 +48,8 @@ class FederatedPage:
     # Providers that failed (their customers are missing from this page, not skipped for good)
     # or whose scan the page bound stopped (FilterScanLimit).
     errors: tuple[GatewayError, ...]
+    start_cursor: str | None = None
+    has_previous_page: bool = False
 
 
 async def list_customers(
@@ -70,13 +72,9 @@ async def list_customers(
     fingerprint = _fingerprint(tenant, ordered, filter)
     positions: dict[Provider, StreamPosition] = {s.provider: START for s in ordered}
     if after is not None:
-        # Checked before any provider is asked: a refused cursor costs no upstream call.
-        cursor = decode_cursor(after, key)
-        if cursor.filter_fingerprint != fingerprint or set(cursor.positions) != set(positions):
-            raise InvalidCursor(
-                "Invalid cursor: it was issued for another filter, provider set or caller"
-            )
-        positions = dict(cursor.positions)
+        positions = open_cursor(after, key, fingerprint, positions)
+    # Known without a call: the cursor counts the customers shown before it.
+    has_previous_page = shown_before(positions)
 
     live = [s for s in ordered if s.can_match(filter) and not positions[s.provider].done]
     outcomes = await asyncio.gather(
@@ -125,7 +123,31 @@ async def list_customers(
         has_next_page=len(candidates) > len(shown) or bool(stopped),
         end_cursor=end_cursor,
         errors=tuple(errors),
+        start_cursor=edges[0].cursor if edges else after,
+        has_previous_page=has_previous_page,
     )
+
+
+def open_cursor(
+    text: str,
+    key: CursorKey | None,
+    fingerprint: str,
+    positions: dict[Provider, StreamPosition],
+) -> dict[Provider, StreamPosition]:
+    """The positions `text` holds, if it was issued for `fingerprint` and these providers.
+
+    Checked before any provider is asked: a refused cursor costs no upstream call.
+    """
+    cursor = decode_cursor(text, key)
+    if cursor.filter_fingerprint != fingerprint or set(cursor.positions) != set(positions):
+        raise InvalidCursor(
+            "Invalid cursor: it was issued for another filter, provider set or caller"
+        )
+    return dict(cursor.positions)
+
+
+def shown_before(positions: dict[Provider, StreamPosition]) -> bool:
+    return any(s.yielded for s in positions.values())
 
 
 def _resume_stopped(
@@ -155,4 +177,18 @@ def _fingerprint(tenant: str, sources: Sequence[CustomerSource], filter: Custome
     return hashlib.sha256(orjson.dumps(bound)).hexdigest()[:32]
 
 
-__all__ = ["DEFAULT_MAX_SCAN_PAGES", "Edge", "FederatedPage", "list_customers"]
+# gateway/backward.py walks the same order and binds its cursors the same way.
+interleave_place = _place
+fingerprint_of = _fingerprint
+
+
+__all__ = [
+    "DEFAULT_MAX_SCAN_PAGES",
+    "Edge",
+    "FederatedPage",
+    "fingerprint_of",
+    "interleave_place",
+    "list_customers",
+    "open_cursor",
+    "shown_before",
+]

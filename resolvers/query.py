@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from functools import partial
 
 import strawberry
 from strawberry.types import Info
 
+from gateway.backward import list_customers_before
 from gateway.context import Context, PartialError
 from gateway.cursor import CursorKey
 from gateway.domain.filter import EMPTY_FILTER
 from gateway.errors import BadUserInput
 from gateway.federation import list_customers
 from gateway.ids import decode_id
+from gateway.totals import count_customers
 from resolvers.types.connection import CustomerConnection, CustomerEdge, PageInfo
 from resolvers.types.customer import CustomerInterface, Node, customer_from_domain
 from resolvers.types.enums import Provider
@@ -67,7 +70,10 @@ class Query:
         "error per failed provider. A filter a provider cannot apply itself reads a bounded "
         "number of its pages per request: a short page then comes with a FILTER_SCAN_LIMIT "
         "error, and endCursor continues the scan. A cursor is valid only for the caller, "
-        "filter and providers it came from (INVALID_CURSOR otherwise)."
+        "filter and providers it came from (INVALID_CURSOR otherwise). `last`/`before` page "
+        "backwards through the same sequence: each such page re-reads every provider from its "
+        "first page up to `before` (FILTER_SCAN_LIMIT when that takes more pages than the "
+        "scan bound)."
     )
     async def customers(
         self,
@@ -76,19 +82,27 @@ class Query:
         filter: CustomerFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> CustomerConnection:
         context = info.context
         limits = context.settings.limits
-        size = limits.default_page_size if first is None else first
+        backward = _direction(first, after, last, before)
+        asked = last if backward else first
+        size = limits.default_page_size if asked is None else asked
         if not 0 < size <= limits.max_page_size:
-            raise BadUserInput(f"first must be between 1 and {limits.max_page_size}")
+            name = "last" if backward else "first"
+            raise BadUserInput(f"{name} must be between 1 and {limits.max_page_size}")
         sources = context.tenant.sources
         wanted = set(providers) if providers is not None else set(sources)
-        page = await list_customers(
-            [s for p, s in sources.items() if p in wanted],
-            filter.to_domain() if filter else EMPTY_FILTER,
+        chosen = [s for p, s in sources.items() if p in wanted]
+        domain_filter = filter.to_domain() if filter else EMPTY_FILTER
+        read = list_customers_before if backward else list_customers
+        page = await read(
+            chosen,
+            domain_filter,
             size,
-            after,
+            before if backward else after,
             tenant=context.tenant.id,
             key=CursorKey.of(context.settings.cursor_key),
             max_scan_pages=limits.max_filter_scan_pages,
@@ -100,8 +114,25 @@ class Query:
                 CustomerEdge(cursor=e.cursor, node=customer_from_domain(e.customer))
                 for e in page.edges
             ],
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=page.start_cursor,
+                end_cursor=page.end_cursor,
+            ),
+            count=partial(count_customers, chosen, domain_filter),
         )
+
+
+def _direction(first: int | None, after: str | None, last: int | None, before: str | None) -> bool:
+    """True for a backward page (`last`, `before`); refuses a mix of the two directions."""
+    backward = last is not None or before is not None
+    if backward and (first is not None or after is not None):
+        # One direction per page: Relay's pagination never sends both.
+        raise BadUserInput("page with first/after or with last/before, not both")
+    if before is not None and last is None:
+        raise BadUserInput("before needs last")
+    return backward
 
 
 __all__ = ["Query"]

@@ -323,3 +323,13 @@ async def test_fragments_sharing_fields_as_clients_write_them_pass(gateway: Gate
     assert status == 200, body
     assert "errors" not in body
     assert len(body["data"]["customers"]["edges"]) == 2
+
+
+def test_a_backward_page_costs_what_a_forward_page_of_that_size_costs(
+    schema: GraphQLSchema,
+) -> None:
+    forward = cost_of(schema, f"{{ customers(first: 80) {{ {PAGE} }} }}")
+    backward = cost_of(schema, f'{{ customers(last: 80, before: "c") {{ {PAGE} }} }}')
+    assert forward is not None
+    assert backward == forward
+    assert forward != cost_of(schema, f"{{ customers {{ {PAGE} }} }}")

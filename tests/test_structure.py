@@ -126,6 +126,8 @@ _REQUEST = ("gateway.context", "gateway.loaders", "gateway.federation", "gateway
 FORBIDDEN = {
     "gateway/loaders": _EDGE,
     "gateway/federation.py": _EDGE,
+    "gateway/backward.py": _EDGE,
+    "gateway/totals.py": _EDGE,
     "gateway/providers": (*_EDGE, *_REQUEST),
     "gateway/webhooks": (*_EDGE, *_REQUEST, "gateway.providers"),
     "gateway/resilience": (*_EDGE, *_REQUEST, "gateway.providers", "gateway.cache"),

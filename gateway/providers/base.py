@@ -37,6 +37,8 @@ class Page:
 
     items: tuple[Customer, ...]
     next_token: str | None
+    # How many customers the query sent matches in all, when the provider says (totalCount).
+    total: int | None = None
 
 
 class CustomerSource(Protocol):

@@ -51,10 +51,11 @@ class CodatSource(ProviderClient):
         params = {"page": str(page), "pageSize": str(PAGE_SIZE), "orderBy": "id"}
         if self._pushdown and (query := filter_query(filter)):
             params["query"] = query
-        items, has_next = self._read_page(await self._list_entry(params))
-        return Page(items=items, next_token=str(page + 1) if has_next and items else None)
+        items, has_next, total = self._read_page(await self._list_entry(params))
+        next_token = str(page + 1) if has_next and items else None
+        return Page(items=items, next_token=next_token, total=total)
 
-    def _page(self, raw: bytes) -> tuple[tuple[Customer, ...], bool]:
+    def _page(self, raw: bytes) -> tuple[tuple[Customer, ...], bool, int]:
         payload = self._json(raw)
         body = self._parse(CodatCustomerList, payload)
         items = tuple(
@@ -64,7 +65,7 @@ class CodatSource(ProviderClient):
         has_next = bool(body.links and body.links.next) or (
             body.pageNumber * body.pageSize < body.totalResults
         )
-        return items, has_next
+        return items, has_next, body.totalResults
 
     def _customer_url(self, segment: str) -> str:
         return f"{self._customers_url}/{segment}"
@@ -108,11 +109,11 @@ class CodatSource(ProviderClient):
 
     async def _get_batch(self, ids: list[str]) -> dict[str, Customer | None]:
         params = {"page": "1", "pageSize": str(len(ids)), "query": any_of("id", "=", ids)}
-        items, _ = self._read_page(await self._list_entry(params, asked=ids))
+        items, _, _ = self._read_page(await self._list_entry(params, asked=ids))
         found = {c.key.native_id: c for c in items}
         return {i: found.get(i) for i in ids}
 
-    def _read_page(self, entry: Entry) -> tuple[tuple[Customer, ...], bool]:
+    def _read_page(self, entry: Entry) -> tuple[tuple[Customer, ...], bool, int]:
         return self._decoding("page", self._page)(entry)
 
     async def _list_entry(self, params: dict[str, str], asked: list[str] | None = None) -> Entry:

@@ -68,7 +68,8 @@ class LagoSource(ProviderClient):
             for w, r in zip(body.customers, payload["customers"], strict=True)
         )
         next_page = body.meta.next_page
-        return Page(items=items, next_token=str(next_page) if next_page else None)
+        next_token = str(next_page) if next_page else None
+        return Page(items=items, next_token=next_token, total=body.meta.total_count)
 
     def _customer_url(self, segment: str) -> str:
         return f"{self._customers_url}/{segment}"

@@ -80,7 +80,9 @@ class LayerSource(ProviderClient):
             to_domain(wire, self.account, raw)
             for wire, raw in zip(body.data, payload["data"], strict=True)
         )
-        return Page(items=items, next_token=next_token)
+        # Layer's documented list has no total; its SDK reads an optional one.
+        total = pagination.total_count if pagination else None
+        return Page(items=items, next_token=next_token, total=total)
 
     def _pushed_down(self, filter: CustomerFilter) -> dict[str, str | None]:
         only_active = filter.statuses is not None and CustomerStatus.ARCHIVED not in filter.statuses

@@ -1,0 +1,116 @@
+"""Paging `customers` backwards (`last`/`before`) over providers that only page forwards.
+
+A cursor is a forward position: per provider, how many customers it has yielded (its place in
+the interleave, gateway/federation.py) and where its stream stands. The interleave order is a
+property of the data, so the customers before a cursor are, for each provider, its first
+`yielded` matching customers. No provider can be read backwards from a position, so a
+backward page re-reads each provider forwards from its start, as far as the cursor counts,
+merges what it read in the interleave order and keeps the last `last` before the cursor's own
+customer. Every edge gets the same forward cursor a forward walk would give it, so a client can
+turn round at any edge. Without `before`, the page is the end of the list: every provider is
+read to its end.
+
+Cost: a backward page reads every provider from its first page up to the cursor (upstream
+pages are cached, so a walk back over pages just read is mostly cache hits), at most
+`max_scan_pages` pages per provider; a cursor further in than that is refused with one
+FILTER_SCAN_LIMIT error rather than answered with a page that skips customers. A failing
+provider fails the page: its customers' places cannot be known without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from functools import partial
+
+from gateway.cursor import START, Cursor, CursorKey, StreamPosition, encode_cursor
+from gateway.domain.filter import CustomerFilter
+from gateway.domain.provider import Provider
+from gateway.errors import FilterScanLimit
+from gateway.federation import (
+    DEFAULT_MAX_SCAN_PAGES,
+    Edge,
+    FederatedPage,
+    fingerprint_of,
+    interleave_place,
+    open_cursor,
+)
+from gateway.providers.base import CustomerSource
+from gateway.scan import Taken, scan
+
+# "Every customer": a count no scan reaches, so it reads to the end of the stream.
+_ALL = sys.maxsize
+
+
+async def list_customers_before(
+    sources: Sequence[CustomerSource],
+    filter: CustomerFilter,
+    last: int,
+    before: str | None,
+    *,
+    tenant: str = "",
+    key: CursorKey | None = None,
+    max_scan_pages: int = DEFAULT_MAX_SCAN_PAGES,
+) -> FederatedPage:
+    """The `last` customers before the cursor `before` (before the end when None)."""
+    ordered = list(sources)
+    rank = {s.provider: i for i, s in enumerate(ordered)}
+    at = partial(interleave_place, rank)
+    fingerprint = fingerprint_of(tenant, ordered, filter)
+    start = {s.provider: _start(s, filter) for s in ordered}
+    wanted = {s.provider: _ALL for s in ordered}
+    bound: tuple[int, int] | None = None
+    if before is not None:
+        wanted = {p: s.yielded for p, s in open_cursor(before, key, fingerprint, start).items()}
+        # The cursor's own customer: the last of the interleave prefix it counts.
+        bound = max(((n, rank[p]) for p, n in wanted.items() if n), default=(0, -1))
+    live = [s for s in ordered if not start[s.provider].done and wanted[s.provider]]
+    reads = await asyncio.gather(
+        *(scan(s, filter, START, wanted[s.provider], max_scan_pages) for s in live)
+    )
+    candidates: list[Taken] = []
+    for source, read in zip(live, reads, strict=True):
+        if read.stopped_at is not None:
+            raise FilterScanLimit(source.provider)
+        candidates.extend(read.taken)
+    candidates.sort(key=at)
+    if bound is not None:
+        candidates = [t for t in candidates if at(t) < bound]
+    cut = max(len(candidates) - last, 0)
+    edges = _edges(candidates, cut, start, fingerprint, key)
+    return FederatedPage(
+        edges=edges,
+        # With `before`, the cursor's own customer comes next.
+        has_next_page=before is not None,
+        end_cursor=edges[-1].cursor if edges else before,
+        errors=(),
+        start_cursor=edges[0].cursor if edges else before,
+        has_previous_page=cut > 0,
+    )
+
+
+def _start(source: CustomerSource, filter: CustomerFilter) -> StreamPosition:
+    # As forwards: a provider that cannot match the filter is finished before it starts.
+    return START if source.can_match(filter) else StreamPosition(done=True)
+
+
+def _edges(
+    merged: list[Taken],
+    cut: int,
+    start: dict[Provider, StreamPosition],
+    fingerprint: str,
+    key: CursorKey | None,
+) -> tuple[Edge, ...]:
+    """Edges for `merged[cut:]`, each with the forward position just after it."""
+    positions = dict(start)
+    edges = []
+    for index, taken in enumerate(merged):
+        positions[taken.customer.provider] = taken.after
+        if index >= cut:
+            cursor = encode_cursor(Cursor(fingerprint, dict(positions)), key)
+            edges.append(Edge(taken.customer, cursor))
+    return tuple(edges)
+
+
+__all__ = ["list_customers_before"]
