@@ -22,7 +22,10 @@ class CodatCustomer(CustomerInterface):
         description="As sent; XXX (no currency) shows here, `currency` is null then."
     )
     phone: str | None
-    codat_status: str = strawberry.field(description="Codat's `status`: Unknown, Active, Archived.")
+    codat_status: str | None = strawberry.field(
+        description="Codat's `status` as sent: Unknown, Active, Archived, or one Codat adds "
+        "later (`status` is UNKNOWN then)."
+    )
     is_deleted: bool | None = strawberry.field(description="Codat's `metadata.isDeleted`.")
     supplemental_data: JSON | None = strawberry.field(
         description="Codat's `supplementalData.content`."

@@ -14,7 +14,7 @@ class CodatDetails:
     email_address: str | None
     default_currency: str | None
     phone: str | None
-    status: str
+    status: str | None
     is_deleted: bool | None
     supplemental_data: Any
     modified_date: datetime | None

@@ -37,9 +37,7 @@ NO_CURRENCY = "XXX"
 
 def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Customer:
     is_deleted = wire.metadata.isDeleted if wire.metadata else None
-    status = (
-        CustomerStatus.DELETED if is_deleted else _STATUSES.get(wire.status, CustomerStatus.UNKNOWN)
-    )
+    status = CustomerStatus.DELETED if is_deleted else _status(wire.status)
     name = text(wire.customerName)
     contact_name = text(wire.contactName)
     currency = text(wire.defaultCurrency)
@@ -86,9 +84,15 @@ def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Custo
     )
 
 
+def _status(value: str | None) -> CustomerStatus:
+    # A status Codat adds later reads as UNKNOWN; the value as sent stays beside it.
+    return _STATUSES.get(value or "", CustomerStatus.UNKNOWN)
+
+
 def _address(wire: CodatAddress) -> Address:
     return Address(
-        type=_ADDRESS_TYPES.get(wire.type, AddressType.UNKNOWN),
+        type=_ADDRESS_TYPES.get(wire.type or "", AddressType.UNKNOWN),
+        provider_type=wire.type,
         line1=wire.line1,
         line2=wire.line2,
         city=wire.city,
@@ -103,12 +107,17 @@ def _contact(wire: CodatContact) -> Contact:
         name=wire.name,
         email=wire.email,
         phones=tuple(
-            Phone(number=p.number, type=_PHONE_TYPES.get(p.type, PhoneType.UNKNOWN))
+            Phone(
+                number=p.number,
+                type=_PHONE_TYPES.get(p.type or "", PhoneType.UNKNOWN),
+                provider_type=p.type,
+            )
             for p in wire.phone or ()
         ),
         address=_address(wire.address) if wire.address else None,
-        status=_STATUSES.get(wire.status, CustomerStatus.UNKNOWN),
+        status=_status(wire.status),
         modified_at=wire.modifiedDate,
+        provider_status=wire.status,
     )
 
 
