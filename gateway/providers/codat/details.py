@@ -16,6 +16,8 @@ class CodatDetails:
     phone: str | None
     status: str | None
     is_deleted: bool | None
+    # True, False, or None when Codat's answer cannot tell (mapping._deleted_in_source).
+    deleted_in_source: bool | None
     supplemental_data: Any
     modified_date: datetime | None
     source_modified_date: datetime | None

@@ -66,7 +66,9 @@ def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Custo
         currency=None if currency in (None, NO_CURRENCY) else currency,
         timezone=None,
         created_at=None,
-        updated_at=wire.modifiedDate,
+        # The source's change time; without one (see `_deleted_in_source`), the time Codat
+        # saw the change, so a `modifiedSince` filter still finds deletions.
+        updated_at=wire.sourceModifiedDate or wire.modifiedDate,
         source_modified_at=wire.sourceModifiedDate,
         details=CodatDetails(
             customer_name=wire.customerName,
@@ -76,12 +78,23 @@ def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Custo
             phone=wire.phone,
             status=wire.status,
             is_deleted=is_deleted,
+            deleted_in_source=_deleted_in_source(wire),
             supplemental_data=supplemental,
             modified_date=wire.modifiedDate,
             source_modified_date=wire.sourceModifiedDate,
         ),
         raw=raw,
     )
+
+
+def _deleted_in_source(wire: CodatCustomer) -> bool | None:
+    """True when Codat marks the record deleted; None when `sourceModifiedDate` is null, which
+    Codat sends for a record deleted in the source without a deletion date, but also for a
+    voided one and on platforms that keep no modification dates (Codat's Customer schema,
+    "Source Modified Date"), so it cannot say which; else False."""
+    if wire.metadata and wire.metadata.isDeleted:
+        return True
+    return None if wire.sourceModifiedDate is None else False
 
 
 def _status(value: str | None) -> CustomerStatus:
