@@ -279,3 +279,24 @@ async def test_enum_values_added_tomorrow_read_as_unknown_with_the_value_as_sent
             "phones": [{"type": "UNKNOWN", "providerType": "Pager"}],
         }
     ]
+
+
+@pytest.mark.parametrize("provider", ["LAYER", "LAGO"])
+async def test_an_unreadable_record_read_by_external_id_is_null_with_its_error(
+    gateway: GatewayClient, provider: str
+) -> None:
+    if provider == "LAYER":
+        record = gateway.sandbox.data.layer_businesses[DEMO_ACCOUNT.layer_business_id][0]
+        record["transaction_tags"] = "priority"
+        provider_id, field = record["id"], "transaction_tags"
+    else:
+        record = lago_customers(gateway)[0]
+        record["sequential_id"] = None
+        provider_id, field = record["external_id"], "sequential_id"
+    query = """query($p: Provider!, $e: String!) {
+      customerByExternalId(provider: $p, externalId: $e) { providerId } }"""
+    body = await gateway.query(query, {"p": provider, "e": record["external_id"]})
+    assert body["data"] == {"customerByExternalId": None}
+    assert without_locations(body["errors"]) == [
+        unreadable(provider, provider_id, field, ["customerByExternalId"])
+    ]
