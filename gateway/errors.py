@@ -15,6 +15,8 @@
         ├── UpstreamRateLimited     UPSTREAM_RATE_LIMITED, with retry_after seconds
         ├── UpstreamAuthError       UPSTREAM_AUTH: the provider refused our credentials
         ├── UpstreamBadResponse     UPSTREAM_BAD_RESPONSE: a body we could not read
+        ├── RecordUnreadable        RECORD_UNREADABLE: one record of a readable body does not
+        │                           fit the wire model or the mapping; it costs only itself
         └── UpstreamRejected        UPSTREAM_REJECTED: the provider refused the request (4xx)
 
 Messages are fixed per class and never include an upstream body, URL, header or credential.
@@ -141,6 +143,23 @@ class UpstreamBadResponse(UpstreamError):
     default_message = "the provider sent a response the gateway could not read"
 
 
+class RecordUnreadable(UpstreamError):
+    """One record the provider sent that the gateway cannot read: left out of its list page,
+    null where it is read by id. `field` is where in the record reading failed (dotted wire
+    field names, never a value), so the record can be found and mended in the provider."""
+
+    code = "RECORD_UNREADABLE"
+    default_message = "a customer record could not be read"
+
+    def __init__(self, provider: Provider, provider_id: str | None, field: str | None) -> None:
+        super().__init__(provider)
+        self.provider_id = provider_id
+        self.field = field
+
+    def extensions(self) -> dict[str, object]:
+        return super().extensions() | {"providerId": self.provider_id, "field": self.field}
+
+
 class UpstreamRejected(UpstreamError):
     code = "UPSTREAM_REJECTED"
     default_message = "the provider rejected the request"
@@ -152,6 +171,7 @@ __all__ = [
     "FilterScanLimit",
     "GatewayError",
     "InvalidCursor",
+    "RecordUnreadable",
     "TenantError",
     "TotalCountUnknown",
     "UpstreamAuthError",

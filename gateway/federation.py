@@ -26,9 +26,15 @@ from gateway.cursor import START, Cursor, CursorKey, StreamPosition, decode_curs
 from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
 from gateway.domain.provider import Provider
-from gateway.errors import FilterScanLimit, GatewayError, InvalidCursor, UpstreamError
+from gateway.errors import (
+    FilterScanLimit,
+    GatewayError,
+    InvalidCursor,
+    RecordUnreadable,
+    UpstreamError,
+)
 from gateway.providers.base import CustomerSource
-from gateway.scan import Taken, scan
+from gateway.scan import Scan, Taken, scan
 from gateway.settings.model import LimitSettings
 
 DEFAULT_MAX_SCAN_PAGES = LimitSettings().max_filter_scan_pages
@@ -111,8 +117,10 @@ async def list_customers(
     for taken in shown:
         positions[taken.customer.provider] = taken.after
         edges.append(Edge(taken.customer, encode_cursor(Cursor(fingerprint, dict(positions)), key)))
+        errors.extend(taken.unreadable)
     end_cursor = edges[-1].cursor if edges else after
     resumed = _resume_stopped(stopped, candidates, shown, positions, rank)
+    errors.extend(_unreadable_after(live, outcomes, candidates, shown, stopped, resumed))
     if resumed:
         end_cursor = encode_cursor(Cursor(fingerprint, dict(positions)), key)
         if len(shown) < first:
@@ -165,6 +173,27 @@ def _resume_stopped(
     for provider in moved:
         positions[provider] = stopped[provider]
     return moved
+
+
+def _unreadable_after(
+    live: Sequence[CustomerSource],
+    outcomes: Sequence[Scan | BaseException],
+    candidates: list[Taken],
+    shown: list[Taken],
+    stopped: dict[Provider, StreamPosition],
+    resumed: list[Provider],
+) -> list[RecordUnreadable]:
+    """Unreadable records a scan passed after its last find, for each provider this page
+    moves past them: every find shown, and the scan ended (or stopped and was resumed)."""
+    shown_ids = {id(t) for t in shown}
+    unshown = {t.customer.provider for t in candidates if id(t) not in shown_ids}
+    found: list[RecordUnreadable] = []
+    for source, outcome in zip(live, outcomes, strict=True):
+        if not isinstance(outcome, Scan) or source.provider in unshown:
+            continue
+        if source.provider not in stopped or source.provider in resumed:
+            found.extend(outcome.unreadable)
+    return found
 
 
 def _place(rank: dict[Provider, int], taken: Taken) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from gateway.cursor import StreamPosition, is_carriable_token
 from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
-from gateway.errors import UpstreamBadResponse
+from gateway.errors import RecordUnreadable, UpstreamBadResponse
 from gateway.providers.base import CustomerSource
 
 
@@ -23,6 +23,9 @@ class Taken:
     customer: Customer
     # The position just after this customer.
     after: StreamPosition
+    # Records the gateway could not read between the previous customer read and this one:
+    # reported with this customer, so a listing reports each one once, where it would be.
+    unreadable: tuple[RecordUnreadable, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,8 @@ class Scan:
     # Where the page bound stopped the scan (the start of the first page not read); None when
     # the scan found what it was asked for or reached the end of the stream.
     stopped_at: StreamPosition | None
+    # Unreadable records after the last customer taken, up to where the scan ended.
+    unreadable: tuple[RecordUnreadable, ...] = ()
 
 
 async def scan(
@@ -42,30 +47,40 @@ async def scan(
 ) -> Scan:
     """Up to `count` matching customers from `start`, reading at most `max_pages` pages."""
     taken: list[Taken] = []
+    # Unreadable records passed since the last customer taken. Whether a filter would have
+    # matched them cannot be known, so every one the scan passes is reported.
+    passed: list[RecordUnreadable] = []
     token, skip, yielded = start.token, start.skip, start.yielded
     for _ in range(max_pages):
         page = await source.list_page(filter, token)
         if page.next_token is not None and not is_carriable_token(page.next_token):
             # A token no cursor could carry: the stream cannot be resumed past this page.
             raise UpstreamBadResponse(source.provider)
+        # Those before item `skip` were passed (and reported) by an earlier scan.
+        unread = [(before, e) for before, e in page.unreadable if before >= skip]
         last = len(page.items) - 1
+        # Unreadable records after the page's last item are passed only by resuming on it.
+        trailed = any(before > last for before, _ in unread)
         for index in range(skip, len(page.items)):
+            passed.extend(e for before, e in unread if before == index)
             customer = page.items[index]
             if not filter.matches(customer):
                 continue
             yielded += 1
-            if index < last:
+            if index < last or trailed:
                 after = StreamPosition(token, index + 1, yielded)
             else:
                 # Point past a finished page, so resuming never re-reads it.
                 after = StreamPosition(page.next_token, 0, yielded, page.next_token is None)
-            taken.append(Taken(customer, after))
+            taken.append(Taken(customer, after, tuple(passed)))
+            passed.clear()
             if len(taken) == count:
                 return Scan(tuple(taken), None)
+        passed.extend(e for before, e in unread if before >= len(page.items))
         if page.next_token is None:
-            return Scan(tuple(taken), None)
+            return Scan(tuple(taken), None, tuple(passed))
         token, skip = page.next_token, 0
-    return Scan(tuple(taken), StreamPosition(token, 0, yielded))
+    return Scan(tuple(taken), StreamPosition(token, 0, yielded), tuple(passed))
 
 
 __all__ = ["Scan", "Taken", "scan"]

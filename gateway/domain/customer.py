@@ -24,6 +24,8 @@ class CustomerStatus(enum.Enum):
 class CustomerType(enum.Enum):
     COMPANY = "COMPANY"
     INDIVIDUAL = "INDIVIDUAL"
+    # A type the provider added after this mapping was written; its own type shows the value.
+    OTHER = "OTHER"
 
 
 class AddressType(enum.Enum):
@@ -52,12 +54,16 @@ class Address:
     country: str | None = None
     # The address as one unstructured line, when that is all the provider has.
     raw: str | None = None
+    # The provider's own type string, so a type it adds tomorrow (read as UNKNOWN) is not lost.
+    provider_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Phone:
     number: str | None
     type: PhoneType
+    # The provider's own type string, when it sends one (see Address.provider_type).
+    provider_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,8 @@ class Contact:
     address: Address | None
     status: CustomerStatus
     modified_at: datetime | None
+    # The provider's own status string (see Address.provider_type).
+    provider_status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +101,8 @@ class IntegrationKind(enum.Enum):
 class IntegrationLink:
     """A link from the customer to the same customer in another system (ERP, CRM, payments)."""
 
-    system: str
+    # The provider's own name for the other system; None when it sent none.
+    system: str | None
     kind: IntegrationKind
     code: str | None
     external_id: str | None

@@ -20,7 +20,7 @@ from gateway.cache.upstream import UpstreamCache
 from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
 from gateway.domain.provider import Provider
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, RecordUnreadable
 from gateway.providers.transport import RetryAfterReader, retry_after_seconds
 from gateway.providers.upstream import Upstream
 from gateway.settings.model import CachePolicySettings, ProviderLimits, Section
@@ -33,10 +33,16 @@ ConnectionModelT = TypeVar("ConnectionModelT", bound=Section)
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One upstream page: the items in the provider's order and the token of the next page."""
+    """One upstream page: the items in the provider's order and the token of the next page.
+
+    `unreadable` holds the records of the page the gateway could not read, each with the
+    number of `items` before it, so a listing reports each one once, where it would have been.
+    """
 
     items: tuple[Customer, ...]
     next_token: str | None
+    # Records of the page that could not be read, each after the customers before it.
+    unreadable: tuple[tuple[int, RecordUnreadable], ...] = ()
     # How many customers the query sent matches in all, when the provider says (totalCount).
     total: int | None = None
 
@@ -60,7 +66,10 @@ class CustomerSource(Protocol):
 
     async def list_page(self, filter: CustomerFilter, token: str | None) -> Page: ...
 
-    async def get(self, native_id: str) -> Customer | None: ...
+    async def get(self, native_id: str) -> Customer | None:
+        """None when there is no such customer; raises `RecordUnreadable` when there is one
+        the gateway cannot read."""
+        ...
 
     async def get_by_external_id(self, external_id: str) -> Customer | None: ...
 

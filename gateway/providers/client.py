@@ -18,8 +18,21 @@ from gateway.cache.entry import Entry, Fetch, Validate
 from gateway.cache.keys import Account
 from gateway.domain.customer import Customer
 from gateway.domain.provider import Provider
-from gateway.errors import GatewayError, UpstreamAuthError, UpstreamBadResponse, UpstreamRejected
+from gateway.errors import (
+    GatewayError,
+    RecordUnreadable,
+    UpstreamAuthError,
+    UpstreamBadResponse,
+    UpstreamRejected,
+)
 from gateway.providers.paths import path_segment
+from gateway.providers.records import (
+    MapRecord,
+    Unreadable,
+    fresh,
+    read_record,
+    read_records,
+)
 from gateway.providers.upstream import Upstream
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
@@ -54,7 +67,8 @@ class ProviderClient:
         return dict(zip(native_ids, settle(results), strict=True))
 
     async def get(self, native_id: str) -> Customer | None:
-        """One customer by id, through the cache: None on a (cached) 404, else parsed once."""
+        """One customer by id, through the cache: None on a (cached) 404, else parsed once.
+        A record that cannot be read is stored like any other answer and raised each time."""
         segment = path_segment(native_id)
         if segment is None:
             # No URL path can carry this id, so it names no customer.
@@ -66,13 +80,31 @@ class ProviderClient:
             lambda: self._fetch(self._customer_url(segment), {}, ok=frozenset({404})),
             customer,
         )
-        return None if entry.status == 404 else customer(entry)
+        if entry.status == 404:
+            return None
+        return readable(customer(entry))
 
     def _customer_url(self, segment: str) -> str:
         raise NotImplementedError
 
-    def _decode_customer(self, raw: bytes) -> Customer:
+    def _decode_customer(self, raw: bytes) -> Customer | RecordUnreadable:
         raise NotImplementedError
+
+    def _record(
+        self, model: type[ModelT], payload: Any, id_field: str, to_domain: MapRecord[ModelT]
+    ) -> Customer | RecordUnreadable:
+        """One record of a body whose envelope was read: the customer, or why it cannot be."""
+        return read_record(self.provider, model, payload, id_field, to_domain)
+
+    def _records(
+        self,
+        model: type[ModelT],
+        payloads: Sequence[Any],
+        id_field: str,
+        to_domain: MapRecord[ModelT],
+    ) -> tuple[tuple[Customer, ...], tuple[Unreadable, ...]]:
+        """A page's records one by one: one that cannot be read costs only itself."""
+        return read_records(self.provider, model, payloads, id_field, to_domain)
 
     async def _fetch(
         self, url: str, params: Mapping[str, str], *, ok: frozenset[int] = frozenset()
@@ -145,6 +177,13 @@ class ProviderClient:
             raise UpstreamBadResponse(self.provider) from exc
 
 
+def readable(record: Customer | RecordUnreadable) -> Customer:
+    """The customer, or its `RecordUnreadable` raised: a read by id gives null plus the error."""
+    if isinstance(record, RecordUnreadable):
+        raise fresh(record)
+    return record
+
+
 def settle(results: Sequence[T | BaseException]) -> list[T | GatewayError]:
     """`gather(..., return_exceptions=True)` results with gateway errors kept per item; any
     other exception is a bug and propagates."""
@@ -161,4 +200,4 @@ def drop_empty(params: Mapping[str, str | None]) -> dict[str, str]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-__all__ = ["ProviderClient", "drop_empty", "settle"]
+__all__ = ["ProviderClient", "drop_empty", "readable", "settle"]

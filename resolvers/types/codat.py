@@ -22,13 +22,30 @@ class CodatCustomer(CustomerInterface):
         description="As sent; XXX (no currency) shows here, `currency` is null then."
     )
     phone: str | None
-    codat_status: str = strawberry.field(description="Codat's `status`: Unknown, Active, Archived.")
+    codat_status: str | None = strawberry.field(
+        description="Codat's `status` as sent: Unknown, Active, Archived, or one Codat adds "
+        "later (`status` is UNKNOWN then)."
+    )
     is_deleted: bool | None = strawberry.field(description="Codat's `metadata.isDeleted`.")
+    deleted_in_source: bool | None = strawberry.field(
+        description="Whether the record was deleted in the source system: true when Codat "
+        "marks it deleted (`isDeleted`, then `status` is DELETED); null when "
+        "`sourceModifiedDate` is null, which Codat sends for a record deleted in the source "
+        "without a deletion date, but also for a voided one and on platforms that keep no "
+        "modification dates; false otherwise."
+    )
     supplemental_data: JSON | None = strawberry.field(
         description="Codat's `supplementalData.content`."
     )
-    modified_date: datetime | None
+    modified_date: datetime | None = strawberry.field(
+        description="Codat's `modifiedDate` as sent: the same as `syncedAt`."
+    )
     source_modified_date: datetime | None
+    synced_at: datetime | None = strawberry.field(
+        description="When Codat last fetched the record from the source and changed it in its "
+        "cache (`modifiedDate`). `updatedAt` is the source's own change time "
+        "(`sourceModifiedDate`), or this when the source's is unknown."
+    )
 
     details: ClassVar[type] = CodatDetails
 
@@ -45,9 +62,11 @@ class CodatCustomer(CustomerInterface):
             phone=details.phone,
             codat_status=details.status,
             is_deleted=details.is_deleted,
+            deleted_in_source=details.deleted_in_source,
             supplemental_data=details.supplemental_data,
             modified_date=details.modified_date,
             source_modified_date=details.source_modified_date,
+            synced_at=details.modified_date,
         )
 
 

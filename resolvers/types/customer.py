@@ -73,7 +73,11 @@ class CustomerInterface(Node):
     currency: str | None = strawberry.field(description="ISO 4217; null when unknown.")
     timezone: str | None = strawberry.field(description="The IANA zone in effect.")
     created_at: datetime | None
-    updated_at: datetime | None
+    updated_at: datetime | None = strawberry.field(
+        description="When the record last changed, by the source's own clock where the "
+        "provider passes it on (Codat: `sourceModifiedDate`, else when Codat saw the change; "
+        "Codat's sync time is `CodatCustomer.syncedAt`)."
+    )
     source_modified_at: datetime | None = strawberry.field(
         description="When the source system last changed the record. Codat passes on the "
         "source's clock, which may have no zone."

@@ -43,10 +43,25 @@ strawberry.enum(
     description="ACTIVE and ARCHIVED as the provider says; DELETED when the source system "
     "deleted the record (Codat `metadata.isDeleted`); UNKNOWN when the provider does not say.",
 )
-strawberry.enum(CustomerType)
-strawberry.enum(AddressType)
-strawberry.enum(PhoneType)
-strawberry.enum(IntegrationKind)
+strawberry.enum(
+    CustomerType,
+    description="OTHER: a type the provider added after this schema (its own type's field "
+    "shows the value as sent).",
+)
+strawberry.enum(
+    AddressType,
+    description="UNKNOWN when the provider does not say or sends a type added after this "
+    "schema (`providerType` shows it as sent).",
+)
+strawberry.enum(
+    PhoneType,
+    description="UNKNOWN when the provider does not say or sends a type added after this "
+    "schema (`providerType` shows it as sent).",
+)
+strawberry.enum(
+    IntegrationKind,
+    description="OTHER for a system the gateway does not know (`system` names it).",
+)
 
 __all__ = [
     "AddressType",

@@ -96,24 +96,17 @@ class InvoiceCustomSection:
 
 
 @strawberry.type
-class LagoErrorDetailEntry:
-    key: str
-    value: str
-
-
-@strawberry.type
 class LagoErrorDetail:
     lago_id: str | None
     error_code: str
-    details: list[LagoErrorDetailEntry]
+    details: JSON | None = strawberry.field(
+        description="As Lago sent it: usually a string map keyed by `errorCode`, but nested "
+        "objects and arrays (backtraces, a tax service's response) come through whole."
+    )
 
     @staticmethod
     def from_domain(e: details_.LagoErrorDetail) -> LagoErrorDetail:
-        return LagoErrorDetail(
-            lago_id=e.lago_id,
-            error_code=e.error_code,
-            details=[LagoErrorDetailEntry(key=k, value=v) for k, v in e.details],
-        )
+        return LagoErrorDetail(lago_id=e.lago_id, error_code=e.error_code, details=e.details)
 
 
 @strawberry.type(description="A customer of a Lago organisation.")
@@ -123,7 +116,10 @@ class LagoCustomer(CustomerInterface):
     slug: str
     billing_entity_code: str | None
     account_type: str | None
-    lago_customer_type: str | None = strawberry.field(description="Lago's `customer_type`.")
+    lago_customer_type: str | None = strawberry.field(
+        description="Lago's `customer_type` as sent; `customerType` is OTHER for a type Lago "
+        "added after this schema."
+    )
     name: str | None
     firstname: str | None
     lastname: str | None
@@ -198,5 +194,4 @@ __all__ = [
     "LagoAddress",
     "LagoCustomer",
     "LagoErrorDetail",
-    "LagoErrorDetailEntry",
 ]

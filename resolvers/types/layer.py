@@ -21,7 +21,9 @@ class LayerCustomer(CustomerInterface):
     mobile_phone: str | None
     office_phone: str | None
     address_string: str | None
-    layer_status: str = strawberry.field(description="Layer's `status` as sent.")
+    layer_status: str | None = strawberry.field(
+        description="Layer's `status` as sent (one Layer adds later reads as UNKNOWN in `status`)."
+    )
     memo: str | None = strawberry.field(description="Layer's `memo` (older API pages: `notes`).")
     layer_metadata: JSON | None = strawberry.field(description="Layer's `metadata` object.")
     transaction_tags: list[Tag]

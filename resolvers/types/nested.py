@@ -26,6 +26,11 @@ class Address:
         description="The address as one unstructured line, when that is all the provider has "
         "(Layer's `address_string`)."
     )
+    provider_type: str | None = strawberry.field(
+        default=None,
+        description="The provider's own type as sent (Codat: Billing, Delivery, Unknown, or "
+        "one it adds later, which `type` shows as UNKNOWN); null when the type is ours.",
+    )
 
     @staticmethod
     def from_domain(a: domain.Address) -> Address:
@@ -38,6 +43,7 @@ class Address:
             postal_code=a.postal_code,
             country=a.country,
             raw=a.raw,
+            provider_type=a.provider_type,
         )
 
 
@@ -45,10 +51,16 @@ class Address:
 class Phone:
     number: str | None
     type: PhoneType
+    provider_type: str | None = strawberry.field(
+        default=None,
+        description="The provider's own type as sent (Codat: Primary, Landline, Mobile, Fax, "
+        "Unknown, or one it adds later, which `type` shows as UNKNOWN); null when the type "
+        "is ours.",
+    )
 
     @staticmethod
     def from_domain(p: domain.Phone) -> Phone:
-        return Phone(number=p.number, type=p.type)
+        return Phone(number=p.number, type=p.type, provider_type=p.provider_type)
 
 
 @strawberry.type
@@ -59,6 +71,10 @@ class Contact:
     address: Address | None
     status: CustomerStatus
     modified_at: datetime | None
+    provider_status: str | None = strawberry.field(
+        description="The provider's own status as sent (one it adds later reads as UNKNOWN "
+        "in `status`)."
+    )
 
     @staticmethod
     def from_domain(c: domain.Contact) -> Contact:
@@ -69,6 +85,7 @@ class Contact:
             address=Address.from_domain(c.address) if c.address else None,
             status=c.status,
             modified_at=c.modified_at,
+            provider_status=c.provider_status,
         )
 
 
@@ -97,7 +114,10 @@ class Tax:
 
 @strawberry.type
 class IntegrationLink:
-    system: str = strawberry.field(description="e.g. netsuite, xero, hubspot, stripe.")
+    system: str | None = strawberry.field(
+        description="The other system as the provider names it, e.g. netsuite, xero, hubspot, "
+        "stripe; `kind` is OTHER for one the gateway does not know. Null when none was sent."
+    )
     kind: IntegrationKind
     code: str | None = strawberry.field(description="The connection's code in the provider.")
     external_id: str | None = strawberry.field(description="The customer's id in `system`.")

@@ -6,6 +6,7 @@ from pydantic import SecretStr
 
 from gateway.domain.filter import EMPTY_FILTER
 from gateway.errors import (
+    RecordUnreadable,
     UpstreamAuthError,
     UpstreamBadResponse,
     UpstreamRateLimited,
@@ -106,7 +107,9 @@ async def test_not_found_body_is_none() -> None:
             UpstreamRateLimited,
         ),
         (500, {"status": 500, "error": "Internal Server Error"}, None, UpstreamUnavailable),
-        (200, {"customer": {"lago_id": "x"}}, None, UpstreamBadResponse),
+        (200, {"customer": ["x"]}, None, UpstreamBadResponse),
+        # The envelope fits; the record in it does not: it alone is unreadable.
+        (200, {"customer": {"lago_id": "x"}}, None, RecordUnreadable),
     ],
 )
 async def test_error_bodies_map_to_typed_errors(

@@ -6,6 +6,7 @@ from pydantic import SecretStr
 
 from gateway.domain.filter import EMPTY_FILTER
 from gateway.errors import (
+    RecordUnreadable,
     UpstreamAuthError,
     UpstreamBadResponse,
     UpstreamRateLimited,
@@ -161,7 +162,9 @@ async def test_not_found_body_is_none() -> None:
         (500, SERVER_ERROR, None, UpstreamUnavailable),
         (503, b"<html>maintenance</html>", None, UpstreamUnavailable),
         (200, b"<html>not json</html>", None, UpstreamBadResponse),
-        (200, {"data": {"no_id": True}}, None, UpstreamBadResponse),
+        (200, {"data": "no object"}, None, UpstreamBadResponse),
+        # The envelope fits; the record in it does not: it alone is unreadable.
+        (200, {"data": {"no_id": True}}, None, RecordUnreadable),
         (200, {"unexpected": []}, None, UpstreamBadResponse),
     ],
 )

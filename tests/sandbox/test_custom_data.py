@@ -156,6 +156,15 @@ async def awkward() -> Any:
         yield client
 
 
+CODAT_DATES = """query($id: ID!) { customer(id: $id) {
+  updatedAt ... on CodatCustomer { syncedAt deletedInSource } } }"""
+CODAT_RAW_ENUMS = """query($id: ID!) { customer(id: $id) {
+  addresses { type providerType }
+  contacts { status providerStatus phones { type providerType } } } }"""
+LAGO_ERROR_DETAILS = """query($id: ID!) { customer(id: $id) {
+  ... on LagoCustomer { errorDetails { lagoId errorCode details } } } }"""
+
+
 async def read(gateway: GatewayClient, query: str, key: CustomerKey) -> dict[str, Any]:
     gateway.upstream.reset()
     body = await gateway.query(query, {"id": encode_id(key)})
@@ -283,18 +292,35 @@ async def test_codat_every_address_and_phone_type(awkward: GatewayClient) -> Non
             "notes": {"ja": "重要顧客", "emoji": "⭐⭐⭐"},
         }
     }
-    # Item 4 adds `syncedAt` and makes `updatedAt` the source's time (2024-05-01T23:59:59).
+    # Codat's sync time is `syncedAt`; `updatedAt` is the source's own change time.
     assert c["modifiedDate"] == "2024-05-02T08:30:00+00:00"
     assert c["sourceModifiedDate"] == "2024-05-01T23:59:59+00:00"
+    dates = await awkward.query(CODAT_DATES, {"id": encode_id(codat_key("awkward-every-type"))})
+    assert dates["data"]["customer"] == {
+        "updatedAt": "2024-05-01T23:59:59+00:00",
+        "syncedAt": "2024-05-02T08:30:00+00:00",
+        "deletedInSource": False,
+    }
 
 
 async def test_codat_new_enum_values_nulls_and_long_strings(awkward: GatewayClient) -> None:
     new = (await read(awkward, CODAT_QUERY, codat_key("awkward-new-enum")))["data"]["customer"]
     assert (new["status"], new["codatStatus"]) == ("UNKNOWN", "Suspended")
     assert new["addresses"] == [{"type": "UNKNOWN"}]
-    # Item 1 adds the raw strings ("Registered", "Pager", "Dormant") in sibling fields.
     assert new["contacts"][0]["phones"] == [{"number": "+33 1 23 45 67 89", "type": "UNKNOWN"}]
     assert new["contacts"][0]["status"] == "UNKNOWN"
+    # The values Codat sent, beside the UNKNOWN they read as.
+    raw = await awkward.query(CODAT_RAW_ENUMS, {"id": encode_id(codat_key("awkward-new-enum"))})
+    assert raw["data"]["customer"] == {
+        "addresses": [{"type": "UNKNOWN", "providerType": "Registered"}],
+        "contacts": [
+            {
+                "status": "UNKNOWN",
+                "providerStatus": "Dormant",
+                "phones": [{"type": "UNKNOWN", "providerType": "Pager"}],
+            }
+        ],
+    }
 
     body = await read(awkward, CODAT_QUERY, codat_key("awkward-nulls"))
     assert "errors" not in body
@@ -366,9 +392,8 @@ async def test_lago_nulls_long_and_new_enum_values(awkward: GatewayClient) -> No
     body = await read(awkward, LAGO_QUERY, lago_key("awkward-new-enum"))
     assert "errors" not in body
     new = body["data"]["customer"]
-    # Item 1 maps these to UNKNOWN/OTHER with Lago's raw strings ("government",
-    # "quickbooks_next") in sibling fields; today the type is null and the link kind OTHER.
-    assert (new["customerType"], new["lagoCustomerType"]) == (None, "government")
+    # A type Lago adds later reads as OTHER, with Lago's own string beside it.
+    assert (new["customerType"], new["lagoCustomerType"]) == ("OTHER", "government")
     assert new["finalizeZeroAmountInvoice"] == "never_heard_of_it"
     assert [(x["system"], x["kind"]) for x in new["integrationLinks"]] == [
         ("quickbooks_next", "OTHER")
@@ -376,12 +401,20 @@ async def test_lago_nulls_long_and_new_enum_values(awkward: GatewayClient) -> No
 
 
 async def test_lago_nested_error_details_cost_only_that_record(awkward: GatewayClient) -> None:
-    body = await read(awkward, LAGO_QUERY, lago_key("awkward-error-details"))
-    # Item 1 makes `details` JSON: then this record reads whole, and this assertion becomes
-    # one that its backtrace comes back value for value. Today it is an error for this record.
-    assert body["data"] == {"customer": None}
-    assert [e["extensions"]["code"] for e in body["errors"]] == ["UPSTREAM_BAD_RESPONSE"]
-    # Error details travel only on a single read: the list test above reads it without error.
+    body = await read(awkward, LAGO_ERROR_DETAILS, lago_key("awkward-error-details"))
+    # Free-form `details` read back as JSON, value for value: nested objects and arrays too.
+    assert "errors" not in body
+    assert body["data"]["customer"]["errorDetails"] == [
+        {
+            "lagoId": "a1000000-0000-4000-8000-000000000001",
+            "errorCode": "tax_error",
+            "details": {
+                "tax_error": "taxDateTooFarInFuture",
+                "backtrace": ["app/services/taxes.rb:12", "app/jobs/sync.rb:40"],
+                "context": {"attempt": 3, "provider": {"name": "anrok"}},
+            },
+        }
+    ]
 
 
 async def test_the_simulators_serve_records_with_nothing_but_identifiers() -> None:

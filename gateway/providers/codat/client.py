@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import orjson
@@ -12,7 +13,7 @@ import orjson
 from gateway.cache.entry import Entry
 from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
-from gateway.errors import GatewayError, UpstreamUnavailable
+from gateway.errors import GatewayError, RecordUnreadable, UpstreamUnavailable
 from gateway.providers.base import Page
 from gateway.providers.client import ProviderClient, settle
 from gateway.providers.codat import CODAT
@@ -21,6 +22,7 @@ from gateway.providers.codat.mapping import to_domain
 from gateway.providers.codat.query import MAX_QUERY_LENGTH, any_of, filter_query, is_plain
 from gateway.providers.codat.wire import CodatCustomer, CodatCustomerList
 from gateway.providers.paths import path_segment
+from gateway.providers.records import Unreadable, fresh, record_id
 from gateway.providers.upstream import Upstream
 
 PAGE_SIZE = 100
@@ -51,28 +53,27 @@ class CodatSource(ProviderClient):
         params = {"page": str(page), "pageSize": str(PAGE_SIZE), "orderBy": "id"}
         if self._pushdown and (query := filter_query(filter)):
             params["query"] = query
-        items, has_next, total = self._read_page(await self._list_entry(params))
-        next_token = str(page + 1) if has_next and items else None
-        return Page(items=items, next_token=next_token, total=total)
+        listed = self._read_page(await self._list_entry(params))
+        more = listed.has_next and (listed.items or listed.unreadable)
+        next_token = str(page + 1) if more else None
+        return Page(listed.items, next_token, listed.unreadable, total=listed.total)
 
-    def _page(self, raw: bytes) -> tuple[tuple[Customer, ...], bool, int]:
-        payload = self._json(raw)
-        body = self._parse(CodatCustomerList, payload)
-        items = tuple(
-            to_domain(w, self.account, r)
-            for w, r in zip(body.results, payload["results"], strict=True)
-        )
+    def _page(self, raw: bytes) -> _Listed:
+        body = self._parse(CodatCustomerList, self._json(raw))
+        items, unreadable = self._records(CodatCustomer, body.results, "id", self._to_domain)
         has_next = bool(body.links and body.links.next) or (
             body.pageNumber * body.pageSize < body.totalResults
         )
-        return items, has_next, body.totalResults
+        return _Listed(items, unreadable, has_next, body.totalResults)
+
+    def _to_domain(self, wire: CodatCustomer, raw: object) -> Customer:
+        return to_domain(wire, self.account, raw)
 
     def _customer_url(self, segment: str) -> str:
         return f"{self._customers_url}/{segment}"
 
-    def _decode_customer(self, raw: bytes) -> Customer:
-        payload = self._json(raw)
-        return to_domain(self._parse(CodatCustomer, payload), self.account, payload)
+    def _decode_customer(self, raw: bytes) -> Customer | RecordUnreadable:
+        return self._record(CodatCustomer, self._object(raw), "id", self._to_domain)
 
     async def get_many(
         self, native_ids: Sequence[str]
@@ -87,7 +88,9 @@ class CodatSource(ProviderClient):
             validate=self._customer,
         )
         results: dict[str, Customer | GatewayError | None] = {
-            i: self._customer(e) for i, e in zip(native_ids, cached, strict=True) if e is not None
+            i: _settled(self._customer(e))
+            for i, e in zip(native_ids, cached, strict=True)
+            if e is not None
         }
         missing = [i for i in dict.fromkeys(native_ids) if i not in results]
         # An id no URL path can carry names no customer, read alone or in a batch.
@@ -107,13 +110,16 @@ class CodatSource(ProviderClient):
         results.update(zip(singles, settle(single_outcomes), strict=True))
         return results
 
-    async def _get_batch(self, ids: list[str]) -> dict[str, Customer | None]:
+    async def _get_batch(self, ids: list[str]) -> dict[str, Customer | GatewayError | None]:
         params = {"page": "1", "pageSize": str(len(ids)), "query": any_of("id", "=", ids)}
-        items, _, _ = self._read_page(await self._list_entry(params, asked=ids))
-        found = {c.key.native_id: c for c in items}
+        listed = self._read_page(await self._list_entry(params, asked=ids))
+        found: dict[str, Customer | GatewayError] = {c.key.native_id: c for c in listed.items}
+        found.update(
+            (e.provider_id, fresh(e)) for _, e in listed.unreadable if e.provider_id is not None
+        )
         return {i: found.get(i) for i in ids}
 
-    def _read_page(self, entry: Entry) -> tuple[tuple[Customer, ...], bool, int]:
+    def _read_page(self, entry: Entry) -> _Listed:
         return self._decoding("page", self._page)(entry)
 
     async def _list_entry(self, params: dict[str, str], asked: list[str] | None = None) -> Entry:
@@ -129,8 +135,12 @@ class CodatSource(ProviderClient):
         # Validated before anything of it is stored: every item then fits the wire model.
         self._read_page(entry)
         results = self._json(entry.body)["results"]
+        # An unreadable item is stored too (a get of it then reports it); one without an id
+        # we could address cannot be.
         primed: list[tuple[dict[str, str], int, bytes]] = [
-            ({"id": item["id"]}, 200, orjson.dumps(item)) for item in results
+            ({"id": native_id}, 200, orjson.dumps(item))
+            for item in results
+            if (native_id := record_id(item)) is not None
         ]
         if asked:
             listed = {params["id"] for params, _, _ in primed}
@@ -138,7 +148,7 @@ class CodatSource(ProviderClient):
         await self._upstream.cache.put_many(self._cache_account, "customer", primed)
         return entry
 
-    def _customer(self, entry: Entry) -> Customer | None:
+    def _customer(self, entry: Entry) -> Customer | RecordUnreadable | None:
         if entry.status == 404:
             return None
         return self._decoding("customer", self._decode_customer)(entry)
@@ -156,6 +166,20 @@ class CodatSource(ProviderClient):
         if entry.status == _NOT_SYNCED:
             raise UpstreamUnavailable(self.provider)
         return entry
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """A list answer as read: its records, whether Codat has more, and how many in all."""
+
+    items: tuple[Customer, ...]
+    unreadable: tuple[Unreadable, ...]
+    has_next: bool
+    total: int
+
+
+def _settled(record: Customer | RecordUnreadable | None) -> Customer | GatewayError | None:
+    return fresh(record) if isinstance(record, RecordUnreadable) else record
 
 
 def _batches(ids: list[str]) -> list[list[str]]:

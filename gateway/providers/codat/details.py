@@ -14,8 +14,10 @@ class CodatDetails:
     email_address: str | None
     default_currency: str | None
     phone: str | None
-    status: str
+    status: str | None
     is_deleted: bool | None
+    # True, False, or None when Codat's answer cannot tell (mapping._deleted_in_source).
+    deleted_in_source: bool | None
     supplemental_data: Any
     modified_date: datetime | None
     source_modified_date: datetime | None

@@ -37,9 +37,7 @@ NO_CURRENCY = "XXX"
 
 def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Customer:
     is_deleted = wire.metadata.isDeleted if wire.metadata else None
-    status = (
-        CustomerStatus.DELETED if is_deleted else _STATUSES.get(wire.status, CustomerStatus.UNKNOWN)
-    )
+    status = CustomerStatus.DELETED if is_deleted else _status(wire.status)
     name = text(wire.customerName)
     contact_name = text(wire.contactName)
     currency = text(wire.defaultCurrency)
@@ -68,7 +66,9 @@ def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Custo
         currency=None if currency in (None, NO_CURRENCY) else currency,
         timezone=None,
         created_at=None,
-        updated_at=wire.modifiedDate,
+        # The source's change time; without one (see `_deleted_in_source`), the time Codat
+        # saw the change, so a `modifiedSince` filter still finds deletions.
+        updated_at=wire.sourceModifiedDate or wire.modifiedDate,
         source_modified_at=wire.sourceModifiedDate,
         details=CodatDetails(
             customer_name=wire.customerName,
@@ -78,6 +78,7 @@ def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Custo
             phone=wire.phone,
             status=wire.status,
             is_deleted=is_deleted,
+            deleted_in_source=_deleted_in_source(wire),
             supplemental_data=supplemental,
             modified_date=wire.modifiedDate,
             source_modified_date=wire.sourceModifiedDate,
@@ -86,9 +87,25 @@ def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Custo
     )
 
 
+def _deleted_in_source(wire: CodatCustomer) -> bool | None:
+    """True when Codat marks the record deleted; None when `sourceModifiedDate` is null, which
+    Codat sends for a record deleted in the source without a deletion date, but also for a
+    voided one and on platforms that keep no modification dates (Codat's Customer schema,
+    "Source Modified Date"), so it cannot say which; else False."""
+    if wire.metadata and wire.metadata.isDeleted:
+        return True
+    return None if wire.sourceModifiedDate is None else False
+
+
+def _status(value: str | None) -> CustomerStatus:
+    # A status Codat adds later reads as UNKNOWN; the value as sent stays beside it.
+    return _STATUSES.get(value or "", CustomerStatus.UNKNOWN)
+
+
 def _address(wire: CodatAddress) -> Address:
     return Address(
-        type=_ADDRESS_TYPES.get(wire.type, AddressType.UNKNOWN),
+        type=_ADDRESS_TYPES.get(wire.type or "", AddressType.UNKNOWN),
+        provider_type=wire.type,
         line1=wire.line1,
         line2=wire.line2,
         city=wire.city,
@@ -103,12 +120,17 @@ def _contact(wire: CodatContact) -> Contact:
         name=wire.name,
         email=wire.email,
         phones=tuple(
-            Phone(number=p.number, type=_PHONE_TYPES.get(p.type, PhoneType.UNKNOWN))
+            Phone(
+                number=p.number,
+                type=_PHONE_TYPES.get(p.type or "", PhoneType.UNKNOWN),
+                provider_type=p.type,
+            )
             for p in wire.phone or ()
         ),
         address=_address(wire.address) if wire.address else None,
-        status=_STATUSES.get(wire.status, CustomerStatus.UNKNOWN),
+        status=_status(wire.status),
         modified_at=wire.modifiedDate,
+        provider_status=wire.status,
     )
 
 

@@ -13,7 +13,9 @@ class _Wire(BaseModel):
 
 
 class CodatAddress(_Wire):
-    type: str = "Unknown"
+    # Codat's enums (address and phone type, status) are required in its spec, but a source
+    # may send none or one added later: read as they come, mapped to UNKNOWN.
+    type: str | None = None
     line1: str | None = None
     line2: str | None = None
     city: str | None = None
@@ -26,7 +28,7 @@ class CodatAddress(_Wire):
 
 class CodatPhone(_Wire):
     number: str | None = None
-    type: str = "Unknown"
+    type: str | None = None
 
 
 class CodatContact(_Wire):
@@ -34,7 +36,7 @@ class CodatContact(_Wire):
     email: str | None = None
     phone: list[CodatPhone] | None = None
     address: CodatAddress | None = None
-    status: str = "Unknown"
+    status: str | None = None
     modifiedDate: datetime | None = None
 
 
@@ -57,7 +59,7 @@ class CodatCustomer(_Wire):
     contacts: list[CodatContact] | None = None
     registrationNumber: str | None = None
     taxNumber: str | None = None
-    status: str = "Unknown"
+    status: str | None = None
     metadata: CodatMetadata | None = None
     supplementalData: CodatSupplementalData | None = None
     modifiedDate: datetime | None = None
@@ -76,7 +78,8 @@ class CodatLinks(_Wire):
 
 
 class CodatCustomerList(_Wire):
-    results: list[CodatCustomer]
+    # Each item read as a `CodatCustomer` on its own: one that does not fit costs only itself.
+    results: list[Any]
     pageNumber: int
     pageSize: int
     totalResults: int

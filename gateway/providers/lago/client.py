@@ -6,15 +6,18 @@ import httpx
 
 from gateway.domain.customer import Customer, CustomerStatus
 from gateway.domain.filter import CustomerFilter, pushed_word
+from gateway.errors import RecordUnreadable
 from gateway.providers.base import Page
 from gateway.providers.client import ProviderClient, drop_empty
 from gateway.providers.lago import LAGO
 from gateway.providers.lago.connection import LagoConnection
 from gateway.providers.lago.mapping import to_domain
-from gateway.providers.lago.wire import LagoCustomerEnvelope, LagoCustomerList
+from gateway.providers.lago.wire import LagoCustomer, LagoCustomerEnvelope, LagoCustomerList
 from gateway.providers.upstream import Upstream
 
 PAGE_SIZE = 100
+# Lago addresses a customer by its external id: the provider id an unreadable record reports.
+_ID = "external_id"
 
 
 def rate_limit_reset(response: httpx.Response) -> float | None:
@@ -61,23 +64,21 @@ class LagoSource(ProviderClient):
         return await self.get(external_id)
 
     def _page(self, raw: bytes) -> Page:
-        payload = self._json(raw)
-        body = self._parse(LagoCustomerList, payload)
-        items = tuple(
-            to_domain(w, self.account, r)
-            for w, r in zip(body.customers, payload["customers"], strict=True)
-        )
+        body = self._parse(LagoCustomerList, self._json(raw))
+        items, unreadable = self._records(LagoCustomer, body.customers, _ID, self._to_domain)
         next_page = body.meta.next_page
         next_token = str(next_page) if next_page else None
-        return Page(items=items, next_token=next_token, total=body.meta.total_count)
+        return Page(items, next_token, unreadable, total=body.meta.total_count)
 
     def _customer_url(self, segment: str) -> str:
         return f"{self._customers_url}/{segment}"
 
-    def _decode_customer(self, raw: bytes) -> Customer:
-        payload = self._json(raw)
-        body = self._parse(LagoCustomerEnvelope, payload)
-        return to_domain(body.customer, self.account, payload["customer"])
+    def _decode_customer(self, raw: bytes) -> Customer | RecordUnreadable:
+        body = self._parse(LagoCustomerEnvelope, self._json(raw))
+        return self._record(LagoCustomer, body.customer, _ID, self._to_domain)
+
+    def _to_domain(self, wire: LagoCustomer, raw: object) -> Customer:
+        return to_domain(wire, self.account, raw)
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": self._authorization}

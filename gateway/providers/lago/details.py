@@ -50,7 +50,8 @@ class InvoiceCustomSection:
 class LagoErrorDetail:
     lago_id: str | None
     error_code: str
-    details: tuple[tuple[str, str], ...]
+    # Any JSON, as Lago sent it (nested objects and arrays included).
+    details: Any
 
 
 @dataclass(frozen=True, slots=True)

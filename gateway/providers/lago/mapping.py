@@ -39,6 +39,11 @@ _INTEGRATION_KINDS = {
 _CUSTOMER_TYPES = {"company": CustomerType.COMPANY, "individual": CustomerType.INDIVIDUAL}
 
 
+def _customer_type(value: str | None) -> CustomerType | None:
+    # A type Lago adds later is OTHER; `lagoCustomerType` keeps the value as sent.
+    return None if value is None else _CUSTOMER_TYPES.get(value, CustomerType.OTHER)
+
+
 def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) -> Customer:
     # Lago sends the billing address as the customer's own top-level fields.
     billing = _lago_address(wire)
@@ -62,7 +67,7 @@ def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) ->
         company_name=first_text(wire.legal_name, wire.name if is_company else None),
         legal_name=text(wire.legal_name),
         person_name=person,
-        customer_type=_CUSTOMER_TYPES.get(wire.customer_type or ""),
+        customer_type=_customer_type(wire.customer_type),
         # Several addresses, comma-separated, in one field.
         emails=texts(*(wire.email or "").split(",")),
         phones=phones((wire.phone, PhoneType.PRIMARY)),
@@ -122,9 +127,7 @@ def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) ->
                 _section(s) for s in wire.applicable_invoice_custom_sections or ()
             ),
             error_details=tuple(
-                LagoErrorDetail(
-                    lago_id=e.lago_id, error_code=e.error_code, details=tuple(e.details.items())
-                )
+                LagoErrorDetail(lago_id=e.lago_id, error_code=e.error_code, details=e.details)
                 for e in wire.error_details or ()
             ),
         ),
@@ -176,7 +179,8 @@ def _integration_links(wire: w.LagoCustomer) -> tuple[IntegrationLink, ...]:
     links = [
         IntegrationLink(
             system=i.type,
-            kind=_INTEGRATION_KINDS.get(i.type, IntegrationKind.OTHER),
+            # A type Lago adds later (or none) is OTHER; `system` keeps the value as sent.
+            kind=_INTEGRATION_KINDS.get(i.type or "", IntegrationKind.OTHER),
             code=i.integration_code,
             external_id=i.external_customer_id,
             provider_internal_id=i.lago_id,

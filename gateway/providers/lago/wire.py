@@ -57,7 +57,8 @@ class LagoTax(_Wire):
 
 class LagoIntegrationCustomer(_Wire):
     lago_id: str | None = None
-    type: str
+    # An enum in Lago's spec that grows with each integration Lago adds; sent null too.
+    type: str | None = None
     integration_code: str | None = None
     external_customer_id: str | None = None
     sync_with_provider: bool | None = None
@@ -84,7 +85,9 @@ class LagoInvoiceCustomSection(_Wire):
 class LagoErrorDetail(_Wire):
     lago_id: str | None = None
     error_code: str
-    details: dict[str, str] = {}
+    # A string map in Lago's spec, but Lago stores nested objects and arrays here too
+    # (backtraces, whole responses of the tax service): any JSON, kept as sent.
+    details: Any = None
 
 
 class LagoCustomer(_Wire):
@@ -130,7 +133,9 @@ class LagoCustomer(_Wire):
 
 
 class LagoCustomerEnvelope(_Wire):
-    customer: LagoCustomer
+    # Read as a `LagoCustomer` on its own (gateway/providers/records.py), so a record that
+    # does not fit is RECORD_UNREADABLE rather than a bad answer.
+    customer: dict[str, Any]
 
 
 class LagoPaginationMeta(_Wire):
@@ -142,7 +147,8 @@ class LagoPaginationMeta(_Wire):
 
 
 class LagoCustomerList(_Wire):
-    customers: list[LagoCustomer]
+    # Each item read as a `LagoCustomer` on its own: one that does not fit costs only itself.
+    customers: list[Any]
     meta: LagoPaginationMeta
 
 

@@ -10,14 +10,15 @@ import orjson
 from gateway.cache.entry import Entry
 from gateway.domain.customer import Customer, CustomerStatus
 from gateway.domain.filter import CustomerFilter, pushed_word
-from gateway.errors import UpstreamAuthError
+from gateway.errors import RecordUnreadable, UpstreamAuthError
 from gateway.providers.base import Page
-from gateway.providers.client import ProviderClient, drop_empty
+from gateway.providers.client import ProviderClient, drop_empty, readable
 from gateway.providers.layer import LAYER
 from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.layer.connection import LayerConnection
 from gateway.providers.layer.mapping import to_domain
-from gateway.providers.layer.wire import LayerCustomerEnvelope, LayerCustomerList
+from gateway.providers.layer.wire import LayerCustomer, LayerCustomerEnvelope, LayerCustomerList
+from gateway.providers.records import record_id
 from gateway.providers.upstream import Upstream
 
 PAGE_SIZE = 100
@@ -54,35 +55,31 @@ class LayerSource(ProviderClient):
 
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         params = {"external_id": external_id, "include_archived": "true", "limit": "1"}
-        payload = self._object((await self._list_entry(params)).body)
-        body = self._parse(LayerCustomerList, payload)
-        matches = [
-            to_domain(w, self.account, r)
-            for w, r in zip(body.data, payload["data"], strict=True)
-            if w.external_id == external_id
-        ]
-        return matches[0] if matches else None
+        page = self._read_page(await self._list_entry(params))
+        matches = [c for c in page.items if c.external_id == external_id]
+        if matches:
+            return matches[0]
+        # Layer filtered by the external id: a record it sent that we cannot read is the one.
+        return readable(page.unreadable[0][1]) if page.unreadable else None
 
     def _customer_url(self, segment: str) -> str:
         return f"{self._customers_url}/{segment}"
 
-    def _decode_customer(self, raw: bytes) -> Customer:
-        payload = self._json(raw)
-        body = self._parse(LayerCustomerEnvelope, payload)
-        return to_domain(body.data, self.account, payload["data"])
+    def _decode_customer(self, raw: bytes) -> Customer | RecordUnreadable:
+        body = self._parse(LayerCustomerEnvelope, self._json(raw))
+        return self._record(LayerCustomer, body.data, "id", self._to_domain)
 
     def _page(self, raw: bytes) -> Page:
-        payload = self._object(raw)
-        body = self._parse(LayerCustomerList, payload)
+        body = self._parse(LayerCustomerList, self._object(raw))
         pagination = body.meta.pagination if body.meta else None
         next_token = pagination.cursor if pagination and pagination.has_more else None
-        items = tuple(
-            to_domain(wire, self.account, raw)
-            for wire, raw in zip(body.data, payload["data"], strict=True)
-        )
+        items, unreadable = self._records(LayerCustomer, body.data, "id", self._to_domain)
         # Layer's documented list has no total; its SDK reads an optional one.
         total = pagination.total_count if pagination else None
-        return Page(items=items, next_token=next_token, total=total)
+        return Page(items, next_token, unreadable, total=total)
+
+    def _to_domain(self, wire: LayerCustomer, raw: object) -> Customer:
+        return to_domain(wire, self.account, raw)
 
     def _pushed_down(self, filter: CustomerFilter) -> dict[str, str | None]:
         only_active = filter.statuses is not None and CustomerStatus.ARCHIVED not in filter.statuses
@@ -107,12 +104,17 @@ class LayerSource(ProviderClient):
         entry = await self._fetch(self._customers_url, params)
         # Validated before anything of it is stored: every item then fits the wire model.
         self._read_page(entry)
-        # A listed customer is the same object a get returns: later gets need no call.
-        items: list[dict[str, Any]] = self._object(entry.body)["data"]
+        # A listed customer is the same object a get returns: later gets need no call. An
+        # unreadable one is stored too (a get then reports it), unless it has no usable id.
+        items: list[Any] = self._object(entry.body)["data"]
         await self._upstream.cache.put_many(
             self._cache_account,
             "customer",
-            [({"id": item["id"]}, 200, orjson.dumps({"data": item})) for item in items],
+            [
+                ({"id": native_id}, 200, orjson.dumps({"data": item}))
+                for item in items
+                if (native_id := record_id(item)) is not None
+            ],
         )
         return entry
 

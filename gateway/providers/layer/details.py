@@ -14,7 +14,7 @@ class LayerDetails:
     mobile_phone: str | None
     office_phone: str | None
     address_string: str | None
-    status: str
+    status: str | None
     memo: str | None
     reference_number: str | None
     metadata: Any

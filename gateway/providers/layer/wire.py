@@ -36,7 +36,8 @@ class LayerCustomer(_Wire):
     mobile_phone: str | None = None
     office_phone: str | None = None
     address_string: str | None = None
-    status: str = "ACTIVE"
+    # ACTIVE or ARCHIVED; one Layer adds later (or null) reads as UNKNOWN.
+    status: str | None = "ACTIVE"
     memo: str | None = None
     # Older documentation pages call the memo `notes`; the example customer still does.
     notes: str | None = None
@@ -58,12 +59,14 @@ class LayerMeta(_Wire):
 
 
 class LayerCustomerList(_Wire):
-    data: list[LayerCustomer]
+    # Each item read as a `LayerCustomer` on its own: one that does not fit costs only itself.
+    data: list[Any]
     meta: LayerMeta | None = None
 
 
 class LayerCustomerEnvelope(_Wire):
-    data: LayerCustomer
+    # Read as a `LayerCustomer` on its own, so a record that does not fit is RECORD_UNREADABLE.
+    data: dict[str, Any]
 
 
 class LayerToken(_Wire):
