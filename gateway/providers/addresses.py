@@ -1,8 +1,9 @@
 """One-line addresses → structured fields, only where the line parses unambiguously.
 
 usaddress (a maintained CRF parser of US addresses) labels the words; it labels any line,
-though, a London or Berlin one too, so its answer is kept only when it reads as one US
-street address or PO box in the usual order (street, unit, city, state, ZIP, country), the
+though, a London or Berlin one too, so its answer is kept only when every word is part of a
+US street address or PO box (no recipient, building, landmark or intersection), in the usual
+order (street, unit, city, state, ZIP, country), the
 state is a US state or territory, the ZIP is a ZIP, and a country, if written, is the US.
 Everything else keeps the line whole in `formatted`. Alternatives checked: pyap2 (regex,
 US/CA/GB) misreads British postcodes; libpostal needs a native library and a model
@@ -23,7 +24,8 @@ from gateway.providers.text import text
 
 # A longer line is no single postal address; it is kept whole and not handed to the parser.
 _LONGEST = 200
-_ZIP = re.compile(r"\d{5}(?:-\d{4})?")
+_ZIP = re.compile(r"\d{5}(?:-\d{4})?", re.ASCII)
+_ZIP_IN_LINE = re.compile(r"(?<!\d)\d{5}(?:-\d{4})?(?!\d)", re.ASCII)
 _PARTS = ("line1", "line2", "city", "region", "postal_code", "country")
 # Each usaddress label → the part it belongs to; parts must come in `_PARTS` order.
 _LABELS = {
@@ -55,7 +57,6 @@ _LABELS = {
     "ZipCode": "postal_code",
     "CountryName": "country",
 }
-_KINDS = frozenset({"Street Address", "PO Box"})
 _US = "US"
 
 
@@ -78,13 +79,10 @@ def from_line(kind: AddressType, line: str) -> Address:
     )
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
 def _parse(line: str) -> dict[str, str] | None:
-    try:
-        _, address_type = usaddress.tag(line)
-    except usaddress.RepeatedLabelError:
-        return None
-    if address_type not in _KINDS:
+    # No ZIP, no parse: saves the parser's time on the lines it could never accept.
+    if not _ZIP_IN_LINE.search(line):
         return None
     words: dict[str, list[str]] = {}
     order: list[str] = []

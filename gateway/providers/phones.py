@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 from gateway.providers.text import text
@@ -19,29 +21,32 @@ def e164(number: str | None, region: str | None) -> str | None:
     A number that parses but is not valid (555 numbers, wrong lengths) is None rather than a
     plausible-looking E.164 of a number that does not exist.
     """
-    parsed = _parse(number, region)
-    if parsed is None:
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    given = text(number)
+    return _read(given, region)[0] if given else None
 
 
 def extension(number: str | None, region: str | None) -> str | None:
     """The extension of a valid number ("x245", "ext. 12", ";ext=7"), which E.164 leaves out."""
-    parsed = _parse(number, region)
-    return (parsed.extension or None) if parsed is not None else None
-
-
-def _parse(number: str | None, region: str | None) -> phonenumbers.PhoneNumber | None:
     given = text(number)
-    if given is None or len(given) > _LONGEST:
-        return None
+    return _read(given, region)[1] if given else None
+
+
+# Pages repeat the same numbers (every read of a cached page maps it again), and parsing
+# costs about a tenth of a millisecond.
+@lru_cache(maxsize=4096)
+def _read(given: str, region: str | None) -> tuple[str | None, str | None]:
+    if len(given) > _LONGEST:
+        return None, None
     if region is None and given.startswith("00"):
         given = "+" + given[2:]
     try:
         parsed = phonenumbers.parse(given, region)
     except phonenumbers.NumberParseException:
-        return None
-    return parsed if phonenumbers.is_valid_number(parsed) else None
+        return None, None
+    if not phonenumbers.is_valid_number(parsed):
+        return None, None
+    formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return formatted, parsed.extension or None
 
 
 __all__ = ["e164", "extension"]
