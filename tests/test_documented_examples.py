@@ -21,7 +21,9 @@ LAYER_QUERY = """
 query($id: ID!) { customer(id: $id) {
   __typename id provider providerId account scope externalId displayName companyName legalName
   personName { fullName firstName lastName } customerType email emails
-  phones { number type } addresses { type line1 raw } notes status
+  phones { number type e164 extension }
+  addresses { type line1 line2 city region postalCode country countryCode formatted raw }
+  notes status
   tags { id key value dimensionDisplayName valueDisplayName dimensionId definitionId
          createdAt updatedAt deletedAt archivedAt }
   ... on LayerCustomer {
@@ -37,7 +39,7 @@ query($id: ID!) { customer(id: $id) {
   phones { number }
   currency registrationNumber taxId status updatedAt sourceModifiedAt addresses { type }
   contacts { name email phones { number type } status modifiedAt
-             address { type line1 line2 city region country postalCode } }
+             address { type line1 line2 city region country postalCode countryCode } }
   ... on CodatCustomer {
     customerName contactName emailAddress defaultCurrency phone codatStatus isDeleted
     supplementalData modifiedDate sourceModifiedDate
@@ -48,9 +50,10 @@ query($id: ID!) { customer(id: $id) {
 LAGO_QUERY = """
 query($id: ID!) { customer(id: $id) {
   __typename providerId externalId displayName companyName legalName registrationNumber taxId
-  personName { fullName firstName lastName } customerType email emails phones { number type }
+  personName { fullName firstName lastName } customerType email emails
+  phones { number type e164 extension }
   currency timezone createdAt updatedAt referenceNumber status
-  addresses { type line1 line2 city region postalCode country }
+  addresses { type line1 line2 city region postalCode country countryCode }
   taxes { providerInternalId name code description rate appliedToOrganization createdAt }
   metadata { providerInternalId key value displayInInvoice createdAt }
   integrationLinks { system kind code externalId providerInternalId syncWithProvider subsidiaryId }
@@ -98,19 +101,33 @@ async def test_layer_example_value_by_value(gateway: GatewayClient) -> None:
     assert c["account"] == c["scope"] == DEMO_ACCOUNT.layer_business_id
     assert c["externalId"] == "customer-1"
     assert c["individualName"] == "John Doe"
-    assert c["personName"] == {"fullName": "John Doe", "firstName": None, "lastName": None}
+    # Two Latin-script words: split into first and last name (docs/records.md).
+    assert c["personName"] == {"fullName": "John Doe", "firstName": "John", "lastName": "Doe"}
     assert c["layerCompanyName"] == c["companyName"] == c["displayName"] == "Acme, Inc."
     assert c["customerType"] == "COMPANY"
     assert c["layerEmail"] == c["email"] == "john@hotmail.com"
     assert c["emails"] == ["john@hotmail.com"]
     assert c["mobilePhone"] == c["officePhone"] == "555-555-5555"
+    # 555-555-5555 is no number of the US plan: kept as given, with no E.164.
     assert c["phones"] == [
-        {"number": "555-555-5555", "type": "MOBILE"},
-        {"number": "555-555-5555", "type": "OFFICE"},
+        {"number": "555-555-5555", "type": "MOBILE", "e164": None, "extension": None},
+        {"number": "555-555-5555", "type": "OFFICE", "e164": None, "extension": None},
     ]
     assert c["addressString"] == "123 Main St, Phoenix, AZ 85001"
+    # The line parses as one US street address: structured, with the line kept.
     assert c["addresses"] == [
-        {"type": "UNKNOWN", "line1": None, "raw": "123 Main St, Phoenix, AZ 85001"}
+        {
+            "type": "UNKNOWN",
+            "line1": "123 Main St",
+            "line2": None,
+            "city": "Phoenix",
+            "region": "AZ",
+            "postalCode": "85001",
+            "country": None,
+            "countryCode": "US",
+            "formatted": "123 Main St, Phoenix, AZ 85001",
+            "raw": "123 Main St, Phoenix, AZ 85001",
+        }
     ]
     # The example still uses the older name `notes` for the memo.
     assert c["memo"] == c["notes"] == "This is a note"
@@ -166,6 +183,7 @@ async def test_codat_example_value_by_value(gateway: GatewayClient) -> None:
                 "country": "USA",
                 # Codat's example spells the key `postalcode`; the value still arrives.
                 "postalCode": "86440",
+                "countryCode": "US",
             },
         }
     ]
@@ -202,14 +220,20 @@ async def test_lago_example_value_by_value(gateway: GatewayClient) -> None:
         "firstName": "Gavin",
         "lastName": "Belson",
     }
-    assert c["legalName"] == c["companyName"] == "Coleman-Blair"
+    # A company's name is the name it is known by, Lago's `name`, before its legal name
+    # (docs/records.md); Lago's own example puts a person's name there.
+    assert c["companyName"] == "Gavin Belson"
+    assert c["legalName"] == "Coleman-Blair"
     assert c["legalNumber"] == c["registrationNumber"] == "49-008-2965"
     assert c["lagoCustomerType"] == "company"
     assert c["customerType"] == "COMPANY"
     assert c["lagoEmail"] == c["email"] == "dinesh@piedpiper.test"
     assert c["emails"] == ["dinesh@piedpiper.test"]
     assert c["phone"] == "1-171-883-3711 x245"
-    assert c["phones"] == [{"number": "1-171-883-3711 x245", "type": "PRIMARY"}]
+    # Not a number of the US plan (the record's country): no E.164, so no extension either.
+    assert c["phones"] == [
+        {"number": "1-171-883-3711 x245", "type": "PRIMARY", "e164": None, "extension": None}
+    ]
     assert c["url"] == "http://hooli.com"
     assert c["logoUrl"] == "http://hooli.com/logo.png"
     assert c["taxIdentificationNumber"] == c["taxId"] == "EU123456789"
@@ -238,6 +262,7 @@ async def test_lago_example_value_by_value(gateway: GatewayClient) -> None:
         "region": "CA",
         "postalCode": "91364",
         "country": "US",
+        "countryCode": "US",
     }
     assert c["addresses"] == [
         {"type": "BILLING", **common_address},

@@ -52,8 +52,11 @@ class Address:
     region: str | None = None
     postal_code: str | None = None
     country: str | None = None
-    # The address as one unstructured line, when that is all the provider has.
-    raw: str | None = None
+    # ISO 3166-1 alpha-2, resolved from `country` (or from a parsed US line); None when the
+    # value names no country unambiguously.
+    country_code: str | None = None
+    # The address as one line, as the provider wrote it, when that is what the provider has.
+    formatted: str | None = None
     # The provider's own type string, so a type it adds tomorrow (read as UNKNOWN) is not lost.
     provider_type: str | None = None
 
@@ -64,6 +67,9 @@ class Phone:
     type: PhoneType
     # The provider's own type string, when it sends one (see Address.provider_type).
     provider_type: str | None = None
+    # The number in E.164 and its extension, when the numbering plan says it exists.
+    e164: str | None = None
+    extension: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,11 @@ class CustomerInterface(Node):
     external_id: str | None = strawberry.field(
         description="Your own id for the customer (Layer, Lago); Codat has none."
     )
-    display_name: str | None
+    display_name: str | None = strawberry.field(
+        description="One rule for every provider (docs/records.md): a person by their own "
+        "name; a company, or a customer of unknown type, by its company name, then legal "
+        "name, then contact person."
+    )
     company_name: str | None
     legal_name: str | None
     person_name: PersonName | None

@@ -22,9 +22,19 @@ class Address:
     country: str | None = strawberry.field(
         description="As the provider sends it: ISO 3166 alpha-2 from Lago, free text from Codat."
     )
+    country_code: str | None = strawberry.field(
+        description="ISO 3166-1 alpha-2, from `country` when it is an ISO code or an English "
+        "country name ('USA', 'United States', 'us' → 'US'), or 'US' for a one-line address "
+        "that parsed as a US one; null when neither names a country unambiguously."
+    )
+    formatted: str | None = strawberry.field(
+        description="The address as one line, exactly as the provider wrote it, when that is "
+        "what the provider has (Layer's `address_string`). The structured fields are filled "
+        "from it only when it parses unambiguously (docs/records.md)."
+    )
     raw: str | None = strawberry.field(
-        description="The address as one unstructured line, when that is all the provider has "
-        "(Layer's `address_string`)."
+        description="The same as `formatted`.",
+        deprecation_reason="Use `formatted`, which means the same.",
     )
     provider_type: str | None = strawberry.field(
         default=None,
@@ -42,14 +52,16 @@ class Address:
             region=a.region,
             postal_code=a.postal_code,
             country=a.country,
-            raw=a.raw,
+            country_code=a.country_code,
+            formatted=a.formatted,
+            raw=a.formatted,
             provider_type=a.provider_type,
         )
 
 
 @strawberry.type
 class Phone:
-    number: str | None
+    number: str | None = strawberry.field(description="As the provider sends it.")
     type: PhoneType
     provider_type: str | None = strawberry.field(
         default=None,
@@ -57,10 +69,23 @@ class Phone:
         "Unknown, or one it adds later, which `type` shows as UNKNOWN); null when the type "
         "is ours.",
     )
+    e164: str | None = strawberry.field(
+        description="The number in E.164 ('+442079460958'), read in the record's country when "
+        "it has no '+'; null when the numbering plan has no such number."
+    )
+    extension: str | None = strawberry.field(
+        description="The extension of a number with an E.164 form; E.164 itself has none."
+    )
 
     @staticmethod
     def from_domain(p: domain.Phone) -> Phone:
-        return Phone(number=p.number, type=p.type, provider_type=p.provider_type)
+        return Phone(
+            number=p.number,
+            type=p.type,
+            provider_type=p.provider_type,
+            e164=p.e164,
+            extension=p.extension,
+        )
 
 
 @strawberry.type

@@ -9,13 +9,14 @@ from gateway.domain.customer import (
     Customer,
     CustomerKey,
     CustomerStatus,
-    PersonName,
     Phone,
     PhoneType,
 )
 from gateway.providers.codat import CODAT
 from gateway.providers.codat.details import CodatDetails
 from gateway.providers.codat.wire import CodatAddress, CodatContact, CodatCustomer
+from gateway.providers.names import display_name, person_name
+from gateway.providers.normalise import normalised
 from gateway.providers.text import text, texts
 from gateway.providers.values import metadata_entries, phones
 
@@ -36,19 +37,24 @@ NO_CURRENCY = "XXX"
 
 
 def to_domain(wire: CodatCustomer, company_id: str, raw: object = None) -> Customer:
+    """The mapped customer, its countries and phones normalised like every provider's."""
+    return normalised(_mapped(wire, company_id, raw))
+
+
+def _mapped(wire: CodatCustomer, company_id: str, raw: object = None) -> Customer:
     is_deleted = wire.metadata.isDeleted if wire.metadata else None
     status = CustomerStatus.DELETED if is_deleted else _status(wire.status)
     name = text(wire.customerName)
-    contact_name = text(wire.contactName)
+    contact = person_name(wire.contactName)
     currency = text(wire.defaultCurrency)
     supplemental = wire.supplementalData.content if wire.supplementalData else None
     return Customer(
         key=CustomerKey(CODAT, company_id, wire.id),
         external_id=None,
-        display_name=name or contact_name,
+        display_name=display_name(None, name, None, contact),
         company_name=name,
         legal_name=None,
-        person_name=PersonName(full_name=contact_name) if contact_name else None,
+        person_name=contact,
         customer_type=None,
         emails=texts(wire.emailAddress),
         phones=phones((wire.phone, PhoneType.PRIMARY)),

@@ -12,7 +12,6 @@ from gateway.domain.customer import (
     IntegrationKind,
     IntegrationLink,
     MetadataEntry,
-    PersonName,
     PhoneType,
     Tax,
 )
@@ -25,6 +24,8 @@ from gateway.providers.lago.details import (
     LagoDetails,
     LagoErrorDetail,
 )
+from gateway.providers.names import display_name, person_name
+from gateway.providers.normalise import normalised
 from gateway.providers.text import first_text, text, texts
 from gateway.providers.values import phones
 
@@ -45,6 +46,11 @@ def _customer_type(value: str | None) -> CustomerType | None:
 
 
 def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) -> Customer:
+    """The mapped customer, its countries and phones normalised like every provider's."""
+    return normalised(_mapped(wire, organization_id, raw))
+
+
+def _mapped(wire: w.LagoCustomer, organization_id: str, raw: object = None) -> Customer:
     # Lago sends the billing address as the customer's own top-level fields.
     billing = _lago_address(wire)
     shipping = _lago_address(wire.shipping_address) if wire.shipping_address else None
@@ -53,18 +59,19 @@ def to_domain(wire: w.LagoCustomer, organization_id: str, raw: object = None) ->
         for kind, a in ((AddressType.BILLING, billing), (AddressType.DELIVERY, shipping))
         if a is not None and _has_any(a)
     )
-    full_name = " ".join(texts(wire.firstname, wire.lastname)) or None
-    is_company = wire.customer_type == "company"
-    person = (
-        PersonName(full_name=full_name, first_name=wire.firstname, last_name=wire.lastname)
-        if full_name
-        else None
+    customer_type = _CUSTOMER_TYPES.get(wire.customer_type or "")
+    # Lago's `name` is "the full name of the customer": the person's for an individual, the
+    # name a company (or a customer of no type) is known by, before its legal name.
+    is_individual = customer_type is CustomerType.INDIVIDUAL
+    person = person_name(wire.name if is_individual else None, wire.firstname, wire.lastname)
+    company = (
+        first_text(wire.legal_name) if is_individual else first_text(wire.name, wire.legal_name)
     )
     return Customer(
         key=CustomerKey(LAGO, organization_id, wire.external_id),
         external_id=wire.external_id,
-        display_name=first_text(wire.name, wire.legal_name, full_name),
-        company_name=first_text(wire.legal_name, wire.name if is_company else None),
+        display_name=display_name(customer_type, company, wire.legal_name, person),
+        company_name=company,
         legal_name=text(wire.legal_name),
         person_name=person,
         customer_type=_customer_type(wire.customer_type),

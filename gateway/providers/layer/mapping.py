@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 from gateway.domain.customer import (
-    Address,
     AddressType,
     Customer,
     CustomerKey,
     CustomerStatus,
     CustomerType,
-    PersonName,
     PhoneType,
     Tag,
 )
+from gateway.providers.addresses import from_line
 from gateway.providers.layer import LAYER
 from gateway.providers.layer.details import LayerDetails
 from gateway.providers.layer.wire import LayerCustomer, LayerTag
-from gateway.providers.text import first_text, text, texts
+from gateway.providers.names import display_name, person_name
+from gateway.providers.normalise import normalised
+from gateway.providers.text import text, texts
 from gateway.providers.values import metadata_entries, phones
 
 _STATUSES = {"ACTIVE": CustomerStatus.ACTIVE, "ARCHIVED": CustomerStatus.ARCHIVED}
 
 
 def to_domain(wire: LayerCustomer, business_id: str, raw: object = None) -> Customer:
+    """The mapped customer, its countries and phones normalised like every provider's."""
+    return normalised(_mapped(wire, business_id, raw))
+
+
+def _mapped(wire: LayerCustomer, business_id: str, raw: object = None) -> Customer:
     company = text(wire.company_name)
     individual = text(wire.individual_name)
     memo = wire.memo if wire.memo is not None else wire.notes
@@ -30,17 +36,18 @@ def to_domain(wire: LayerCustomer, business_id: str, raw: object = None) -> Cust
     customer_type = (
         CustomerType.COMPANY if company else CustomerType.INDIVIDUAL if individual else None
     )
+    person = person_name(individual)
     return Customer(
         key=CustomerKey(LAYER, business_id, wire.id),
         external_id=wire.external_id,
-        display_name=first_text(company, individual),
+        display_name=display_name(customer_type, company, None, person),
         company_name=company,
         legal_name=None,
-        person_name=PersonName(full_name=individual) if individual else None,
+        person_name=person,
         customer_type=customer_type,
         emails=texts(wire.email),
         phones=phones((wire.mobile_phone, PhoneType.MOBILE), (wire.office_phone, PhoneType.OFFICE)),
-        addresses=(Address(type=AddressType.UNKNOWN, raw=address),) if address else (),
+        addresses=(from_line(AddressType.UNKNOWN, address),) if address else (),
         contacts=(),
         taxes=(),
         tax_id=None,
