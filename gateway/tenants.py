@@ -45,11 +45,6 @@ class Tenant:
         for client in self.clients:
             await client.aclose()
 
-    @property
-    def providers(self) -> tuple[Provider, ...]:
-        """The providers connected, in the registry's order, each once."""
-        return tuple(dict.fromkeys(s.provider for s in self.sources))
-
     def sources_of(self, provider: Provider) -> tuple[CustomerSource, ...]:
         """The provider's accounts, in the order configured; empty when not connected."""
         return tuple(s for s in self.sources if s.provider == provider)
