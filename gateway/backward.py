@@ -2,7 +2,8 @@
 
 A cursor is a forward position: per provider, how many customers it has yielded (its place in
 the interleave, gateway/federation.py) and where its stream stands. The interleave order is a
-property of the data, so the customers before a cursor are, for each provider, its first
+property of the data, so the customers before a cursor are, for each stream (a provider
+account), its first
 `yielded` matching customers. No provider can be read backwards from a position, so a
 backward page re-reads each provider forwards from its start, as far as the cursor counts,
 merges what it read in the interleave order and keeps the last `last` before the cursor's own
@@ -24,9 +25,8 @@ import sys
 from collections.abc import Sequence
 from functools import partial
 
-from gateway.cursor import START, Cursor, CursorKey, StreamPosition, encode_cursor
+from gateway.cursor import START, Cursor, CursorKey, StreamKey, StreamPosition, encode_cursor
 from gateway.domain.filter import CustomerFilter
-from gateway.domain.provider import Provider
 from gateway.errors import FilterScanLimit
 from gateway.federation import (
     DEFAULT_MAX_SCAN_PAGES,
@@ -35,6 +35,7 @@ from gateway.federation import (
     fingerprint_of,
     interleave_place,
     open_cursor,
+    stream_key,
 )
 from gateway.providers.base import CustomerSource
 from gateway.scan import Taken, scan
@@ -55,19 +56,19 @@ async def list_customers_before(
 ) -> FederatedPage:
     """The `last` customers before the cursor `before` (before the end when None)."""
     ordered = list(sources)
-    rank = {s.provider: i for i, s in enumerate(ordered)}
+    rank = {stream_key(s): i for i, s in enumerate(ordered)}
     at = partial(interleave_place, rank)
     fingerprint = fingerprint_of(tenant, ordered, filter)
-    start = {s.provider: _start(s, filter) for s in ordered}
-    wanted = {s.provider: _ALL for s in ordered}
+    start = {stream_key(s): _start(s, filter) for s in ordered}
+    wanted = {stream_key(s): _ALL for s in ordered}
     bound: tuple[int, int] | None = None
     if before is not None:
         wanted = {p: s.yielded for p, s in open_cursor(before, key, fingerprint, start).items()}
         # The cursor's own customer: the last of the interleave prefix it counts.
         bound = max(((n, rank[p]) for p, n in wanted.items() if n), default=(0, -1))
-    live = [s for s in ordered if not start[s.provider].done and wanted[s.provider]]
+    live = [s for s in ordered if not start[stream_key(s)].done and wanted[stream_key(s)]]
     reads = await asyncio.gather(
-        *(scan(s, filter, START, wanted[s.provider], max_scan_pages) for s in live)
+        *(scan(s, filter, START, wanted[stream_key(s)], max_scan_pages) for s in live)
     )
     candidates: list[Taken] = []
     for source, read in zip(live, reads, strict=True):
@@ -98,7 +99,7 @@ def _start(source: CustomerSource, filter: CustomerFilter) -> StreamPosition:
 def _edges(
     merged: list[Taken],
     cut: int,
-    start: dict[Provider, StreamPosition],
+    start: dict[StreamKey, StreamPosition],
     fingerprint: str,
     key: CursorKey | None,
 ) -> tuple[Edge, ...]:
@@ -106,7 +107,7 @@ def _edges(
     positions = dict(start)
     edges = []
     for index, taken in enumerate(merged):
-        positions[taken.customer.provider] = taken.after
+        positions[taken.customer.key.provider, taken.customer.key.account] = taken.after
         if index >= cut:
             cursor = encode_cursor(Cursor(fingerprint, dict(positions)), key)
             edges.append(Edge(taken.customer, cursor))

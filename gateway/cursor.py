@@ -1,7 +1,9 @@
 """The `customers` cursor: where each provider's stream stands, signed, opaque to clients.
 
-A provider's position is the token of the upstream page it is in, how many raw items of that
-page are consumed, and how many customers it has yielded so far (its place in the interleave).
+A stream is one provider account (`StreamKey`: provider and account, so several accounts of a
+provider each keep their own place). Its position is the token of the upstream page it is in,
+how many raw items of that page are consumed, and how many customers it has yielded so far (its
+place in the interleave).
 The cursor also carries a fingerprint of what it was issued for (tenant, provider accounts,
 filter; see gateway/federation.py), and ends with an HMAC-SHA256 over all of it, so a client
 can neither forge a position (and have a page token of its choosing sent upstream) nor replay
@@ -32,13 +34,15 @@ from pydantic import SecretStr
 
 from gateway.domain.provider import Provider
 from gateway.errors import InvalidCursor
+from gateway.settings.model import MAX_CONNECTIONS_PER_TENANT
 
-VERSION = 2
+VERSION = 3
 # A provider page token a cursor may carry: printable ASCII, so its JSON form is at most twice
 # as long. Longer or stranger tokens are the provider's bad response (gateway/federation.py).
 MAX_TOKEN_LENGTH = 512
-# Three providers' longest tokens, all escaped, plus the rest, in base64: about 5,000.
-MAX_CURSOR_LENGTH = 6144
+# Per stream, the longest token and account id, all escaped, plus the rest, in base64: under
+# 2,048; a tenant has at most MAX_CONNECTIONS_PER_TENANT streams.
+MAX_CURSOR_LENGTH = 2048 * MAX_CONNECTIONS_PER_TENANT
 _MAC_BYTES = hashlib.sha256().digest_size
 # Keeps these MACs apart from anything else the same key might ever sign.
 _PURPOSE = b"customer-gateway customers cursor\x00"
@@ -83,12 +87,15 @@ class StreamPosition:
 
 START = StreamPosition()
 
+# Which stream a position belongs to: a provider and one of its accounts.
+StreamKey = tuple[Provider, str]
+
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
     # What the cursor was issued for; the caller compares it with what it is used for.
     filter_fingerprint: str
-    positions: dict[Provider, StreamPosition]
+    positions: dict[StreamKey, StreamPosition]
 
 
 def is_carriable_token(token: str) -> bool:
@@ -102,7 +109,8 @@ def encode_cursor(cursor: Cursor, key: CursorKey | None = None) -> str:
             "v": VERSION,
             "f": cursor.filter_fingerprint,
             "p": {
-                p.value: [s.token, s.skip, s.yielded, s.done] for p, s in cursor.positions.items()
+                _stream_name(k): [s.token, s.skip, s.yielded, s.done]
+                for k, s in cursor.positions.items()
             },
         }
     )
@@ -143,8 +151,21 @@ def _parse(payload: Any) -> Cursor:
             raise ValueError("bad counts")
         if not isinstance(done, bool):
             raise ValueError("bad flag")
-        parsed[Provider(name)] = StreamPosition(token, skip, yielded, done)
+        parsed[_stream_key(name)] = StreamPosition(token, skip, yielded, done)
     return Cursor(fingerprint, parsed)
+
+
+def _stream_name(key: StreamKey) -> str:
+    # A provider's value never holds ":"; an account may, so it is what follows the first.
+    provider, account = key
+    return f"{provider.value}:{account}"
+
+
+def _stream_key(name: str) -> StreamKey:
+    provider, separator, account = name.partition(":")
+    if not separator:
+        raise ValueError("bad stream")
+    return Provider(provider), account
 
 
 def _text(raw: bytes) -> str:
@@ -157,6 +178,7 @@ __all__ = [
     "START",
     "Cursor",
     "CursorKey",
+    "StreamKey",
     "StreamPosition",
     "decode_cursor",
     "encode_cursor",

@@ -1,10 +1,11 @@
 """Paging over several providers at once, behind one cursor.
 
-Order: customers are interleaved provider by provider. The n-th customer (after filtering) of
-each provider comes before the (n+1)-th of any, and within one rank providers follow the
-order of `sources` (the registry's). Each provider keeps its own native order (Layer: API
-order; Codat: by id; Lago: newest first). So a walk with any page size sees every customer once,
-in the same order every time, and each page asks all providers concurrently.
+Order: customers are interleaved stream by stream, a stream being one provider account
+(`stream_key`). The n-th customer (after filtering) of each stream comes before the (n+1)-th
+of any, and within one rank streams follow the order of `sources` (the registry's, then each
+provider's accounts in the order configured). Each provider keeps its own native order
+(Layer: API order; Codat: by id; Lago: newest first). So a walk with any page size sees every
+customer once, in the same order every time, and each page asks all providers concurrently.
 
 Each provider reads at most `max_scan_pages` pages per request (gateway/scan.py). A provider
 the bound stopped holds back whatever would sort after its next match, so the order still does
@@ -22,10 +23,17 @@ from functools import partial
 
 import orjson
 
-from gateway.cursor import START, Cursor, CursorKey, StreamPosition, decode_cursor, encode_cursor
+from gateway.cursor import (
+    START,
+    Cursor,
+    CursorKey,
+    StreamKey,
+    StreamPosition,
+    decode_cursor,
+    encode_cursor,
+)
 from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
-from gateway.domain.provider import Provider
 from gateway.errors import (
     FilterScanLimit,
     GatewayError,
@@ -74,21 +82,21 @@ async def list_customers(
     sources' accounts and `filter`; each provider reads at most `max_scan_pages` pages.
     """
     ordered = list(sources)
-    rank = {s.provider: i for i, s in enumerate(ordered)}
+    rank = {stream_key(s): i for i, s in enumerate(ordered)}
     fingerprint = _fingerprint(tenant, ordered, filter)
-    positions: dict[Provider, StreamPosition] = {s.provider: START for s in ordered}
+    positions: dict[StreamKey, StreamPosition] = {stream_key(s): START for s in ordered}
     if after is not None:
         positions = open_cursor(after, key, fingerprint, positions)
     # Known without a call: the cursor counts the customers shown before it.
     has_previous_page = shown_before(positions)
 
-    live = [s for s in ordered if s.can_match(filter) and not positions[s.provider].done]
+    live = [s for s in ordered if s.can_match(filter) and not positions[stream_key(s)].done]
     outcomes = await asyncio.gather(
-        *(scan(s, filter, positions[s.provider], first + 1, max_scan_pages) for s in live),
+        *(scan(s, filter, positions[stream_key(s)], first + 1, max_scan_pages) for s in live),
         return_exceptions=True,
     )
     candidates: list[Taken] = []
-    stopped: dict[Provider, StreamPosition] = {}
+    stopped: dict[StreamKey, StreamPosition] = {}
     errors: list[GatewayError] = []
     for source, outcome in zip(live, outcomes, strict=True):
         if isinstance(outcome, UpstreamError):
@@ -96,16 +104,16 @@ async def list_customers(
         elif isinstance(outcome, BaseException):
             raise outcome
         elif outcome.stopped_at is not None:
-            stopped[source.provider] = outcome.stopped_at
+            stopped[stream_key(source)] = outcome.stopped_at
             candidates.extend(outcome.taken)
         elif not outcome.taken:
-            positions[source.provider] = StreamPosition(done=True)
+            positions[stream_key(source)] = StreamPosition(done=True)
         else:
             candidates.extend(outcome.taken)
     # Providers that cannot match the filter are finished before they start.
     for source in ordered:
         if not source.can_match(filter):
-            positions[source.provider] = StreamPosition(done=True)
+            positions[stream_key(source)] = StreamPosition(done=True)
 
     place = partial(_place, rank)
     candidates.sort(key=place)
@@ -115,7 +123,7 @@ async def list_customers(
     shown = [t for t in candidates if horizon is None or place(t) < horizon][:first]
     edges = []
     for taken in shown:
-        positions[taken.customer.provider] = taken.after
+        positions[_stream_of(taken)] = taken.after
         edges.append(Edge(taken.customer, encode_cursor(Cursor(fingerprint, dict(positions)), key)))
         errors.extend(taken.unreadable)
     end_cursor = edges[-1].cursor if edges else after
@@ -125,7 +133,7 @@ async def list_customers(
         end_cursor = encode_cursor(Cursor(fingerprint, dict(positions)), key)
         if len(shown) < first:
             # The page is short because the bound stopped these providers' scans.
-            errors.extend(FilterScanLimit(p) for p in resumed)
+            errors.extend(FilterScanLimit(p) for p, _ in resumed)
     return FederatedPage(
         edges=tuple(edges),
         has_next_page=len(candidates) > len(shown) or bool(stopped),
@@ -140,8 +148,8 @@ def open_cursor(
     text: str,
     key: CursorKey | None,
     fingerprint: str,
-    positions: dict[Provider, StreamPosition],
-) -> dict[Provider, StreamPosition]:
+    positions: dict[StreamKey, StreamPosition],
+) -> dict[StreamKey, StreamPosition]:
     """The positions `text` holds, if it was issued for `fingerprint` and these providers.
 
     Checked before any provider is asked: a refused cursor costs no upstream call.
@@ -154,21 +162,21 @@ def open_cursor(
     return dict(cursor.positions)
 
 
-def shown_before(positions: dict[Provider, StreamPosition]) -> bool:
+def shown_before(positions: dict[StreamKey, StreamPosition]) -> bool:
     return any(s.yielded for s in positions.values())
 
 
 def _resume_stopped(
-    stopped: dict[Provider, StreamPosition],
+    stopped: dict[StreamKey, StreamPosition],
     candidates: list[Taken],
     shown: list[Taken],
-    positions: dict[Provider, StreamPosition],
-    rank: dict[Provider, int],
-) -> list[Provider]:
+    positions: dict[StreamKey, StreamPosition],
+    rank: dict[StreamKey, int],
+) -> list[StreamKey]:
     """Move each stopped provider whose finds were all shown to where its scan stopped, so
     the next page reads on from there; the providers moved, in provider order."""
     shown_ids = {id(t) for t in shown}
-    unshown = {t.customer.provider for t in candidates if id(t) not in shown_ids}
+    unshown = {_stream_of(t) for t in candidates if id(t) not in shown_ids}
     moved = sorted((p for p in stopped if p not in unshown), key=rank.__getitem__)
     for provider in moved:
         positions[provider] = stopped[provider]
@@ -180,24 +188,35 @@ def _unreadable_after(
     outcomes: Sequence[Scan | BaseException],
     candidates: list[Taken],
     shown: list[Taken],
-    stopped: dict[Provider, StreamPosition],
-    resumed: list[Provider],
+    stopped: dict[StreamKey, StreamPosition],
+    resumed: list[StreamKey],
 ) -> list[RecordUnreadable]:
-    """Unreadable records a scan passed after its last find, for each provider this page
+    """Unreadable records a scan passed after its last find, for each stream this page
     moves past them: every find shown, and the scan ended (or stopped and was resumed)."""
     shown_ids = {id(t) for t in shown}
-    unshown = {t.customer.provider for t in candidates if id(t) not in shown_ids}
+    unshown = {_stream_of(t) for t in candidates if id(t) not in shown_ids}
     found: list[RecordUnreadable] = []
     for source, outcome in zip(live, outcomes, strict=True):
-        if not isinstance(outcome, Scan) or source.provider in unshown:
+        stream = stream_key(source)
+        if not isinstance(outcome, Scan) or stream in unshown:
             continue
-        if source.provider not in stopped or source.provider in resumed:
+        if stream not in stopped or stream in resumed:
             found.extend(outcome.unreadable)
     return found
 
 
-def _place(rank: dict[Provider, int], taken: Taken) -> tuple[int, int]:
-    return taken.after.yielded, rank[taken.customer.provider]
+def _place(rank: dict[StreamKey, int], taken: Taken) -> tuple[int, int]:
+    return taken.after.yielded, rank[_stream_of(taken)]
+
+
+def stream_key(source: CustomerSource) -> StreamKey:
+    """The stream a source's customers form: its provider and account."""
+    return source.provider, source.account
+
+
+def _stream_of(taken: Taken) -> StreamKey:
+    # A customer's key names the account that sent it, which is its source's.
+    return taken.customer.key.provider, taken.customer.key.account
 
 
 def _fingerprint(tenant: str, sources: Sequence[CustomerSource], filter: CustomerFilter) -> str:
@@ -220,4 +239,5 @@ __all__ = [
     "list_customers",
     "open_cursor",
     "shown_before",
+    "stream_key",
 ]

@@ -27,22 +27,38 @@ from gateway.settings.model import ProviderLimits, TenantSettings
 @dataclass(frozen=True, slots=True)
 class Tenant:
     id: str
-    # In the registry's order: the order `customers` interleaves them in.
-    sources: Mapping[Provider, CustomerSource]
+    # One per connected account: in the registry's order, then each provider's accounts in
+    # the order configured. The order `customers` interleaves them in.
+    sources: tuple[CustomerSource, ...]
     settings: TenantSettings
     # The HTTP clients behind the sources, closed with the app.
     clients: tuple[httpx.AsyncClient, ...] = ()
-    # Each source's upstream, for the calls a webhook's verification makes (Lago's key).
-    upstreams: Mapping[Provider, Upstream] = field(default_factory=dict)
+    # Each source's upstream by (provider, account), for the calls a webhook's verification
+    # makes (Lago's public key).
+    upstreams: Mapping[tuple[Provider, str], Upstream] = field(default_factory=dict)
+    _by_account: dict[tuple[Provider, str], CustomerSource] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        by_account = {(s.provider, s.account): s for s in self.sources}
+        object.__setattr__(self, "_by_account", by_account)
 
     async def close(self) -> None:
         for client in self.clients:
             await client.aclose()
 
+    def sources_of(self, provider: Provider) -> tuple[CustomerSource, ...]:
+        """The provider's accounts, in the order configured; empty when not connected."""
+        return tuple(s for s in self.sources if s.provider == provider)
+
+    def source(self, provider: Provider, account: str) -> CustomerSource | None:
+        """The connection to `account` of `provider`; None when the tenant has none."""
+        return self._by_account.get((provider, account))
+
     def source_for(self, key: CustomerKey) -> CustomerSource | None:
         """The connection that owns `key`, or None when the key is another tenant's account."""
-        source = self.sources.get(key.provider)
-        return source if source is not None and source.account == key.account else None
+        return self.source(key.provider, key.account)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,32 +74,33 @@ class SharedUpstream:
 
 
 def build_tenant(settings: TenantSettings, registry: Registry, shared: SharedUpstream) -> Tenant:
-    """The tenant's sources: one per provider it has a connection to, in registry order."""
-    sources: dict[Provider, CustomerSource] = {}
+    """The tenant's sources: one per connected account, in registry order, then in the order
+    each provider's accounts are configured."""
+    sources: list[CustomerSource] = []
     clients: list[httpx.AsyncClient] = []
-    upstreams: dict[Provider, Upstream] = {}
+    upstreams: dict[tuple[Provider, str], Upstream] = {}
     connections = settings.connections
     for connector in registry:
         provider = connector.provider
-        connection = connections.get(provider.key)
-        if connection is None:
-            continue
-        credential = connector.credential(connection)
-        limits = shared.limits[provider]
-        route = Route(
-            provider,
-            settings.id,
-            shared.gates.gate(provider, credential, limits.concurrency, limits.requests_per_second),
-            shared.gates.resilience(provider, credential),
-            connector.policy.retry_after,
-        )
-        upstream = Upstream.connect(shared.transport, route, shared.cache, shared.timeout)
-        clients.append(upstream.http)
-        upstreams[provider] = upstream
-        sources[provider] = connector.source(connection, upstream)
+        for connection in connections.get(provider.key, ()):
+            credential = connector.credential(connection)
+            limits = shared.limits[provider]
+            route = Route(
+                provider,
+                settings.id,
+                shared.gates.gate(
+                    provider, credential, limits.concurrency, limits.requests_per_second
+                ),
+                shared.gates.resilience(provider, credential),
+                connector.policy.retry_after,
+            )
+            upstream = Upstream.connect(shared.transport, route, shared.cache, shared.timeout)
+            clients.append(upstream.http)
+            upstreams[provider, connector.account(connection)] = upstream
+            sources.append(connector.source(connection, upstream))
     return Tenant(
         id=settings.id,
-        sources=sources,
+        sources=tuple(sources),
         settings=settings,
         clients=tuple(clients),
         upstreams=upstreams,

@@ -15,6 +15,7 @@ from gateway.domain.filter import EMPTY_FILTER
 from gateway.errors import BadUserInput
 from gateway.federation import list_customers
 from gateway.ids import decode_id
+from gateway.loaders.external_ids import first_by_external_id
 from gateway.totals import count_customers
 from resolvers.types.connection import CustomerConnection, CustomerEdge, PageInfo
 from resolvers.types.customer import CustomerInterface, Node, customer_from_domain
@@ -53,15 +54,29 @@ class Query:
         return await _load(info, id)
 
     @strawberry.field(
-        description="A customer by your own id. Codat keeps no external ids, so CODAT gives null."
+        description="A customer by your own id. Codat keeps no external ids, so CODAT gives "
+        "null. With `account`, only that account of the provider is asked (null when the "
+        "tenant has no such account); without, every account of the provider is asked at "
+        "once, and the first in the order the tenant configures them that has the id wins."
     )
     async def customer_by_external_id(
-        self, info: GatewayInfo, provider: Provider, external_id: str
+        self,
+        info: GatewayInfo,
+        provider: Provider,
+        external_id: str,
+        account: str | None = None,
     ) -> CustomerInterface | None:
         if not 0 < len(external_id) <= 255:
             raise BadUserInput("externalId must be 1 to 255 characters")
-        source = info.context.tenant.sources.get(provider)
-        customer = await source.get_by_external_id(external_id) if source else None
+        if account is not None and not 0 < len(account) <= 255:
+            raise BadUserInput("account must be 1 to 255 characters")
+        tenant = info.context.tenant
+        if account is None:
+            sources = tenant.sources_of(provider)
+        else:
+            source = tenant.source(provider, account)
+            sources = (source,) if source is not None else ()
+        customer = await first_by_external_id(sources, external_id)
         return customer_from_domain(customer) if customer else None
 
     @strawberry.field(
@@ -94,8 +109,8 @@ class Query:
             name = "last" if backward else "first"
             raise BadUserInput(f"{name} must be between 1 and {limits.max_page_size}")
         sources = context.tenant.sources
-        wanted = set(providers) if providers is not None else set(sources)
-        chosen = [s for p, s in sources.items() if p in wanted]
+        wanted = set(providers) if providers is not None else {s.provider for s in sources}
+        chosen = [s for s in sources if s.provider in wanted]
         domain_filter = filter.to_domain() if filter else EMPTY_FILTER
         read = list_customers_before if backward else list_customers
         page = await read(

@@ -1,4 +1,4 @@
-"""The sandbox's accounts and credentials, and the gateway tenant that connects to one of them.
+"""The sandbox's accounts and credentials, and the gateway tenant that connects to them.
 
 The credentials are the sandbox's own, invented for it; they open nothing anywhere else.
 `tenant_config` is plain JSON in the shape of the gateway's tenant settings: the sandbox decides
@@ -55,42 +55,60 @@ ACCOUNTS = (DEMO_ACCOUNT, SECOND_ACCOUNT)
 def tenant_config(
     tenant_id: str,
     base_url: str,
-    account: SandboxAccount = DEMO_ACCOUNT,
-    *,
+    *accounts: SandboxAccount,
     allow_anonymous: bool = True,
     api_keys: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """A gateway tenant (as in `[[tenants]]` of its settings) connected to `account` of the
-    sandbox served at `base_url`: all three providers, with the webhook secrets it signs with.
+    """A gateway tenant (as in `[[tenants]]` of its settings) connected to `accounts` of the
+    sandbox served at `base_url` (DEMO_ACCOUNT when none is given): all three providers, with
+    the webhook secrets it signs with. One account writes one table per provider
+    (`[tenants.layer]`); several write an array of tables in the order given
+    (`[[tenants.layer]]`), e.g. `tenant_config("t", url, DEMO_ACCOUNT, SECOND_ACCOUNT)`.
     """
     base = base_url.rstrip("/")
+    connected = accounts or (DEMO_ACCOUNT,)
+    tables = {
+        "layer": [_layer(a, base) for a in connected],
+        "codat": [_codat(a, base) for a in connected],
+        "lago": [_lago(a, base) for a in connected],
+    }
     return {
         "id": tenant_id,
         "allow_anonymous": allow_anonymous,
         "api_keys": list(api_keys),
-        "layer": {
-            "business_id": account.layer_business_id,
-            "client_id": LAYER_CLIENT_ID,
-            "client_secret": LAYER_CLIENT_SECRET,
-            "base_url": f"{base}/layer",
-            "token_url": f"{base}/layer-auth/oauth2/token",
-            "token_scope": SANDBOX_SCOPE,
-            "webhook_secret": LAYER_WEBHOOK_SECRET,
-        },
-        "codat": {
-            "company_id": account.codat_company_id,
-            "api_key": CODAT_API_KEY,
-            "base_url": f"{base}/codat",
-            "webhook_secret": CODAT_WEBHOOK_SECRET,
-        },
-        "lago": {
-            "api_key": account.lago_api_key,
-            "base_url": f"{base}/lago/api/v1",
-            "organization_id": account.lago_organization_id,
-            "webhook_hmac_key": LAGO_WEBHOOK_HMAC_KEY,
-            # JWT-mode deliveries (Lago's default) name the organisation.
-            "webhook_organization_id": organization_uuid(account.lago_api_key),
-        },
+        **{key: t[0] if len(connected) == 1 else t for key, t in tables.items()},
+    }
+
+
+def _layer(account: SandboxAccount, base: str) -> dict[str, Any]:
+    return {
+        "business_id": account.layer_business_id,
+        "client_id": LAYER_CLIENT_ID,
+        "client_secret": LAYER_CLIENT_SECRET,
+        "base_url": f"{base}/layer",
+        "token_url": f"{base}/layer-auth/oauth2/token",
+        "token_scope": SANDBOX_SCOPE,
+        "webhook_secret": LAYER_WEBHOOK_SECRET,
+    }
+
+
+def _codat(account: SandboxAccount, base: str) -> dict[str, Any]:
+    return {
+        "company_id": account.codat_company_id,
+        "api_key": CODAT_API_KEY,
+        "base_url": f"{base}/codat",
+        "webhook_secret": CODAT_WEBHOOK_SECRET,
+    }
+
+
+def _lago(account: SandboxAccount, base: str) -> dict[str, Any]:
+    return {
+        "api_key": account.lago_api_key,
+        "base_url": f"{base}/lago/api/v1",
+        "organization_id": account.lago_organization_id,
+        "webhook_hmac_key": LAGO_WEBHOOK_HMAC_KEY,
+        # JWT-mode deliveries (Lago's default) name the organisation.
+        "webhook_organization_id": organization_uuid(account.lago_api_key),
     }
 
 

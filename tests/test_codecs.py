@@ -30,7 +30,10 @@ positions = st.builds(
 cursors = st.builds(
     Cursor,
     st.text(alphabet="0123456789abcdef", min_size=16, max_size=16),
-    st.dictionaries(st.sampled_from(list(PROVIDERS)), positions, min_size=1),
+    # A stream is a provider account; an account id may hold any character, ":" included.
+    st.dictionaries(
+        st.tuples(st.sampled_from(list(PROVIDERS)), st.text(max_size=40)), positions, min_size=1
+    ),
 )
 
 

@@ -28,6 +28,7 @@ from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
 from gateway.settings.load import load_settings
+from gateway.settings.model import MAX_ACCOUNT_LENGTH, MAX_CONNECTIONS_PER_TENANT
 from tests.providers.fakes import ListingSource
 from tests.services import free_port, gateway_process
 from tests.support import demo_sources
@@ -58,9 +59,15 @@ async def test_a_provider_token_too_long_for_a_cursor_is_a_bad_response(
 
 
 def test_the_longest_cursor_fits_the_bound() -> None:
-    # The longest token a provider may send, every character escaped in JSON.
+    # The longest token a provider may send, every character escaped in JSON, for as many
+    # accounts with ids as long as a tenant may connect.
     longest = StreamPosition('"' * MAX_TOKEN_LENGTH, 10**12, 10**12, False)
-    cursor = Cursor("f" * 32, dict.fromkeys((LAYER, CODAT, LAGO), longest))
+    streams = [
+        (provider, f"{index:02d}" + '"' * (MAX_ACCOUNT_LENGTH - 2))
+        for index in range(MAX_CONNECTIONS_PER_TENANT)
+        for provider in (LAYER, CODAT, LAGO)
+    ][:MAX_CONNECTIONS_PER_TENANT]
+    cursor = Cursor("f" * 32, dict.fromkeys(streams, longest))
     text = encode_cursor(cursor, CursorKey.random())
     assert len(text) <= MAX_CURSOR_LENGTH
 
@@ -82,7 +89,7 @@ def test_serve_with_workers_hands_every_worker_one_drawn_key(
     # Each worker loads its settings from the environment it inherited.
     monkeypatch.setenv(CURSOR_KEY_ENV, drawn)
     one, two = (CursorKey.of(load_settings(None).cursor_key) for _ in range(2))
-    cursor = Cursor("f" * 32, {LAGO: StreamPosition("2", 0, 5, False)})
+    cursor = Cursor("f" * 32, {(LAGO, "org"): StreamPosition("2", 0, 5, False)})
     assert decode_cursor(encode_cursor(cursor, one), two) == cursor
     # Another `serve` draws another key.
     monkeypatch.delenv(CURSOR_KEY_ENV)
@@ -99,7 +106,7 @@ def test_a_configured_key_is_left_to_the_configuration(monkeypatch: pytest.Monke
 
 
 def test_a_cursor_decodes_only_under_its_key() -> None:
-    cursor = Cursor("f" * 32, {CODAT: StreamPosition("3", 1, 201, False)})
+    cursor = Cursor("f" * 32, {(CODAT, "company"): StreamPosition("3", 1, 201, False)})
     text = encode_cursor(cursor, CursorKey.of(SecretStr("k1")))
     assert decode_cursor(text, CursorKey.of(SecretStr("k1"))) == cursor
     with pytest.raises(InvalidCursor):

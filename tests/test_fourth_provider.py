@@ -176,7 +176,7 @@ def test_settings_validate_the_fourth_providers_table_with_its_own_model(tmp_pat
     )
     env = {"KEY": "k", "TOY_KEY": "secret"}
     settings = load_settings(config, env, registry)
-    connection = settings.tenants[0].connections["toy"]
+    (connection,) = settings.tenants[0].connections["toy"]
     assert isinstance(connection, ToyConnection)
     assert connection.api_key.get_secret_value() == "secret"
     assert registry.limits(settings)[ToyConnector.provider].concurrency == 3

@@ -100,10 +100,10 @@ class ResponseCache:
         for a document that does not parse or lacks the operation, means no key."""
         if values is None:
             return None, {}
-        accounts = [
-            Account(tenant.id, p, s.account)
-            for p, s in sorted(tenant.sources.items(), key=lambda i: i[0].value)
-        ]
+        accounts = sorted(
+            (Account(tenant.id, s.provider, s.account) for s in tenant.sources),
+            key=lambda a: (a.provider.value, a.id),
+        )
         generations = await self.store.multi_get_numbers([generation_key(a) for a in accounts])
         try:
             material = orjson.dumps(

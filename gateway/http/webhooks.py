@@ -1,12 +1,16 @@
-"""`POST /webhooks/{provider}?tenant=<id>`: verify, deduplicate, apply, acknowledge.
+"""`POST /webhooks/{provider}?tenant=<id>&account=<id>`: verify, deduplicate, apply, acknowledge.
 
 The provider's connector (gateway/providers/<name>/webhook.py) verifies the delivery and
 says what it does to the cache; this route does what is the same for every provider.
+`?tenant=` and `?account=` (the provider account: Layer business, Codat company, Lago
+organisation label) may be left out when only one connection would match without them.
 
 Every answer is JSON with a stable `code` when something is refused:
 
     200  {"received": true, "action": "replaced|retired|stale|duplicate|ignored"}
     400  WEBHOOK_BODY_NOT_JSON, WEBHOOK_BODY_NOT_OBJECT      signed, but not a JSON object
+    400  WEBHOOK_DESTINATION_AMBIGUOUS                       several tenants or accounts take
+                                                         this provider's webhooks: name one
     401  WEBHOOK_SIGNATURE_INVALID                           missing or wrong signature
     401  WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE                  signed too long ago (or ahead)
     404  WEBHOOK_UNKNOWN_PROVIDER, WEBHOOK_NOT_CONFIGURED
@@ -104,13 +108,8 @@ class WebhookEndpoint:
         connector = self.registry.by_key(request.path_params["provider"].lower())
         if connector is None or connector.webhook is None:
             raise Rejection(404, "WEBHOOK_UNKNOWN_PROVIDER", "no such provider")
-        destination = self._destination(connector, request.query_params.get("tenant"))
-        if destination is None:
-            raise Rejection(
-                404,
-                "WEBHOOK_NOT_CONFIGURED",
-                "no webhook is configured for this tenant and provider",
-            )
+        query = request.query_params
+        destination = self._destination(connector, query.get("tenant"), query.get("account"))
         body = await _read(request)
         headers = {k.lower(): v for k, v in request.headers.items()}
         await self._verify(destination, headers, body)
@@ -118,16 +117,38 @@ class WebhookEndpoint:
         event_id = destination.receiver.event_id(headers)
         return await self._apply(destination, self.cache, event, event_id)
 
-    def _destination(self, connector: AnyConnector, tenant_id: str | None) -> _Destination | None:
-        """The tenant's account the delivery is for. Without ?tenant=, the one tenant with
-        this provider's webhook configured."""
+    def _destination(
+        self, connector: AnyConnector, tenant_id: str | None, account: str | None
+    ) -> _Destination:
+        """The tenant's account the delivery is for: of the connections with this provider's
+        webhook configured, the one `?tenant=` and `?account=` leave (either may be left out
+        when one connection is left without it)."""
         if tenant_id is not None:
             tenant = self.tenants.tenants.get(tenant_id)
             candidates = [tenant] if tenant is not None else []
         else:
             candidates = list(self.tenants.tenants.values())
-        found = [d for t in candidates if (d := _signed(connector, t)) is not None]
-        return found[0] if len(found) == 1 else None
+        found = [
+            d
+            for t in candidates
+            for d in _signed(connector, t)
+            if account is None or d.account.id == account
+        ]
+        if not found:
+            raise Rejection(
+                404,
+                "WEBHOOK_NOT_CONFIGURED",
+                "no webhook is configured for this tenant, provider and account",
+            )
+        if len(found) > 1:
+            # Guessing would retire (or write) another account's cache.
+            raise Rejection(
+                400,
+                "WEBHOOK_DESTINATION_AMBIGUOUS",
+                "several tenants or accounts take this provider's webhooks: "
+                "name one with ?tenant= and ?account=",
+            )
+        return found[0]
 
     async def _verify(
         self, destination: _Destination, headers: dict[str, str], body: bytes
@@ -201,18 +222,23 @@ class WebhookEndpoint:
 _INTERNAL = Rejection(500, "INTERNAL_SERVER_ERROR", "internal server error")
 
 
-def _signed(connector: AnyConnector, tenant: Tenant) -> _Destination | None:
-    """The tenant's account at the connector's provider, if it has a webhook secret there."""
-    connection = tenant.settings.connections.get(connector.provider.key)
+def _signed(connector: AnyConnector, tenant: Tenant) -> list[_Destination]:
+    """The tenant's accounts at the connector's provider that have a webhook secret."""
     receiver = connector.webhook
-    upstream = tenant.upstreams.get(connector.provider)
-    if connection is None or receiver is None or upstream is None:
-        return None
-    secret = receiver.secret(connection)
-    if secret is None:
-        return None
-    account = Account(tenant.id, connector.provider, connector.account(connection))
-    return _Destination(receiver, account, connection, secret.get_secret_value(), upstream.http)
+    if receiver is None:
+        return []
+    found = []
+    for connection in tenant.settings.connections.get(connector.provider.key, ()):
+        secret = receiver.secret(connection)
+        account_id = connector.account(connection)
+        upstream = tenant.upstreams.get((connector.provider, account_id))
+        if secret is None or upstream is None:
+            continue
+        account = Account(tenant.id, connector.provider, account_id)
+        found.append(
+            _Destination(receiver, account, connection, secret.get_secret_value(), upstream.http)
+        )
+    return found
 
 
 async def _read(request: Request) -> bytes:

@@ -18,13 +18,12 @@ from gateway.providers.layer.connector import LayerConnector
 from gateway.settings.model import (
     CachePolicySettings,
     ProviderLimits,
-    Section,
     Settings,
     overridden,
 )
 
 AnyConnector = Connector[Any]
-SectionT = TypeVar("SectionT", bound=Section)
+TableT = TypeVar("TableT")
 
 
 def default_connectors() -> tuple[AnyConnector, ...]:
@@ -80,7 +79,7 @@ class Registry:
         for tenant in settings.tenants:
             self._known(tenant.connections, f"tenants.{tenant.id}")
 
-    def _known(self, tables: Mapping[str, SectionT], where: str) -> Mapping[str, SectionT]:
+    def _known(self, tables: Mapping[str, TableT], where: str) -> Mapping[str, TableT]:
         unknown = sorted(k for k in tables if k not in self._by_key)
         if unknown:
             raise ConfigError(

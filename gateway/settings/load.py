@@ -18,8 +18,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from gateway.errors import ConfigError
-from gateway.providers.registry import Registry, default_connectors
-from gateway.settings.model import Settings, TenantSettings
+from gateway.providers.registry import AnyConnector, Registry, default_connectors
+from gateway.settings.model import (
+    MAX_ACCOUNT_LENGTH,
+    MAX_CONNECTIONS_PER_TENANT,
+    Section,
+    Settings,
+    TenantSettings,
+)
 
 # Keys whose values are credentials whatever table they sit in: in a file they must be
 # `${VAR}` references (each provider's connection model adds its own secret fields).
@@ -78,10 +84,12 @@ def tenant_settings(data: Any, registry: Registry | None = None) -> TenantSettin
 
 def _with_connections(tenant: Any, registry: Registry, where: str, problems: list[str]) -> Any:
     """The tenant's provider tables as their connectors' models (an invalid one is left out,
-    its problems noted); other keys as they are."""
+    its problems noted); other keys as they are. `[tenants.lago]` stays one model,
+    `[[tenants.lago]]` becomes a tuple of them, one account each."""
     if not isinstance(tenant, dict):
         return tenant
     validated = dict(tenant)
+    count = 0
     for key, value in tenant.items():
         if key in TenantSettings.model_fields:
             continue
@@ -91,12 +99,54 @@ def _with_connections(tenant: Any, registry: Registry, where: str, problems: lis
             problems.append(f"{where}.{key}: no provider of that name is registered ({known})")
             del validated[key]
             continue
-        try:
-            validated[key] = connector.connection.model_validate(value)
-        except ValidationError as exc:
-            problems.append(_problems(exc, f"{where}.{key}"))
+        connections = _connections(connector, value, f"{where}.{key}", problems)
+        if connections is None:
             del validated[key]
+        else:
+            validated[key] = connections
+            count += len(connections) if isinstance(connections, tuple) else 1
+    if count > MAX_CONNECTIONS_PER_TENANT:
+        problems.append(
+            f"{where}: {count} provider accounts connected; a tenant may connect at most "
+            f"{MAX_CONNECTIONS_PER_TENANT} in all"
+        )
     return validated
+
+
+def _connections(
+    connector: AnyConnector, value: Any, where: str, problems: list[str]
+) -> Section | tuple[Section, ...] | None:
+    """One table as the connector's model, or an array as a tuple of them; None if invalid."""
+    tables = value if isinstance(value, list) else [value]
+    if not tables:
+        problems.append(f"{where}: an array of connections needs at least one table")
+        return None
+    valid: list[Section] = []
+    first_by_account: dict[str, str] = {}
+    for index, table in enumerate(tables):
+        at = f"{where}.{index}" if isinstance(value, list) else where
+        try:
+            connection = connector.connection.model_validate(table)
+        except ValidationError as exc:
+            problems.append(_problems(exc, at))
+            continue
+        # Ids, cache keys and cursors name the account: two connections to one account would
+        # be one stream read twice, under two credentials.
+        account = connector.account(connection)
+        if not 0 < len(account) <= MAX_ACCOUNT_LENGTH:
+            problems.append(f"{at}: the account must be 1 to {MAX_ACCOUNT_LENGTH} characters")
+            continue
+        if account in first_by_account:
+            problems.append(
+                f"{at}: account {account!r} is already connected by {first_by_account[account]}; "
+                "each account of a provider may be connected once"
+            )
+            continue
+        first_by_account[account] = at
+        valid.append(connection)
+    if len(valid) != len(tables):
+        return None
+    return tuple(valid) if isinstance(value, list) else valid[0]
 
 
 def _problems(exc: ValidationError, prefix: str = "") -> str:

@@ -23,6 +23,13 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Bounds that keep a `customers` cursor, which holds a position per account, within
+# gateway/cursor.py's MAX_CURSOR_LENGTH: accounts a tenant connects in all, and the length of
+# an account's id (as a connector names it: business, company, organisation label).
+MAX_CONNECTIONS_PER_TENANT = 12
+MAX_ACCOUNT_LENGTH = 128
+
+
 class TenantSettings(Section):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     api_keys: tuple[SecretStr, ...] = ()
@@ -33,14 +40,16 @@ class TenantSettings(Section):
     # Requests a second this tenant may make (a token bucket of `burst`); default: limits'.
     requests_per_second: float | None = Field(default=None, gt=0)
     burst: int | None = Field(default=None, ge=1)
-    # Every other key is a provider's connection, e.g. `[tenants.lago]`: the connector's own
-    # model, never a raw table (gateway/settings/load.py validates those).
+    # Every other key is a provider's connection, e.g. `[tenants.lago]`, or several, e.g.
+    # `[[tenants.lago]]` (a tuple, one per account): the connector's own model, never a raw
+    # table (gateway/settings/load.py validates those).
     model_config = ConfigDict(extra="allow", frozen=True)
 
     @model_validator(mode="after")
     def _other_keys_are_connections(self) -> TenantSettings:
         for key, value in (self.model_extra or {}).items():
-            if not isinstance(value, Section):
+            tables = value if isinstance(value, tuple) else (value,)
+            if not tables or not all(isinstance(t, Section) for t in tables):
                 raise ValueError(
                     f"{key}: not a provider connection (provider tables are validated by their "
                     "connectors: gateway.settings.load)"
@@ -48,9 +57,13 @@ class TenantSettings(Section):
         return self
 
     @property
-    def connections(self) -> Mapping[str, Section]:
-        """The tenant's provider connections by provider key ("layer", ...)."""
-        return dict(self.model_extra or {})
+    def connections(self) -> Mapping[str, tuple[Section, ...]]:
+        """The tenant's provider connections by provider key ("layer", ...), each provider's
+        in the order written: one table is a tuple of one."""
+        return {
+            key: value if isinstance(value, tuple) else (value,)
+            for key, value in (self.model_extra or {}).items()
+        }
 
 
 class ProviderLimits(Section):
@@ -254,6 +267,8 @@ class Settings(BaseSettings):
 
 
 __all__ = [
+    "MAX_ACCOUNT_LENGTH",
+    "MAX_CONNECTIONS_PER_TENANT",
     "CachePolicySettings",
     "CacheSettings",
     "LimitSettings",
