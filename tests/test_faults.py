@@ -108,11 +108,14 @@ async def test_fault_matrix(
 ) -> None:
     resilience = RESILIENCE
     if attempts is not None and layer_attempts is not None:
-        # Where the count of attempts is exact, the deadline is not what is tested: a roomy one
-        # keeps a loaded machine (slow loopback calls, late timers) from cutting retries short,
-        # which made exact counts flaky (seen in busy runs for error:500 and ratelimit:1). The
-        # rows that test the deadline itself (timeouts) keep the tight one.
-        resilience = RESILIENCE.model_copy(update={"request_deadline_seconds": 5.0})
+        # Where the count of attempts is exact, deadlines are not what is tested: roomy ones keep
+        # a loaded machine (slow loopback calls, late timers, the in-process sandbox waiting
+        # while a first page is mapped) from cutting retries short or timing out a healthy
+        # call, which made exact counts flaky (error:500, ratelimit:1, flaky:0 in busy runs).
+        # The rows that test the deadline itself (timeouts) keep the tight ones.
+        resilience = RESILIENCE.model_copy(
+            update={"request_deadline_seconds": 5.0, "call_timeout_seconds": 3.0}
+        )
     async with rig(resilience) as r:
         r.sandbox.faults.set(*parse_fault(f"{provider}={fault}"))
         started = time.monotonic()
