@@ -265,6 +265,8 @@ async def test_layer_long_nulls_and_new_enum_values(awkward: GatewayClient) -> N
     c = nulls["data"]["customer"]
     assert "errors" not in nulls
     assert c["displayName"] is c["personName"] is c["email"] is c["objectType"] is None
+    # Even the status Layer's schema requires may be null: UNKNOWN, with null as sent beside.
+    assert (c["status"], c["layerStatus"]) == ("UNKNOWN", None)
     assert (c["emails"], c["phones"], c["addresses"], c["tags"]) == ([], [], [], [])
     assert c["transactionTags"] == []
 
