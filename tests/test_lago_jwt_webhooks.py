@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gateway.providers.lago.public_key import KEY_PATH
 from sandbox import DEMO_ACCOUNT, Sandbox
+from sandbox.faults import parse_fault
 from sandbox.lago import organization_uuid
 from tests.support import GatewayClient, gateway_client
 
@@ -213,3 +214,25 @@ async def test_the_deprecated_public_key_endpoint_serves_the_same_key(
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+async def test_a_key_fetch_that_failed_is_tried_again_a_minute_on(
+    gateway: GatewayClient, clock: Clock
+) -> None:
+    """A Lago blip at the first delivery must not refuse every later genuine one."""
+    signer = gateway.sandbox.webhooks.lago_key
+    gateway.sandbox.faults.set("lago", parse_fault("lago=error:503")[1])
+    assert refused(await deliver(gateway, event(), signer.sign(event())))
+    failed = key_fetches(gateway)
+    assert failed >= 1
+    gateway.sandbox.faults.set("lago", None)
+    # Within the minute, nothing is fetched again (forged deliveries cost no calls) ...
+    clock.now += 30
+    assert refused(await deliver(gateway, event("Soon"), signer.sign(event("Soon"))))
+    assert key_fetches(gateway) == failed
+    # ... and a minute on, the key is fetched once and genuine deliveries are taken again.
+    clock.now += 31
+    body = event("Later")
+    assert (await deliver(gateway, body, signer.sign(body))).status_code == 200
+    assert (await deliver(gateway, event("After"), signer.sign(event("After")))).status_code == 200
+    assert key_fetches(gateway) == failed + 1

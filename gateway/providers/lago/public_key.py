@@ -53,7 +53,9 @@ class PublicKeys:
         self, http: httpx.AsyncClient, connection: LagoConnection, now: float
     ) -> RSAPublicKey | None:
         held = self._held.get(http)
-        if held is None:
+        if held is None or (held.key is None and not _recent(held, now)):
+            # Never fetched, or the last fetch found no key and a minute has passed: a Lago
+            # blip at the first delivery must not refuse every later genuine one.
             held = await self._fetch(http, connection, now)
         return held.key
 
@@ -61,7 +63,7 @@ class PublicKeys:
         self, http: httpx.AsyncClient, connection: LagoConnection, now: float
     ) -> RSAPublicKey | None:
         held = self._held.get(http)
-        if held is not None and 0 <= now - held.fetched_at < REFETCH_SECONDS:
+        if held is not None and _recent(held, now):
             return None
         return (await self._fetch(http, connection, now)).key
 
@@ -79,10 +81,15 @@ class PublicKeys:
                 log.warning("Lago's webhook public key: status %s", response.status_code)
         except (GatewayError, httpx.HTTPError) as exc:
             log.warning("Lago's webhook public key could not be fetched: %s", type(exc).__name__)
-        # A failure is kept too: the next attempt waits out the minute like a rotation would.
+        # A failure is kept too: the next attempt (`current` or `refreshed`) waits out the
+        # minute, as after a rotation.
         held = _Held(key, now)
         self._held[http] = held
         return held
+
+
+def _recent(held: _Held, now: float) -> bool:
+    return 0 <= now - held.fetched_at < REFETCH_SECONDS
 
 
 def public_key(body: bytes) -> RSAPublicKey | None:
