@@ -48,10 +48,10 @@ _ALL = sys.maxsize
 async def list_customers_ordered(
     sources: Sequence[CustomerSource],
     filter: CustomerFilter,
-    order: CustomerOrder,
     size: int,
     cursor: str | None,
     *,
+    order: CustomerOrder,
     backward: bool = False,
     tenant: str = "",
     key: CursorKey | None = None,
@@ -84,6 +84,7 @@ async def list_customers_ordered(
         errors=tuple(unreadable) if cursor is None else (),
         start_cursor=edges[0].cursor if edges else cursor,
         has_previous_page=begin > 0,
+        total=len(placed),
     )
 
 

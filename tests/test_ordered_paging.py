@@ -66,7 +66,9 @@ async def walk_ordered(
     pages: list[list[CustomerKey]] = []
     cursor: str | None = None
     while True:
-        page = await list_customers_ordered(sources, filter, order, size, cursor, backward=backward)
+        page = await list_customers_ordered(
+            sources, filter, size, cursor, order=order, backward=backward
+        )
         assert not page.errors
         assert 0 < len(page.edges) <= size
         pages.append([e.customer.key for e in page.edges])
@@ -130,12 +132,14 @@ async def test_turning_round_and_cursors_bound_to_the_order(
     async with httpx.AsyncClient(transport=counting, base_url="http://sandbox.invalid") as http:
         sources = list(demo_sources(http, cache=memory_cache(CACHED)).values())
         asc = CustomerOrder(OrderField.CREATED_AT)
-        first = await list_customers_ordered(sources, EMPTY_FILTER, asc, 10, None)
-        second = await list_customers_ordered(sources, EMPTY_FILTER, asc, 10, first.end_cursor)
+        first = await list_customers_ordered(sources, EMPTY_FILTER, 10, None, order=asc)
+        second = await list_customers_ordered(
+            sources, EMPTY_FILTER, 10, first.end_cursor, order=asc
+        )
         assert (first.has_previous_page, first.has_next_page) == (False, True)
         assert second.has_previous_page is True
         back = await list_customers_ordered(
-            sources, EMPTY_FILTER, asc, 10, second.start_cursor, backward=True
+            sources, EMPTY_FILTER, 10, second.start_cursor, order=asc, backward=True
         )
         assert [e.cursor for e in back.edges] == [e.cursor for e in first.edges]
         assert (back.has_previous_page, back.has_next_page) == (False, True)
@@ -145,17 +149,21 @@ async def test_turning_round_and_cursors_bound_to_the_order(
             list_customers_ordered(
                 sources,
                 EMPTY_FILTER,
-                CustomerOrder(OrderField.CREATED_AT, OrderDirection.DESC),
                 10,
                 first.end_cursor,
+                order=CustomerOrder(OrderField.CREATED_AT, OrderDirection.DESC),
             ),
             list_customers_ordered(
-                sources, EMPTY_FILTER, CustomerOrder(OrderField.NAME), 10, first.end_cursor
+                sources, EMPTY_FILTER, 10, first.end_cursor, order=CustomerOrder(OrderField.NAME)
             ),
-            list_customers_ordered(sources, CustomerFilter(search="a"), asc, 10, first.end_cursor),
-            list_customers_ordered(sources, EMPTY_FILTER, asc, 10, first.end_cursor, tenant="x"),
-            list_customers_ordered(sources[:2], EMPTY_FILTER, asc, 10, first.end_cursor),
-            list_customers_ordered(sources, EMPTY_FILTER, asc, 10, plain.end_cursor),
+            list_customers_ordered(
+                sources, CustomerFilter(search="a"), 10, first.end_cursor, order=asc
+            ),
+            list_customers_ordered(
+                sources, EMPTY_FILTER, 10, first.end_cursor, order=asc, tenant="x"
+            ),
+            list_customers_ordered(sources[:2], EMPTY_FILTER, 10, first.end_cursor, order=asc),
+            list_customers_ordered(sources, EMPTY_FILTER, 10, plain.end_cursor, order=asc),
             list_customers(sources, EMPTY_FILTER, 10, first.end_cursor),
         ]
         for attempt in refused:
@@ -169,11 +177,11 @@ async def test_an_ordered_page_reads_every_page_of_every_stream_once(sandbox: Sa
     async with httpx.AsyncClient(transport=counting, base_url="http://sandbox.invalid") as http:
         sources = list(demo_sources(http, cache=memory_cache(CACHED)).values())
         order = CustomerOrder(OrderField.NAME)
-        page = await list_customers_ordered(sources, EMPTY_FILTER, order, 20, None)
+        page = await list_customers_ordered(sources, EMPTY_FILTER, 20, None, order=order)
         # 783 customers, 100 a page: three pages from each of the three providers.
         assert len(counting.calls("/customers")) == 9
         counting.reset()
-        await list_customers_ordered(sources, EMPTY_FILTER, order, 20, page.end_cursor)
+        await list_customers_ordered(sources, EMPTY_FILTER, 20, page.end_cursor, order=order)
         assert counting.calls("/customers") == []  # the walk on is read from the cache
 
 
@@ -185,7 +193,12 @@ async def test_a_stream_too_large_to_sort_is_refused_not_sorted_in_part(
         sources = list(demo_sources(http).values())
         with pytest.raises(OrderScanLimit) as refused:
             await list_customers_ordered(
-                sources, EMPTY_FILTER, CustomerOrder(OrderField.NAME), 5, None, max_scan_pages=2
+                sources,
+                EMPTY_FILTER,
+                5,
+                None,
+                order=CustomerOrder(OrderField.NAME),
+                max_scan_pages=2,
             )
         assert refused.value.code == "ORDER_SCAN_LIMIT"
         assert refused.value.extensions()["provider"] in {"LAYER", "CODAT", "LAGO"}
