@@ -114,12 +114,27 @@ def encode_cursor(cursor: Cursor, key: CursorKey | None = None) -> str:
             },
         }
     )
-    return _text(payload + (key or process_key()).sign(payload))
+    return seal(payload, key)
 
 
 def decode_cursor(text: str, key: CursorKey | None = None) -> Cursor:
     """The cursor `text` encodes, if `key` signed it; otherwise InvalidCursor."""
-    invalid = InvalidCursor("Invalid cursor: pass an endCursor from this query unchanged")
+    payload = unseal(text, key)
+    # Signed by us, so well formed; checked anyway, as a key may outlive a format.
+    try:
+        return _parse(orjson.loads(payload))
+    except (orjson.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError):
+        raise invalid_cursor() from None
+
+
+def seal(payload: bytes, key: CursorKey | None = None) -> str:
+    """`payload` signed with `key`, as cursor text (gateway/order_cursor.py seals its own)."""
+    return _text(payload + (key or process_key()).sign(payload))
+
+
+def unseal(text: str, key: CursorKey | None = None) -> bytes:
+    """The payload of cursor text `key` sealed; otherwise InvalidCursor."""
+    invalid = invalid_cursor()
     if not text or len(text) > MAX_CURSOR_LENGTH or not _TEXT.fullmatch(text):
         raise invalid
     try:
@@ -132,11 +147,12 @@ def decode_cursor(text: str, key: CursorKey | None = None) -> Cursor:
     payload, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
     if not hmac.compare_digest(mac, (key or process_key()).sign(payload)):
         raise invalid
-    # Signed by us, so well formed; checked anyway, as a key may outlive a format.
-    try:
-        return _parse(orjson.loads(payload))
-    except (orjson.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError):
-        raise invalid from None
+    return payload
+
+
+def invalid_cursor() -> InvalidCursor:
+    """The one refusal of a cursor this module did not write (a fresh one each time)."""
+    return InvalidCursor("Invalid cursor: pass an endCursor from this query unchanged")
 
 
 def _parse(payload: Any) -> Cursor:
@@ -182,6 +198,9 @@ __all__ = [
     "StreamPosition",
     "decode_cursor",
     "encode_cursor",
+    "invalid_cursor",
     "is_carriable_token",
     "process_key",
+    "seal",
+    "unseal",
 ]

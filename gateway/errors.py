@@ -6,6 +6,7 @@
     │                               this gateway did not issue to this caller for this filter
     │                               and these providers
     ├── FilterScanLimit         FILTER_SCAN_LIMIT: the page bound stopped a provider's scan
+    ├── OrderScanLimit          ORDER_SCAN_LIMIT: a stream is too large to read whole and sort
     ├── TotalCountUnknown       TOTAL_COUNT_UNKNOWN: a provider cannot say how many match
     ├── TenantError             UNAUTHENTICATED: no or unknown gateway key
     ├── ConfigError             (start-up only) settings that cannot work
@@ -71,6 +72,24 @@ class FilterScanLimit(GatewayError):
 
     def extensions(self) -> dict[str, object]:
         return {"code": self.code, "provider": self.provider.value}
+
+
+class OrderScanLimit(GatewayError):
+    """An ordered page needs every matching customer of every stream; this one has more pages
+    than the bound, so no page can be given without risking a wrong order."""
+
+    code = "ORDER_SCAN_LIMIT"
+
+    def __init__(self, provider: Provider, account: str, max_pages: int) -> None:
+        super().__init__(
+            f"{provider.value}: account {account} has more than {max_pages} pages of matching "
+            "customers, too many to sort; narrow the filter or page without orderBy"
+        )
+        self.provider = provider
+        self.account = account
+
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "provider": self.provider.value, "account": self.account}
 
 
 class TotalCountUnknown(GatewayError):
@@ -171,6 +190,7 @@ __all__ = [
     "FilterScanLimit",
     "GatewayError",
     "InvalidCursor",
+    "OrderScanLimit",
     "RecordUnreadable",
     "TenantError",
     "TotalCountUnknown",

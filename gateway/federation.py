@@ -64,6 +64,8 @@ class FederatedPage:
     errors: tuple[GatewayError, ...]
     start_cursor: str | None = None
     has_previous_page: bool = False
+    # How many customers match in all, when the page had to read them all to be given.
+    total: int | None = None
 
 
 async def list_customers(

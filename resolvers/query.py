@@ -16,11 +16,13 @@ from gateway.errors import BadUserInput
 from gateway.federation import list_customers
 from gateway.ids import decode_id
 from gateway.loaders.external_ids import first_by_external_id
+from gateway.ordered import list_customers_ordered
 from gateway.totals import count_customers
 from resolvers.types.connection import CustomerConnection, CustomerEdge, PageInfo
 from resolvers.types.customer import CustomerInterface, Node, customer_from_domain
 from resolvers.types.enums import Provider
 from resolvers.types.filter import CustomerFilterInput
+from resolvers.types.order import CustomerOrderInput
 
 GatewayInfo = Info[Context, None]
 
@@ -88,7 +90,10 @@ class Query:
         "filter and providers it came from (INVALID_CURSOR otherwise). `last`/`before` page "
         "backwards through the same sequence: each such page re-reads every provider from its "
         "first page up to `before` (FILTER_SCAN_LIMIT when that takes more pages than the "
-        "scan bound)."
+        "scan bound). With `orderBy`, every page reads each provider account whole (up to "
+        "the scan bound's pages, cached between pages) and sorts across all of them: an "
+        "account with more is refused with ORDER_SCAN_LIMIT, never sorted in part; cursors "
+        "then hold their customer's place and work only with the same orderBy."
     )
     async def customers(
         self,
@@ -99,6 +104,7 @@ class Query:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
+        order_by: CustomerOrderInput | None = None,
     ) -> CustomerConnection:
         context = info.context
         limits = context.settings.limits
@@ -113,6 +119,8 @@ class Query:
         chosen = [s for s in sources if s.provider in wanted]
         domain_filter = filter.to_domain() if filter else EMPTY_FILTER
         read = list_customers_before if backward else list_customers
+        if order_by is not None:
+            read = partial(list_customers_ordered, order=order_by.to_domain(), backward=backward)
         page = await read(
             chosen,
             domain_filter,
@@ -135,8 +143,15 @@ class Query:
                 start_cursor=page.start_cursor,
                 end_cursor=page.end_cursor,
             ),
-            count=partial(count_customers, chosen, domain_filter),
+            count=partial(_known, page.total)
+            if page.total is not None
+            else partial(count_customers, chosen, domain_filter),
         )
+
+
+async def _known(total: int) -> int:
+    # An ordered page read every matching customer, so it has counted them already.
+    return total
 
 
 def _direction(first: int | None, after: str | None, last: int | None, before: str | None) -> bool:

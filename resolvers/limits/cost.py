@@ -6,8 +6,9 @@ selected (the whole record is parsed and mapped), plus the fields selected on it
 root, fragments on type conditions count the most expensive type, and a list inside a record
 (addresses, phones, tags...) counts its selection once: its items come with the record, in the
 same upstream answer. Each page of `customers` may cost two upstream calls per provider, each
-id one. A query over the limits is refused before any resolver, and so any provider, is
-touched. docs/cost.md works examples through.
+id one; an ordered page (`orderBy`) reads every page of every provider, up to the scan bound.
+A query over the limits is refused before any resolver, and so any provider, is touched.
+docs/cost.md works examples through.
 
 Arguments are costed as they will run: coerced exactly as graphql-core coerces them for
 execution, so a variable that is not sent takes its default, a single value given where a list
@@ -38,6 +39,7 @@ from graphql import (
     get_variable_values,
 )
 
+from gateway.settings.model import LimitSettings
 from resolvers.limits.analysis import Coverage, DocumentAnalysis
 from resolvers.limits.graph import SelectionGraph, saturate
 
@@ -46,6 +48,7 @@ from resolvers.limits.graph import SelectionGraph, saturate
 # each (fifteen aliased pages of 100) as costly as the reads they are.
 RECORD_WEIGHT = 20
 PROVIDERS = 3
+DEFAULT_MAX_SCAN_PAGES = LimitSettings().max_filter_scan_pages
 # Root fields that read one object: one upstream call each.
 LOOKUPS = frozenset({"node", "customer", "customerByExternalId"})
 
@@ -81,6 +84,7 @@ def estimate(
     variables: Mapping[str, Any] | None,
     operation_name: str | None,
     default_page_size: int,
+    max_scan_pages: int = DEFAULT_MAX_SCAN_PAGES,
 ) -> Cost | None:
     """The cost of the operation that will run, or None when its variables do not coerce
     (execution then refuses the request before any resolver runs)."""
@@ -95,7 +99,9 @@ def estimate(
     root = schema.get_root_type(operation.operation)
     if root is None:
         return NOTHING
-    return _RootCost(analysis, root, coerced, default_page_size).of(operation.selection_set)
+    return _RootCost(analysis, root, coerced, default_page_size, max_scan_pages).of(
+        operation.selection_set
+    )
 
 
 class _RootCost:
@@ -108,8 +114,10 @@ class _RootCost:
         root: GraphQLObjectType,
         variables: VariableValues,
         default_page_size: int,
+        max_scan_pages: int,
     ) -> None:
         self.analysis = analysis
+        self.max_scan_pages = max_scan_pages
         self.root = root
         self.variables = variables
         self.default_page_size = default_page_size
@@ -145,7 +153,9 @@ class _RootCost:
             items = self._page_size(arguments)
             providers = arguments.get("providers")
             asked = len(providers) if isinstance(providers, list) and providers else PROVIDERS
-            return Cost(1 + items * (below + RECORD_WEIGHT), asked * 2 * math.ceil(items / 100))
+            # An ordered page reads every stream whole, up to the scan bound's pages each.
+            pages = self.max_scan_pages if arguments.get("orderBy") else 2 * math.ceil(items / 100)
+            return Cost(1 + items * (below + RECORD_WEIGHT), asked * pages)
         if name == "nodes":
             ids = arguments.get("ids")
             count = len(ids) if isinstance(ids, list) else 0

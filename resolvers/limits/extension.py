@@ -75,6 +75,7 @@ class DocumentLimits(SchemaExtension):
                 context.variables,
                 context.operation_name,
                 self.limits.default_page_size,
+                self.limits.max_filter_scan_pages,
             )
             self.cost = cost
             refusal = cost_refusal(cost, self.limits) if cost is not None else None

@@ -30,8 +30,9 @@ class CustomerEdge:
 @strawberry.type(
     description="Customers of every requested provider, interleaved: the n-th customer of each "
     "provider (LAYER, then CODAT, then LAGO) before the (n+1)-th of any, each provider in its "
-    "own order. The same walk always gives the same order, each customer once, forwards "
-    "(`first`/`after`) and backwards (`last`/`before`)."
+    "own order; with `orderBy`, sorted across all of them instead. The same walk always gives "
+    "the same order, each customer once, forwards (`first`/`after`) and backwards "
+    "(`last`/`before`)."
 )
 class CustomerConnection:
     edges: list[CustomerEdge]
