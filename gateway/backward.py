@@ -14,8 +14,9 @@ read to its end.
 Cost: a backward page reads every provider from its first page up to the cursor (upstream
 pages are cached, so a walk back over pages just read is mostly cache hits), at most
 `max_scan_pages` pages per provider; a cursor further in than that is refused with one
-FILTER_SCAN_LIMIT error rather than answered with a page that skips customers. A failing
-provider fails the page: its customers' places cannot be known without it.
+BACKWARD_SCAN_LIMIT error rather than answered with a page that skips customers. A failing
+provider leaves the page empty with its error (the others' places cannot be known without it),
+never the whole response.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from functools import partial
 
 from gateway.cursor import START, Cursor, CursorKey, StreamKey, StreamPosition, encode_cursor
 from gateway.domain.filter import CustomerFilter
-from gateway.errors import FilterScanLimit
+from gateway.errors import BackwardScanLimit, GatewayError, RecordUnreadable, UpstreamError
 from gateway.federation import (
     DEFAULT_MAX_SCAN_PAGES,
     Edge,
@@ -68,26 +69,53 @@ async def list_customers_before(
         bound = max(((n, rank[p]) for p, n in wanted.items() if n), default=(0, -1))
     live = [s for s in ordered if not start[stream_key(s)].done and wanted[stream_key(s)]]
     reads = await asyncio.gather(
-        *(scan(s, filter, START, wanted[stream_key(s)], max_scan_pages) for s in live)
+        *(scan(s, filter, START, wanted[stream_key(s)], max_scan_pages) for s in live),
+        return_exceptions=True,
     )
+    failed = [r for r in reads if isinstance(r, UpstreamError)]
+    if failed:
+        # The others' places cannot be known without the failed provider: an empty page with
+        # its error, so the field (and its siblings) stay; a retry may find it back.
+        return _unplaced(before, tuple(failed))
     candidates: list[Taken] = []
+    trailing: list[RecordUnreadable] = []
     for source, read in zip(live, reads, strict=True):
+        if isinstance(read, BaseException):
+            raise read
         if read.stopped_at is not None:
-            raise FilterScanLimit(source.provider)
+            raise BackwardScanLimit(source.provider, source.account, max_scan_pages)
         candidates.extend(read.taken)
+        trailing.extend(read.unreadable)
     candidates.sort(key=at)
     if bound is not None:
         candidates = [t for t in candidates if at(t) < bound]
     cut = max(len(candidates) - last, 0)
     edges = _edges(candidates, cut, start, fingerprint, key)
+    # Each unreadable record is reported with the customer after it, as forwards; those after
+    # every stream's last customer belong to the end of the list, the page without `before`.
+    unreadable = [e for t in candidates[cut:] for e in t.unreadable]
+    if before is None:
+        unreadable.extend(trailing)
     return FederatedPage(
         edges=edges,
         # With `before`, the cursor's own customer comes next.
         has_next_page=before is not None,
         end_cursor=edges[-1].cursor if edges else before,
-        errors=(),
+        errors=tuple(unreadable),
         start_cursor=edges[0].cursor if edges else before,
         has_previous_page=cut > 0,
+    )
+
+
+def _unplaced(before: str | None, errors: tuple[GatewayError, ...]) -> FederatedPage:
+    return FederatedPage(
+        edges=(),
+        has_next_page=before is not None,
+        end_cursor=before,
+        errors=errors,
+        start_cursor=before,
+        # Unknown: say there may be more, so a client tries again rather than stopping.
+        has_previous_page=True,
     )
 
 

@@ -74,6 +74,24 @@ class FilterScanLimit(GatewayError):
         return {"code": self.code, "provider": self.provider.value}
 
 
+class BackwardScanLimit(GatewayError):
+    """A backward page re-reads each stream forwards from its start; this one has more pages
+    before the point asked for than the bound, so no page can be given without skipping."""
+
+    code = "BACKWARD_SCAN_LIMIT"
+
+    def __init__(self, provider: Provider, account: str, max_pages: int) -> None:
+        super().__init__(
+            f"{provider.value}: account {account} has more than {max_pages} pages before this "
+            "point, too many to read backwards; page backwards from a nearer cursor, or forwards"
+        )
+        self.provider = provider
+        self.account = account
+
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "provider": self.provider.value, "account": self.account}
+
+
 class OrderScanLimit(GatewayError):
     """An ordered page needs every matching customer of every stream; this one has more pages
     than the bound, so no page can be given without risking a wrong order."""
@@ -185,6 +203,7 @@ class UpstreamRejected(UpstreamError):
 
 
 __all__ = [
+    "BackwardScanLimit",
     "BadUserInput",
     "ConfigError",
     "FilterScanLimit",

@@ -9,7 +9,7 @@ from gateway.backward import list_customers_before
 from gateway.cache.entry import CachePolicy
 from gateway.domain.customer import CustomerKey
 from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
-from gateway.errors import FilterScanLimit, InvalidCursor
+from gateway.errors import BackwardScanLimit, InvalidCursor
 from gateway.federation import list_customers
 from gateway.providers.base import CustomerSource
 from gateway.providers.codat import CODAT
@@ -133,7 +133,7 @@ async def test_a_cursor_past_the_scan_bound_is_refused_not_answered_short(
     for _ in range(3):
         page = await list_customers(sources, EMPTY_FILTER, 100, page.end_cursor)
     # 400 customers in, each provider is on its second upstream page: one is not enough.
-    with pytest.raises(FilterScanLimit) as refused:
+    with pytest.raises(BackwardScanLimit) as refused:
         await list_customers_before(sources, EMPTY_FILTER, 10, page.end_cursor, max_scan_pages=1)
     assert refused.value.provider == LAYER
     assert (await list_customers_before(sources, EMPTY_FILTER, 10, page.end_cursor)).edges
@@ -152,3 +152,31 @@ async def test_a_forged_or_foreign_cursor_is_refused_before_any_call(sandbox: Sa
         with pytest.raises(InvalidCursor):
             await list_customers_before(sources[:2], EMPTY_FILTER, 5, page.end_cursor)
         assert counting.calls() == []
+
+
+async def test_the_end_of_a_list_too_long_to_read_back_says_so_in_its_own_words(
+    sandbox_http: httpx.AsyncClient,
+) -> None:
+    """`last` without `before` must read every stream to its end: past the bound, the error
+    names the stream and says what to do instead, not a filter that was never given."""
+    sources = list(demo_sources(sandbox_http).values())
+    with pytest.raises(BackwardScanLimit) as refused:
+        await list_customers_before(sources, EMPTY_FILTER, 5, None, max_scan_pages=1)
+    assert refused.value.code == "BACKWARD_SCAN_LIMIT"
+    assert "filter" not in str(refused.value)
+    assert refused.value.extensions()["provider"] in ("LAYER", "CODAT", "LAGO")
+
+
+async def test_a_failing_provider_costs_a_backward_page_only_its_own_customers_place(
+    sandbox: Sandbox,
+) -> None:
+    """A backward page cannot place the others' customers without the failed provider, so it
+    is empty with that provider's error: the field stays, and so do its siblings."""
+    counting = CountingTransport(httpx.ASGITransport(sandbox.app))
+    async with httpx.AsyncClient(transport=counting, base_url="http://sandbox.invalid") as http:
+        sources = list(demo_sources(http).values())
+        counting.failing.add("/lago")
+        page = await list_customers_before(sources, EMPTY_FILTER, 5, None)
+    assert page.edges == ()
+    assert [e.code for e in page.errors] == ["UPSTREAM_UNAVAILABLE"]
+    assert page.has_previous_page is True

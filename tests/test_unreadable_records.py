@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from gateway.backward import list_customers_before
 from gateway.domain.customer import Customer, CustomerKey, CustomerStatus
 from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
 from gateway.errors import RecordUnreadable
@@ -300,3 +301,27 @@ async def test_an_unreadable_record_read_by_external_id_is_null_with_its_error(
     assert without_locations(body["errors"]) == [
         unreadable(provider, provider_id, field, ["customerByExternalId"])
     ]
+
+
+@pytest.mark.parametrize("last", [1, 2, 3, 5, 10])
+async def test_backwards_every_unreadable_record_is_reported_exactly_once(last: int) -> None:
+    """Walking back from the end reports what walking forwards does: each record once, on
+    the page that shows the customer after it (the end's own on the last page)."""
+    source = PagesWithUnreadable()
+    seen: list[str] = []
+    reported: list[str | None] = []
+    before: str | None = None
+    while True:
+        page = await list_customers_before([source], EMPTY_FILTER, last, before)
+        seen = [e.customer.key.native_id for e in page.edges] + seen
+        reported += [e.provider_id for e in page.errors if isinstance(e, RecordUnreadable)]
+        if not page.has_previous_page:
+            break
+        before = page.start_cursor
+    assert seen == ["c0", "c1", "c2", "c3", "c4"]
+    assert sorted(p or "" for p in reported) == sorted(
+        f"p{i}-{n}"
+        for i, slots in enumerate(PagesWithUnreadable.PAGES)
+        for n, slot in enumerate(slots)
+        if slot == "x"
+    )
