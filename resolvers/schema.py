@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import partial
 
 import strawberry
@@ -22,6 +23,7 @@ from resolvers.limits import limit_extensions
 from resolvers.query import Query
 from resolvers.types.codat import CodatCustomer
 from resolvers.types.customer import ProviderCustomerType, register_customer_types
+from resolvers.types.datetime import DATE_TIME
 from resolvers.types.enums import list_providers
 from resolvers.types.lago import LagoCustomer
 from resolvers.types.layer import LayerCustomer
@@ -70,6 +72,7 @@ def build_schema(
         types=list(customer_types),
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.mode == "production"),
+        scalar_overrides={datetime: DATE_TIME},
     )
 
 

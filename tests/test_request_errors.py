@@ -254,3 +254,14 @@ async def test_empty_get_parameters_count_as_absent(
     )
     assert response.status_code == 200, response.text
     assert response.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_a_date_time_it_cannot_read_is_refused_without_the_parsers_internals(
+    gateway: GatewayClient,
+) -> None:
+    query = '{ customers(first: 1, filter: {modifiedSince: "yesterday"}) { edges { cursor } } }'
+    response = await gateway.http.post("/graphql", json={"query": query})
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["message"] == 'Value cannot represent a DateTime: "yesterday".'
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
