@@ -30,10 +30,13 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    print_ast,
 )
 
 from resolvers.limits.graph import SelectionGraph, saturate
 
+# Repeated fields are compared by text up to this many selections below them.
+_COMPARED_SELECTIONS = 200
 # The object types a fragment's type condition stands for (the schema's possible types).
 Coverage = Callable[[str], frozenset[str]]
 
@@ -74,6 +77,7 @@ class DocumentAnalysis:
         self.graph = SelectionGraph(document)
         self.visits = 0
         self._shapes: dict[int, Shape] = {}
+        self._printed: dict[int, str] = {}
         self.operations = [
             d for d in document.definitions if isinstance(d, OperationDefinitionNode)
         ]
@@ -113,6 +117,9 @@ class DocumentAnalysis:
     def _combine(self, selection_set: SelectionSetNode) -> Shape:
         depth = aliases = selections = fields = 0
         conditional: list[tuple[frozenset[str], int]] = []
+        # The set's own fields by response key: GraphQL resolves a key named again (here or in
+        # an inline fragment, with the same selection) once, so it is counted once.
+        direct: dict[str, FieldNode] = {}
         for selection in selection_set.selections:
             self.visits += 1
             if isinstance(selection, FieldNode):
@@ -122,27 +129,70 @@ class DocumentAnalysis:
                     depth = max(depth, 1 + below.depth)
                 aliases += below.aliases + (selection.alias is not None)
                 selections += 1 + below.selections
+                key = _key(selection)
+                if key in direct and self._same(direct[key], selection):
+                    continue
+                direct.setdefault(key, selection)
                 fields += 1 + below.fields
                 continue
             if isinstance(selection, InlineFragmentNode):
                 below = self.shape(selection.selection_set)
                 selections += 1
                 condition = selection.type_condition
+                repeated = self._repeated(selection.selection_set, direct)
             elif isinstance(selection, FragmentSpreadNode):
                 below = self.shape(self.graph.fragment_set(selection))
                 fragment = self.graph.fragments.get(selection.name.value)
                 condition = fragment.type_condition if fragment is not None else None
+                repeated = 0
             else:  # pragma: no cover - the three kinds above are all GraphQL has
                 continue
             depth = max(depth, below.depth)
             aliases += below.aliases
             selections += below.selections
             if condition is None:
-                fields += below.fields
+                fields += below.fields - repeated
             else:
-                conditional.append((self.covers(condition.name.value), below.fields))
+                conditional.append((self.covers(condition.name.value), below.fields - repeated))
         fields += _costliest(conditional)
         return Shape(depth, saturate(aliases), saturate(selections), saturate(fields))
+
+    def _repeated(self, fragment: SelectionSetNode, direct: dict[str, FieldNode]) -> int:
+        """What an inline fragment's own fields that repeat the enclosing set's cost: counted
+        there already. (Inline fragments only: each is its own text, so this stays linear.)"""
+        repeated = 0
+        for selection in fragment.selections:
+            if isinstance(selection, FieldNode):
+                key = _key(selection)
+                if key in direct and self._same(direct[key], selection):
+                    repeated += 1 + self.shape(selection.selection_set).fields
+        return repeated
+
+    def _same(self, one: FieldNode, other: FieldNode) -> bool:
+        """Whether two fields of one key resolve alike: both leaves, or small selections of
+        equal text. A large one is taken as different (counted twice, never under-counted),
+        so comparing stays linear in the document however deep it nests."""
+        if one.selection_set is None or other.selection_set is None:
+            return one.selection_set is other.selection_set
+        sizes = (
+            self.shape(one.selection_set).selections,
+            self.shape(other.selection_set).selections,
+        )
+        if max(sizes) > _COMPARED_SELECTIONS:
+            return False
+        return self._signature(one.selection_set) == self._signature(other.selection_set)
+
+    def _signature(self, selection_set: SelectionSetNode) -> str:
+        found = self._printed.get(id(selection_set))
+        if found is None:
+            found = self._printed[id(selection_set)] = print_ast(selection_set)
+        return found
+
+
+def _key(field: FieldNode) -> str:
+    """The response key; arguments are part of what is resolved, so they join it."""
+    arguments = ",".join(print_ast(a) for a in field.arguments) if field.arguments else ""
+    return f"{(field.alias or field.name).value}({arguments})"
 
 
 def _costliest(conditional: list[tuple[frozenset[str], int]]) -> int:
