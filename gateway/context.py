@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from gateway.errors import GatewayError
@@ -29,6 +30,12 @@ class Context:
     def __post_init__(self) -> None:
         # A fresh loader per request: its memo must never serve another request or tenant.
         self.customers = customer_loader(self.tenant)
+
+    @property
+    def streams(self) -> dict[str, int]:
+        """The tenant's accounts per provider name: what a `customers` page reads (the cost
+        estimate reads this, resolvers/limits/extension.py)."""
+        return dict(Counter(s.provider.value for s in self.tenant.sources))
 
 
 __all__ = ["Context", "PartialError"]

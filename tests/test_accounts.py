@@ -289,3 +289,24 @@ async def test_the_response_cache_keys_on_every_accounts_generation(first: int) 
     assert cached == 0
     # Only the retired business is read again; the other's page is still in the cache.
     assert layer_paths == [f"/layer/v1/businesses/{SECOND_ACCOUNT.layer_business_id}/customers"]
+
+
+async def test_the_cost_estimate_counts_each_account_a_page_reads() -> None:
+    """Each account is paged on its own: the upstream-call estimate counts accounts, not
+    providers, so a tenant with two of each is not under-counted (found in review)."""
+    report = {"X-Gateway-Cost": "report"}
+    query = "query($p: [Provider!]) { customers(first: 6, providers: $p) { edges { cursor } } }"
+    async with gateway_client(two_accounts()) as gateway:
+        every = await gateway.http.post("/graphql", json={"query": query}, headers=report)
+        lago = await gateway.http.post(
+            "/graphql", json={"query": query, "variables": {"p": ["LAGO"]}}, headers=report
+        )
+        none = await gateway.http.post(
+            "/graphql", json={"query": query, "variables": {"p": []}}, headers=report
+        )
+    # Two calls (a page and maybe the next) per account: 2 accounts of each of 3 providers.
+    assert every.json()["extensions"]["cost"]["estimated"]["upstreamCalls"] == 12
+    assert lago.json()["extensions"]["cost"]["estimated"]["upstreamCalls"] == 4
+    assert none.json()["extensions"]["cost"]["estimated"]["upstreamCalls"] == 0
+    actual = every.json()["extensions"]["cost"]["actual"]["upstreamCalls"]
+    assert actual <= 12

@@ -85,9 +85,11 @@ def estimate(
     operation_name: str | None,
     default_page_size: int,
     max_scan_pages: int = DEFAULT_MAX_SCAN_PAGES,
+    streams: Mapping[str, int] | None = None,
 ) -> Cost | None:
     """The cost of the operation that will run, or None when its variables do not coerce
-    (execution then refuses the request before any resolver runs)."""
+    (execution then refuses the request before any resolver runs). `streams`: the caller's
+    accounts per provider name, each read on its own (unknown: one per provider)."""
     operation = analysis.operation(operation_name)
     if operation is None:
         return NOTHING
@@ -99,7 +101,7 @@ def estimate(
     root = schema.get_root_type(operation.operation)
     if root is None:
         return NOTHING
-    return _RootCost(analysis, root, coerced, default_page_size, max_scan_pages).of(
+    return _RootCost(analysis, root, coerced, default_page_size, max_scan_pages, streams).of(
         operation.selection_set
     )
 
@@ -115,9 +117,11 @@ class _RootCost:
         variables: VariableValues,
         default_page_size: int,
         max_scan_pages: int,
+        streams: Mapping[str, int] | None = None,
     ) -> None:
         self.analysis = analysis
         self.max_scan_pages = max_scan_pages
+        self.streams = streams
         self.root = root
         self.variables = variables
         self.default_page_size = default_page_size
@@ -152,7 +156,7 @@ class _RootCost:
         if name == "customers":
             items = self._page_size(arguments)
             providers = arguments.get("providers")
-            asked = len(providers) if isinstance(providers, list) and providers else PROVIDERS
+            asked = self._streams(providers)
             # An ordered page reads every stream whole, up to the scan bound's pages each.
             pages = self.max_scan_pages if arguments.get("orderBy") else 2 * math.ceil(items / 100)
             return Cost(1 + items * (below + RECORD_WEIGHT), asked * pages)
@@ -163,6 +167,15 @@ class _RootCost:
         if name in LOOKUPS:
             return Cost(1 + below + RECORD_WEIGHT, 1)
         return Cost(1 + below, 0)
+
+    def _streams(self, providers: object) -> int:
+        """The accounts a `customers` page reads: each is paged on its own."""
+        named = providers if isinstance(providers, list) else None
+        if self.streams is None:
+            return len(named) if named else PROVIDERS
+        if named is None:
+            return sum(self.streams.values())
+        return sum(self.streams.get(str(getattr(p, "value", p)), 0) for p in named)
 
     def _page_size(self, arguments: dict[str, Any]) -> int:
         """The items a page asks for: `first` or `last` (the larger when both are given),

@@ -76,6 +76,8 @@ class DocumentLimits(SchemaExtension):
                 context.operation_name,
                 self.limits.default_page_size,
                 self.limits.max_filter_scan_pages,
+                # The caller's accounts per provider, when the request's context says.
+                getattr(context.context, "streams", None),
             )
             self.cost = cost
             refusal = cost_refusal(cost, self.limits) if cost is not None else None
