@@ -69,13 +69,9 @@ class CodatSimulator:
         )
 
     async def list_customers(self, request: Request) -> JSONResponse:
-        denied, key = self._authorize(request)
-        if denied:
-            return denied
-        company_id = request.path_params["company_id"]
-        customers = self.data.codat_companies.get(company_id)
-        if customers is None:
-            return self._error(404, f"No company was found with ID {company_id}", key, "ClientsApi")
+        customers, key, refused = self._company(request)
+        if refused is not None:
+            return refused
         query = request.query_params
         try:
             page = int(query.get("page", "1"))
@@ -100,7 +96,7 @@ class CodatSimulator:
             )
         start = (page - 1) * page_size
         results = selected[start : start + page_size]
-        base = f"/companies/{company_id}/data/customers"
+        base = f"/companies/{request.path_params['company_id']}/data/customers"
         links: dict[str, Any] = {
             "self": {"href": base},
             "current": {"href": _href(base, query, page)},
@@ -119,13 +115,9 @@ class CodatSimulator:
         return self._ok(body, key)
 
     async def get_customer(self, request: Request) -> JSONResponse:
-        denied, key = self._authorize(request)
-        if denied:
-            return denied
-        company_id = request.path_params["company_id"]
-        customers = self.data.codat_companies.get(company_id)
-        if customers is None:
-            return self._error(404, f"No company was found with ID {company_id}", key, "ClientsApi")
+        customers, key, refused = self._company(request)
+        if refused is not None:
+            return refused
         wanted = request.path_params["customer_id"]
         for customer in customers:
             if customer["id"] == wanted:
@@ -163,6 +155,18 @@ class CodatSimulator:
             },
         )
         return self._ok(customer, key)
+
+    def _company(self, request: Request) -> tuple[list[dict[str, Any]], str, JSONResponse | None]:
+        """The path's company's customers and the caller's key, or the answer refusing them."""
+        denied, key = self._authorize(request)
+        if denied:
+            return [], key, denied
+        company_id = request.path_params["company_id"]
+        customers = self.data.codat_companies.get(company_id)
+        if customers is None:
+            message = f"No company was found with ID {company_id}"
+            return [], key, self._error(404, message, key, "ClientsApi")
+        return customers, key, None
 
     def _authorize(self, request: Request) -> tuple[JSONResponse | None, str]:
         scheme, _, encoded = request.headers.get("authorization", "").partition(" ")

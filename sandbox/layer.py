@@ -82,12 +82,9 @@ class LayerSimulator:
         )
 
     async def list_customers(self, request: Request) -> JSONResponse:
-        denied, client = self._authorize(request)
-        if denied:
-            return denied
-        customers = self.data.layer_businesses.get(request.path_params["business_id"])
-        if customers is None:
-            return _error(404, "NotFound", "Business not found", "SpecifiedIdNotFound")
+        customers, client, refused = self._business(request)
+        if refused is not None:
+            return refused
         query = request.query_params
         try:
             limit = int(query.get("limit", "100"))
@@ -112,12 +109,9 @@ class LayerSimulator:
         return self._ok({"data": page, "meta": {"pagination": pagination}}, client)
 
     async def get_customer(self, request: Request) -> JSONResponse:
-        denied, client = self._authorize(request)
-        if denied:
-            return denied
-        customers = self.data.layer_businesses.get(request.path_params["business_id"])
-        if customers is None:
-            return _error(404, "NotFound", "Business not found", "SpecifiedIdNotFound")
+        customers, client, refused = self._business(request)
+        if refused is not None:
+            return refused
         wanted = request.path_params["customer_id"]
         for customer in customers:
             if customer["id"] == wanted:
@@ -155,6 +149,16 @@ class LayerSimulator:
         if expected is None or not secrets.compare_digest(expected, secret):
             return None
         return client_id
+
+    def _business(self, request: Request) -> tuple[list[dict[str, Any]], str, JSONResponse | None]:
+        """The path's business's customers and the caller, or the answer refusing them."""
+        denied, client = self._authorize(request)
+        if denied:
+            return [], client, denied
+        customers = self.data.layer_businesses.get(request.path_params["business_id"])
+        if customers is None:
+            return [], client, _error(404, "NotFound", "Business not found", "SpecifiedIdNotFound")
+        return customers, client, None
 
     def _authorize(self, request: Request) -> tuple[JSONResponse | None, str]:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
