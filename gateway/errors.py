@@ -6,8 +6,11 @@
     │                               this gateway did not issue to this caller for this filter
     │                               and these providers
     ├── FilterScanLimit         FILTER_SCAN_LIMIT: the page bound stopped a provider's scan
+    ├── BackwardScanLimit       BACKWARD_SCAN_LIMIT: a stream is too long to read back to here
     ├── OrderScanLimit          ORDER_SCAN_LIMIT: a stream is too large to read whole and sort
     ├── TotalCountUnknown       TOTAL_COUNT_UNKNOWN: a provider cannot say how many match
+    │                           (these three carry classification BAD_USER_INPUT: the caller
+    │                           can ask differently; none is a server failure)
     ├── TenantError             UNAUTHENTICATED: no or unknown gateway key
     ├── ConfigError             (start-up only) settings that cannot work
     └── UpstreamError           a provider call failed; carries the provider
@@ -89,7 +92,13 @@ class BackwardScanLimit(GatewayError):
         self.account = account
 
     def extensions(self) -> dict[str, object]:
-        return {"code": self.code, "provider": self.provider.value, "account": self.account}
+        return {
+            "code": self.code,
+            # The caller can narrow what it asks (the family generic clients know).
+            "classification": BadUserInput.code,
+            "provider": self.provider.value,
+            "account": self.account,
+        }
 
 
 class OrderScanLimit(GatewayError):
@@ -107,7 +116,13 @@ class OrderScanLimit(GatewayError):
         self.account = account
 
     def extensions(self) -> dict[str, object]:
-        return {"code": self.code, "provider": self.provider.value, "account": self.account}
+        return {
+            "code": self.code,
+            # The caller can narrow what it asks (the family generic clients know).
+            "classification": BadUserInput.code,
+            "provider": self.provider.value,
+            "account": self.account,
+        }
 
 
 class TotalCountUnknown(GatewayError):
@@ -122,7 +137,9 @@ class TotalCountUnknown(GatewayError):
 
     def extensions(self) -> dict[str, object]:
         reasons = [{"provider": p.value, "reason": r} for p, r in self.unknown.items()]
-        return {"code": self.code, "providers": reasons}
+        # Not a server failure: what was asked cannot be answered for these providers, and the
+        # caller can ask without it (the family generic clients and fuzzers know).
+        return {"code": self.code, "classification": BadUserInput.code, "providers": reasons}
 
 
 class TenantError(GatewayError):

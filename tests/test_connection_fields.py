@@ -109,6 +109,8 @@ async def test_total_count_is_null_with_a_reason_when_a_provider_publishes_none(
     assert error["path"] == ["customers", "totalCount"]
     assert error["extensions"] == {
         "code": "TOTAL_COUNT_UNKNOWN",
+        # Not a server failure: generic tools see the family they know.
+        "classification": "BAD_USER_INPUT",
         "providers": [{"provider": "LAYER", "reason": "PROVIDER_PUBLISHES_NO_TOTAL"}],
     }
 
