@@ -8,7 +8,8 @@ value (gateway/domain/order.py; customers without one last, in both directions),
 stream's place in `sources` (the registry's order, then each provider's accounts as
 configured), then the provider's id, both ascending whatever the direction. A stream with more
 pages than the bound is ORDER_SCAN_LIMIT: a page sorted from part of a stream would be
-silently wrong. A failing provider fails the page, as its customers' places are unknown.
+silently wrong. A failing provider leaves the page empty with its error, as the others'
+places are unknown without it (never the whole response).
 
 A cursor holds the place of its customer (gateway/order_cursor.py), so paging on, forwards
 (`after`) or backwards (`before`), is a cut of the sorted list at that place, even when
@@ -29,7 +30,7 @@ from gateway.cursor import START, CursorKey, StreamKey, invalid_cursor
 from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
 from gateway.domain.order import CustomerOrder
-from gateway.errors import GatewayError, OrderScanLimit
+from gateway.errors import GatewayError, OrderScanLimit, UpstreamError
 from gateway.federation import (
     DEFAULT_MAX_SCAN_PAGES,
     Edge,
@@ -66,7 +67,19 @@ async def list_customers_ordered(
     if mark is not None and (mark.provider, mark.account) not in rank:
         # Signed for this fingerprint, so never; but a key may outlive a format.
         raise invalid_cursor()
-    customers, unreadable = await _read_all(ordered, filter, max_scan_pages)
+    read = await _read_all(ordered, filter, max_scan_pages)
+    if isinstance(read, UpstreamError):
+        # The others' places are unknown without the failed provider: an empty page with its
+        # error, so the field (and the rest of the response) stay; a retry may find it back.
+        return FederatedPage(
+            edges=(),
+            has_next_page=True,
+            end_cursor=cursor,
+            errors=(read,),
+            start_cursor=cursor,
+            has_previous_page=cursor is not None,
+        )
+    customers, unreadable = read
     sort_key = cmp_to_key(partial(_compare, order, rank))
     placed = sorted(((place_of(order, c), c) for c in customers), key=lambda p: sort_key(p[0]))
     keys = [sort_key(p) for p, _ in placed]
@@ -103,13 +116,21 @@ def place_of(order: CustomerOrder, customer: Customer) -> Place:
 
 async def _read_all(
     sources: list[CustomerSource], filter: CustomerFilter, max_pages: int
-) -> tuple[list[Customer], list[GatewayError]]:
-    """Every matching customer of every stream, and the records that could not be read."""
+) -> tuple[list[Customer], list[GatewayError]] | UpstreamError:
+    """Every matching customer of every stream, and the records that could not be read; or
+    the first provider failure."""
     live = [s for s in sources if s.can_match(filter)]
-    reads = await asyncio.gather(*(scan(s, filter, START, _ALL, max_pages) for s in live))
+    reads = await asyncio.gather(
+        *(scan(s, filter, START, _ALL, max_pages) for s in live), return_exceptions=True
+    )
+    failed = next((r for r in reads if isinstance(r, UpstreamError)), None)
+    if failed is not None:
+        return failed
     customers: list[Customer] = []
     unreadable: list[GatewayError] = []
     for source, read in zip(live, reads, strict=True):
+        if isinstance(read, BaseException):
+            raise read
         if read.stopped_at is not None:
             raise OrderScanLimit(source.provider, source.account, max_pages)
         for taken in read.taken:

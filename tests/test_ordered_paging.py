@@ -204,3 +204,19 @@ async def test_a_stream_too_large_to_sort_is_refused_not_sorted_in_part(
         assert refused.value.extensions()["provider"] in {"LAYER", "CODAT", "LAGO"}
         # Each provider read up to the bound, and no further.
         assert len(counting.calls("/customers")) == 6
+
+
+async def test_a_failing_provider_leaves_an_ordered_page_empty_with_its_error(
+    sandbox: Sandbox,
+) -> None:
+    """The others' places cannot be known without it, so the page is empty with the failed
+    provider's error, never an exception that nulls the whole response."""
+    counting = CountingTransport(httpx.ASGITransport(sandbox.app))
+    async with httpx.AsyncClient(transport=counting, base_url="http://sandbox.invalid") as http:
+        sources = list(demo_sources(http).values())
+        counting.failing.add("/codat")
+        order = CustomerOrder(OrderField.NAME, OrderDirection.ASC)
+        page = await list_customers_ordered(sources, EMPTY_FILTER, 5, None, order=order)
+    assert page.edges == ()
+    assert [e.code for e in page.errors] == ["UPSTREAM_UNAVAILABLE"]
+    assert page.has_next_page is True
