@@ -15,10 +15,12 @@ import sys
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 import uvicorn
 from starlette.applications import Starlette
 
+from gateway import __version__
 from gateway.errors import ConfigError
 from gateway.observability.logs import logging_config
 from gateway.sandbox_process import (
@@ -32,15 +34,51 @@ from gateway.settings.load import load_settings
 from gateway.settings.model import Settings
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="customer-gateway", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line naming the problem, and exit status 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"customer-gateway: {message}\n")
+
+
+def _number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def _port(text: str) -> int:
+    port = _number(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (1 to 65535)")
+    return port
+
+
+def _port_or_any(text: str) -> int:
+    port = _number(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (0 for any free one)")
+    return port
+
+
+def _at_least_one(text: str) -> int:
+    count = _number(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{count} is not at least 1")
+    return count
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="customer-gateway", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"customer-gateway {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     serve = commands.add_parser("serve", help="run the gateway (on the sandbox with no --config)")
     serve.add_argument("--host", default=None, help="default 127.0.0.1")
-    serve.add_argument("--port", type=int, default=None, help="default 8000")
+    serve.add_argument("--port", type=_port, default=None, help="default 8000")
     serve.add_argument("--config", type=Path, default=None, help="a TOML settings file")
     serve.add_argument(
-        "--workers", type=int, default=1, help="uvicorn worker processes (default 1)"
+        "--workers", type=_at_least_one, default=1, help="uvicorn worker processes (default 1)"
     )
     serve.add_argument(
         "--sandbox-fault",
@@ -50,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument(
         "--sandbox-port",
-        type=int,
+        type=_port_or_any,
         default=0,
         help="the sandbox's port on 127.0.0.1 when no tenants are configured (default: a free one)",
     )
@@ -62,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "the sandbox beside its built-in data (see README)",
     )
     sandbox = commands.add_parser("sandbox", help="run only the Layer, Codat and Lago simulators")
-    sandbox.add_argument("--port", type=int, default=8100)
+    sandbox.add_argument("--port", type=_port, default=8100)
     sandbox.add_argument(
         "--fault",
         action="append",
@@ -78,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", type=Path, default=Path("schema.graphql"))
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
 
     if args.command == "serve":
         return _serve_until_stopped(args)

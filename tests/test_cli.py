@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway import __version__
+from gateway.cli import main
 from sandbox import (
     CODAT_API_KEY,
     DEMO_ACCOUNT,
@@ -259,3 +261,33 @@ def test_serve_with_two_workers_on_one_sandbox() -> None:
     for response in faulty:
         assert response.json()["errors"][0]["extensions"]["provider"] == "CODAT"
     assert not listening(sandbox_port)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["serve", "--port", "83876"], "--port: 83876 is not a TCP port (1 to 65535)"),
+        (["serve", "--port", "0"], "--port: 0 is not a TCP port (1 to 65535)"),
+        (["serve", "--port", "http"], "--port: 'http' is not a whole number"),
+        (["serve", "--sandbox-port", "70000"], "--sandbox-port: 70000 is not a TCP port"),
+        (["serve", "--workers", "0"], "--workers: 0 is not at least 1"),
+        (["sandbox", "--port", "-1"], "--port: -1 is not a TCP port (1 to 65535)"),
+    ],
+)
+def test_a_bad_option_is_one_line_and_exit_2(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1, error
+    assert error.startswith("customer-gateway: ")
+    assert said in error
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"customer-gateway {__version__}\n"

@@ -127,3 +127,10 @@ def test_the_cursor_key_is_a_secret(tmp_path: Path) -> None:
     literal = CONFIG.replace('"${CURSOR_KEY}"', '"cursor-literal"')
     with pytest.raises(ConfigError, match="cursor_key holds a literal secret"):
         load_settings(write(tmp_path, literal), ENV)
+
+
+def test_a_port_outside_tcp_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text("port = 83876\n")
+    with pytest.raises(ConfigError, match="port: Input should be less than or equal to 65535"):
+        load_settings(config, {})
