@@ -31,6 +31,7 @@ from gateway.http.endpoint import GraphQLEndpoint
 from gateway.http.manifest import ManifestFile
 from gateway.http.persisted import PersistedQueries
 from gateway.http.playground import ASSETS_PATH, asset_directory
+from gateway.http.request_ids import RequestIds
 from gateway.http.response_cache import ResponseCache
 from gateway.http.webhooks import WebhookEndpoint
 from gateway.observability.metrics import CONTENT_TYPE, Metrics
@@ -120,7 +121,7 @@ def create_app(
             stack.push_async_callback(_stop, watcher)
             yield
 
-    middleware = []
+    middleware = [Middleware(RequestIds)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
