@@ -146,6 +146,7 @@ def create_app(
             Route("/graphql", endpoint),
             Route("/webhooks/{provider}", webhooks),
             Route("/healthz", _healthz),
+            Route("/livez", _livez),
             Route("/readyz", _readyz),
             Route("/metrics", _metrics_route(metrics)),
             Mount(ASSETS_PATH, app=StaticFiles(directory=asset_directory()), name="graphiql"),
@@ -242,11 +243,16 @@ async def _healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def _livez(request: Request) -> Response:
+    """The process answers: what a liveness probe restarts it on, nothing more."""
+    return JSONResponse({"status": "alive"})
+
+
 async def _readyz(request: Request) -> Response:
-    """Settings loaded (or the app would not run), the cache backend reachable, and each
-    provider's last-known state. A configured Redis that is down makes this instance unready
-    (503), so a load balancer can prefer instances that still share the cache; requests it
-    does get are still served, uncached."""
+    """Settings loaded (or the app would not run), the cache backend's state, and each
+    provider's last-known state. A configured Redis that is down leaves the instance ready
+    (200) but `degraded`: it serves from its in-process cache meanwhile, and every replica
+    shares that Redis, so a 503 would pull the whole fleet out of the load balancer at once."""
     store: CacheStore = request.app.state.cache.store
     reachable = await store.ping() if store.kind != "memory" else True
     gates: Gates = request.app.state.gates
@@ -259,7 +265,7 @@ async def _readyz(request: Request) -> Response:
         for provider, states in gates.breakers().items()
     }
     body = {
-        "status": "ready" if reachable else "unready",
+        "status": "ready" if reachable else "degraded",
         "cache": {
             "backend": store.kind,
             "reachable": reachable,
@@ -268,7 +274,7 @@ async def _readyz(request: Request) -> Response:
         },
         "providers": providers,
     }
-    return JSONResponse(body, status_code=200 if reachable else 503)
+    return JSONResponse(body)
 
 
 def _metrics_route(metrics: Metrics) -> Callable[[Request], Awaitable[Response]]:

@@ -148,19 +148,25 @@ def test_log_lines_are_json_with_the_request_id(capsys: pytest.CaptureFixture[st
     assert RequestIdFilter().filter(logging.LogRecord("x", 20, "", 0, "m", None, None))
 
 
-async def test_readyz_turns_unready_when_redis_is_down() -> None:
+async def test_readyz_stays_ready_but_degraded_when_redis_is_down() -> None:
+    """Every replica shares the Redis: a 503 on its outage would pull the whole fleet at once,
+    while each one can still serve from its in-process cache."""
     # A Redis URL with nothing listening behind it.
     settings = Settings(cache=CacheSettings(url=f"redis://127.0.0.1:{free_port()}/0"))
     async with gateway_client(settings) as gateway:
         response = await gateway.http.get("/readyz")
         body = response.json()
         served = await gateway.http.post("/graphql", json={"query": LIST})
-    assert response.status_code == 503
-    assert body["status"] == "unready"
+        alive = await gateway.http.get("/livez")
+    assert response.status_code == 200
+    assert body["status"] == "degraded"
     assert body["cache"]["backend"] == "redis"
     assert body["cache"]["reachable"] is False
-    # Unready, but what it is asked it still answers, uncached.
+    assert body["cache"]["degraded"] is True
+    # Degraded, and what it is asked it still answers.
     assert "errors" not in served.json()
+    assert alive.status_code == 200
+    assert alive.json() == {"status": "alive"}
 
 
 async def test_readyz_reports_provider_breakers(gateway: GatewayClient) -> None:
