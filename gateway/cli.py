@@ -48,13 +48,6 @@ def _number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
-def _port(text: str) -> int:
-    port = _number(text)
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (1 to 65535)")
-    return port
-
-
 def _port_or_any(text: str) -> int:
     port = _number(text)
     if not 0 <= port <= 65535:
@@ -75,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     serve = commands.add_parser("serve", help="run the gateway (on the sandbox with no --config)")
     serve.add_argument("--host", default=None, help="default 127.0.0.1")
-    serve.add_argument("--port", type=_port, default=None, help="default 8000")
+    serve.add_argument(
+        "--port", type=_port_or_any, default=None, help="default 8000; 0: any free one"
+    )
     serve.add_argument("--config", type=Path, default=None, help="a TOML settings file")
     serve.add_argument(
         "--workers", type=_at_least_one, default=1, help="uvicorn worker processes (default 1)"
@@ -100,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         "the sandbox beside its built-in data (see README)",
     )
     sandbox = commands.add_parser("sandbox", help="run only the Layer, Codat and Lago simulators")
-    sandbox.add_argument("--port", type=_port, default=8100)
+    sandbox.add_argument("--port", type=_port_or_any, default=8100)
     sandbox.add_argument(
         "--fault",
         action="append",

@@ -266,12 +266,12 @@ def test_serve_with_two_workers_on_one_sandbox() -> None:
 @pytest.mark.parametrize(
     ("argv", "said"),
     [
-        (["serve", "--port", "83876"], "--port: 83876 is not a TCP port (1 to 65535)"),
-        (["serve", "--port", "0"], "--port: 0 is not a TCP port (1 to 65535)"),
+        (["serve", "--port", "83876"], "--port: 83876 is not a TCP port (0 for any free one)"),
+        (["serve", "--port", "-5"], "--port: -5 is not a TCP port (0 for any free one)"),
         (["serve", "--port", "http"], "--port: 'http' is not a whole number"),
         (["serve", "--sandbox-port", "70000"], "--sandbox-port: 70000 is not a TCP port"),
         (["serve", "--workers", "0"], "--workers: 0 is not at least 1"),
-        (["sandbox", "--port", "-1"], "--port: -1 is not a TCP port (1 to 65535)"),
+        (["sandbox", "--port", "-1"], "--port: -1 is not a TCP port (0 for any free one)"),
     ],
 )
 def test_a_bad_option_is_one_line_and_exit_2(

@@ -209,7 +209,7 @@ class Settings(BaseSettings):
 
     mode: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    port: int = Field(default=8000, ge=0, le=65535)
     tenants: tuple[TenantSettings, ...] = ()
     limits: LimitSettings = LimitSettings()
     cache: CacheSettings = CacheSettings()
