@@ -77,52 +77,45 @@ class FilterScanLimit(GatewayError):
         return {"code": self.code, "provider": self.provider.value}
 
 
-class BackwardScanLimit(GatewayError):
-    """A backward page re-reads each stream forwards from its start; this one has more pages
-    before the point asked for than the bound, so no page can be given without skipping."""
+class StreamScanLimit(GatewayError):
+    """A page that needs a stream read further than the page bound allows: no page can be given
+    without skipping customers or sorting part of them. The caller can ask differently, so it
+    carries the BAD_USER_INPUT family, as generic clients know it."""
+
+    # What the stream has too many pages of, and what the caller can do instead.
+    what: ClassVar[str]
+
+    def __init__(self, provider: Provider, account: str, max_pages: int) -> None:
+        super().__init__(
+            f"{provider.value}: account {account} has more than {max_pages} pages {self.what}"
+        )
+        self.provider = provider
+        self.account = account
+
+    def extensions(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "classification": BadUserInput.code,
+            "provider": self.provider.value,
+            "account": self.account,
+        }
+
+
+class BackwardScanLimit(StreamScanLimit):
+    """A backward page re-reads each stream forwards from its start, up to the point asked for."""
 
     code = "BACKWARD_SCAN_LIMIT"
-
-    def __init__(self, provider: Provider, account: str, max_pages: int) -> None:
-        super().__init__(
-            f"{provider.value}: account {account} has more than {max_pages} pages before this "
-            "point, too many to read backwards; page backwards from a nearer cursor, or forwards"
-        )
-        self.provider = provider
-        self.account = account
-
-    def extensions(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            # The caller can narrow what it asks (the family generic clients know).
-            "classification": BadUserInput.code,
-            "provider": self.provider.value,
-            "account": self.account,
-        }
+    what = (
+        "before this point, too many to read backwards; page backwards from a nearer cursor, "
+        "or forwards"
+    )
 
 
-class OrderScanLimit(GatewayError):
-    """An ordered page needs every matching customer of every stream; this one has more pages
-    than the bound, so no page can be given without risking a wrong order."""
+class OrderScanLimit(StreamScanLimit):
+    """An ordered page needs every matching customer of every stream."""
 
     code = "ORDER_SCAN_LIMIT"
-
-    def __init__(self, provider: Provider, account: str, max_pages: int) -> None:
-        super().__init__(
-            f"{provider.value}: account {account} has more than {max_pages} pages of matching "
-            "customers, too many to sort; narrow the filter or page without orderBy"
-        )
-        self.provider = provider
-        self.account = account
-
-    def extensions(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            # The caller can narrow what it asks (the family generic clients know).
-            "classification": BadUserInput.code,
-            "provider": self.provider.value,
-            "account": self.account,
-        }
+    what = "of matching customers, too many to sort; narrow the filter or page without orderBy"
 
 
 class TotalCountUnknown(GatewayError):
@@ -228,6 +221,7 @@ __all__ = [
     "InvalidCursor",
     "OrderScanLimit",
     "RecordUnreadable",
+    "StreamScanLimit",
     "TenantError",
     "TotalCountUnknown",
     "UpstreamAuthError",
