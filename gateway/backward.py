@@ -21,14 +21,12 @@ never the whole response.
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from collections.abc import Sequence
 from functools import partial
 
 from gateway.cursor import START, Cursor, CursorKey, StreamKey, StreamPosition, encode_cursor
 from gateway.domain.filter import CustomerFilter
-from gateway.errors import BackwardScanLimit, GatewayError, RecordUnreadable, UpstreamError
+from gateway.errors import BackwardScanLimit, GatewayError
 from gateway.federation import (
     DEFAULT_MAX_SCAN_PAGES,
     Edge,
@@ -39,10 +37,7 @@ from gateway.federation import (
     stream_key,
 )
 from gateway.providers.base import CustomerSource
-from gateway.scan import Taken, scan
-
-# "Every customer": a count no scan reaches, so it reads to the end of the stream.
-_ALL = sys.maxsize
+from gateway.scan import EVERY, Taken, scan_from_start
 
 
 async def list_customers_before(
@@ -61,31 +56,22 @@ async def list_customers_before(
     at = partial(interleave_place, rank)
     fingerprint = fingerprint_of(tenant, ordered, filter)
     start = {stream_key(s): _start(s, filter) for s in ordered}
-    wanted = {stream_key(s): _ALL for s in ordered}
+    wanted = {stream_key(s): EVERY for s in ordered}
     bound: tuple[int, int] | None = None
     if before is not None:
         wanted = {p: s.yielded for p, s in open_cursor(before, key, fingerprint, start).items()}
         # The cursor's own customer: the last of the interleave prefix it counts.
         bound = max(((n, rank[p]) for p, n in wanted.items() if n), default=(0, -1))
     live = [s for s in ordered if not start[stream_key(s)].done and wanted[stream_key(s)]]
-    reads = await asyncio.gather(
-        *(scan(s, filter, START, wanted[stream_key(s)], max_scan_pages) for s in live),
-        return_exceptions=True,
+    reads = await scan_from_start(
+        [(s, wanted[stream_key(s)]) for s in live], filter, max_scan_pages, BackwardScanLimit
     )
-    failed = [r for r in reads if isinstance(r, UpstreamError)]
-    if failed:
+    if isinstance(reads, tuple):
         # The others' places cannot be known without the failed provider: an empty page with
         # its error, so the field (and its siblings) stay; a retry may find it back.
-        return _unplaced(before, tuple(failed))
-    candidates: list[Taken] = []
-    trailing: list[RecordUnreadable] = []
-    for source, read in zip(live, reads, strict=True):
-        if isinstance(read, BaseException):
-            raise read
-        if read.stopped_at is not None:
-            raise BackwardScanLimit(source.provider, source.account, max_scan_pages)
-        candidates.extend(read.taken)
-        trailing.extend(read.unreadable)
+        return _unplaced(before, reads)
+    candidates = [t for read in reads for t in read.taken]
+    trailing = [e for read in reads for e in read.unreadable]
     candidates.sort(key=at)
     if bound is not None:
         candidates = [t for t in candidates if at(t) < bound]

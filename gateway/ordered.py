@@ -19,14 +19,12 @@ place in the order: they are reported once, on the walk's first page (no cursor 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from functools import cmp_to_key, partial
 
-from gateway.cursor import START, CursorKey, StreamKey, invalid_cursor
+from gateway.cursor import CursorKey, StreamKey, invalid_cursor
 from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
 from gateway.domain.order import CustomerOrder
@@ -40,10 +38,7 @@ from gateway.federation import (
 )
 from gateway.order_cursor import Place, decode_place, encode_place
 from gateway.providers.base import CustomerSource
-from gateway.scan import scan
-
-# "Every customer": a count no scan reaches, so it reads to the end of the stream.
-_ALL = sys.maxsize
+from gateway.scan import EVERY, scan_from_start
 
 
 async def list_customers_ordered(
@@ -120,19 +115,12 @@ async def _read_all(
     """Every matching customer of every stream, and the records that could not be read; or
     the first provider failure."""
     live = [s for s in sources if s.can_match(filter)]
-    reads = await asyncio.gather(
-        *(scan(s, filter, START, _ALL, max_pages) for s in live), return_exceptions=True
-    )
-    failed = next((r for r in reads if isinstance(r, UpstreamError)), None)
-    if failed is not None:
-        return failed
+    reads = await scan_from_start([(s, EVERY) for s in live], filter, max_pages, OrderScanLimit)
+    if isinstance(reads, tuple):
+        return reads[0]
     customers: list[Customer] = []
     unreadable: list[GatewayError] = []
-    for source, read in zip(live, reads, strict=True):
-        if isinstance(read, BaseException):
-            raise read
-        if read.stopped_at is not None:
-            raise OrderScanLimit(source.provider, source.account, max_pages)
+    for read in reads:
         for taken in read.taken:
             unreadable.extend(taken.unreadable)
             customers.append(taken.customer)

@@ -9,12 +9,15 @@ request continues exactly there.
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.cursor import StreamPosition, is_carriable_token
+from gateway.cursor import START, StreamPosition, is_carriable_token
 from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
-from gateway.errors import RecordUnreadable, UpstreamBadResponse
+from gateway.errors import RecordUnreadable, StreamScanLimit, UpstreamBadResponse, UpstreamError
 from gateway.providers.base import CustomerSource
 
 
@@ -83,4 +86,35 @@ async def scan(
     return Scan(tuple(taken), StreamPosition(token, 0, yielded), tuple(passed))
 
 
-__all__ = ["Scan", "Taken", "scan"]
+# "Every customer": a count no scan reaches, so it reads to the end of the stream.
+EVERY = sys.maxsize
+
+
+async def scan_from_start(
+    wanted: Sequence[tuple[CustomerSource, int]],
+    filter: CustomerFilter,
+    max_pages: int,
+    too_long: type[StreamScanLimit],
+) -> list[Scan] | tuple[UpstreamError, ...]:
+    """Each source's first `count` matching customers, read concurrently from its start (the
+    backward and ordered pages, which place every customer before the ones they show): the
+    scans in order, or the provider failures, without which no place is known. A scan the page
+    bound stopped raises `too_long`, naming its stream."""
+    reads = await asyncio.gather(
+        *(scan(s, filter, START, count, max_pages) for s, count in wanted),
+        return_exceptions=True,
+    )
+    failed = tuple(r for r in reads if isinstance(r, UpstreamError))
+    if failed:
+        return failed
+    scans: list[Scan] = []
+    for (source, _), read in zip(wanted, reads, strict=True):
+        if isinstance(read, BaseException):
+            raise read
+        if read.stopped_at is not None:
+            raise too_long(source.provider, source.account, max_pages)
+        scans.append(read)
+    return scans
+
+
+__all__ = ["EVERY", "Scan", "Taken", "scan", "scan_from_start"]
