@@ -31,10 +31,8 @@ class Tenant:
     # the order configured. The order `customers` interleaves them in.
     sources: tuple[CustomerSource, ...]
     settings: TenantSettings
-    # The HTTP clients behind the sources, closed with the app.
-    clients: tuple[httpx.AsyncClient, ...] = ()
     # Each source's upstream by (provider, account), for the calls a webhook's verification
-    # makes (Lago's public key).
+    # makes (Lago's public key); their HTTP clients are closed with the app.
     upstreams: Mapping[tuple[Provider, str], Upstream] = field(default_factory=dict)
     _by_account: dict[tuple[Provider, str], CustomerSource] = field(
         init=False, repr=False, compare=False
@@ -45,8 +43,8 @@ class Tenant:
         object.__setattr__(self, "_by_account", by_account)
 
     async def close(self) -> None:
-        for client in self.clients:
-            await client.aclose()
+        for upstream in self.upstreams.values():
+            await upstream.http.aclose()
 
     def sources_of(self, provider: Provider) -> tuple[CustomerSource, ...]:
         """The provider's accounts, in the order configured; empty when not connected."""
@@ -77,7 +75,6 @@ def build_tenant(settings: TenantSettings, registry: Registry, shared: SharedUps
     """The tenant's sources: one per connected account, in registry order, then in the order
     each provider's accounts are configured."""
     sources: list[CustomerSource] = []
-    clients: list[httpx.AsyncClient] = []
     upstreams: dict[tuple[Provider, str], Upstream] = {}
     connections = settings.connections
     for connector in registry:
@@ -95,14 +92,12 @@ def build_tenant(settings: TenantSettings, registry: Registry, shared: SharedUps
                 connector.policy.retry_after,
             )
             upstream = Upstream.connect(shared.transport, route, shared.cache, shared.timeout)
-            clients.append(upstream.http)
             upstreams[provider, connector.account(connection)] = upstream
             sources.append(connector.source(connection, upstream))
     return Tenant(
         id=settings.id,
         sources=tuple(sources),
         settings=settings,
-        clients=tuple(clients),
         upstreams=upstreams,
     )
 
