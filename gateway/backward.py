@@ -35,6 +35,7 @@ from gateway.federation import (
     interleave_place,
     open_cursor,
     stream_key,
+    stream_of,
 )
 from gateway.providers.base import CustomerSource
 from gateway.scan import EVERY, Taken, scan_from_start
@@ -121,7 +122,7 @@ def _edges(
     positions = dict(start)
     edges = []
     for index, taken in enumerate(merged):
-        positions[taken.customer.key.provider, taken.customer.key.account] = taken.after
+        positions[stream_of(taken)] = taken.after
         if index >= cut:
             cursor = encode_cursor(Cursor(fingerprint, dict(positions)), key)
             edges.append(Edge(taken.customer, cursor))

@@ -85,7 +85,7 @@ async def list_customers(
     """
     ordered = list(sources)
     rank = {stream_key(s): i for i, s in enumerate(ordered)}
-    fingerprint = _fingerprint(tenant, ordered, filter)
+    fingerprint = fingerprint_of(tenant, ordered, filter)
     positions: dict[StreamKey, StreamPosition] = {stream_key(s): START for s in ordered}
     if after is not None:
         positions = open_cursor(after, key, fingerprint, positions)
@@ -117,7 +117,7 @@ async def list_customers(
         if not source.can_match(filter):
             positions[stream_key(source)] = StreamPosition(done=True)
 
-    place = partial(_place, rank)
+    place = partial(interleave_place, rank)
     candidates.sort(key=place)
     # A stopped provider's next match comes at the earliest right after what it found: nothing
     # placed after that may be shown yet, or the order would depend on the page size.
@@ -125,7 +125,7 @@ async def list_customers(
     shown = [t for t in candidates if horizon is None or place(t) < horizon][:first]
     edges = []
     for taken in shown:
-        positions[_stream_of(taken)] = taken.after
+        positions[stream_of(taken)] = taken.after
         edges.append(Edge(taken.customer, encode_cursor(Cursor(fingerprint, dict(positions)), key)))
         errors.extend(taken.unreadable)
     end_cursor = edges[-1].cursor if edges else after
@@ -178,7 +178,7 @@ def _resume_stopped(
     """Move each stopped provider whose finds were all shown to where its scan stopped, so
     the next page reads on from there; the providers moved, in provider order."""
     shown_ids = {id(t) for t in shown}
-    unshown = {_stream_of(t) for t in candidates if id(t) not in shown_ids}
+    unshown = {stream_of(t) for t in candidates if id(t) not in shown_ids}
     moved = sorted((p for p in stopped if p not in unshown), key=rank.__getitem__)
     for provider in moved:
         positions[provider] = stopped[provider]
@@ -196,7 +196,7 @@ def _unreadable_after(
     """Unreadable records a scan passed after its last find, for each stream this page
     moves past them: every find shown, and the scan ended (or stopped and was resumed)."""
     shown_ids = {id(t) for t in shown}
-    unshown = {_stream_of(t) for t in candidates if id(t) not in shown_ids}
+    unshown = {stream_of(t) for t in candidates if id(t) not in shown_ids}
     found: list[RecordUnreadable] = []
     for source, outcome in zip(live, outcomes, strict=True):
         stream = stream_key(source)
@@ -207,8 +207,9 @@ def _unreadable_after(
     return found
 
 
-def _place(rank: dict[StreamKey, int], taken: Taken) -> tuple[int, int]:
-    return taken.after.yielded, rank[_stream_of(taken)]
+def interleave_place(rank: dict[StreamKey, int], taken: Taken) -> tuple[int, int]:
+    """Where `taken` stands in the interleave (gateway/backward.py walks the same order)."""
+    return taken.after.yielded, rank[stream_of(taken)]
 
 
 def stream_key(source: CustomerSource) -> StreamKey:
@@ -216,20 +217,15 @@ def stream_key(source: CustomerSource) -> StreamKey:
     return source.provider, source.account
 
 
-def _stream_of(taken: Taken) -> StreamKey:
+def stream_of(taken: Taken) -> StreamKey:
     # A customer's key names the account that sent it, which is its source's.
     return taken.customer.key.provider, taken.customer.key.account
 
 
-def _fingerprint(tenant: str, sources: Sequence[CustomerSource], filter: CustomerFilter) -> str:
+def fingerprint_of(tenant: str, sources: Sequence[CustomerSource], filter: CustomerFilter) -> str:
     """What a cursor is bound to: the tenant, each source's account, the filter."""
     bound = [tenant, [[s.provider.value, s.account] for s in sources], filter.fingerprint()]
     return hashlib.sha256(orjson.dumps(bound)).hexdigest()[:32]
-
-
-# gateway/backward.py walks the same order and binds its cursors the same way.
-interleave_place = _place
-fingerprint_of = _fingerprint
 
 
 __all__ = [
@@ -242,4 +238,5 @@ __all__ = [
     "open_cursor",
     "shown_before",
     "stream_key",
+    "stream_of",
 ]
