@@ -25,13 +25,13 @@ class RequestIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        chosen = request_id(Headers(scope=scope).get(HEADER))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 if HEADER not in headers:
-                    headers[HEADER] = chosen
+                    # Only now: the GraphQL route, most of the traffic, has set its own.
+                    headers[HEADER] = request_id(Headers(scope=scope).get(HEADER))
             await send(message)
 
         await self.app(scope, receive, send_with_id)
