@@ -24,6 +24,9 @@ class Context:
     tenant: Tenant
     settings: Settings
     request_id: str
+    # The scopes the caller holds for `[auth.field_scopes]`; None: every scope (an API key
+    # without `api_key_scopes`).
+    scopes: frozenset[str] | None = None
     partial_errors: list[PartialError] = field(default_factory=list)
     customers: CustomerLoader = field(init=False)
 

@@ -40,6 +40,9 @@ class TenantSettings(Section):
     # Requests a second this tenant may make (a token bucket of `burst`); default: limits'.
     requests_per_second: float | None = Field(default=None, gt=0)
     burst: int | None = Field(default=None, ge=1)
+    # The scopes this tenant's API keys hold for `[auth.field_scopes]`; None: every scope
+    # (API keys are the servers' own, trusted with every field unless narrowed here).
+    api_key_scopes: tuple[str, ...] | None = None
     # Every other key is a provider's connection, e.g. `[tenants.lago]`, or several, e.g.
     # `[[tenants.lago]]` (a tuple, one per account): the connector's own model, never a raw
     # table (gateway/settings/load.py validates those).
@@ -202,6 +205,37 @@ class WebhookSettings(Section):
     dedup_retention_seconds: float = Field(default=72 * 3600, gt=0)
 
 
+class JwtSettings(Section):
+    """`[auth.jwt]`: end-user tokens signed by the platform's identity provider."""
+
+    jwks_url: str
+    issuer: str
+    audience: str
+    # The claim that names the tenant id.
+    tenant_claim: str = "tenant"
+    # The claim listing the accounts the user may read: {"layer": [business ids], ...}.
+    accounts_claim: str = "accounts"
+    # Clock skew tolerated on `exp` and `nbf`.
+    leeway_seconds: float = Field(default=30, ge=0)
+
+
+class AuthSettings(Section):
+    """How callers authenticate: tenant API keys (servers) and, with `[auth.jwt]`, end-user
+    JWTs (frontends); what each field requires of them."""
+
+    jwt: JwtSettings | None = None
+    # `Type.field` (an interface's or a concrete type's) to the scopes it requires, all of
+    # them: from a JWT's space-separated `scope` claim, or a tenant's `api_key_scopes`.
+    field_scopes: Mapping[str, tuple[str, ...]] = {}
+    # JWT callers may only run trusted (manifest) or registered persisted documents, while
+    # API-key callers may still send documents.
+    jwt_persisted_only: bool = False
+    # Requests a second one JWT subject may make (a token bucket of `subject_burst`), on top
+    # of its tenant's limit; None: only the tenant's limit.
+    subject_requests_per_second: float | None = Field(default=None, gt=0)
+    subject_burst: int = Field(default=20, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GATEWAY_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -216,6 +250,7 @@ class Settings(BaseSettings):
     resilience: ResilienceSettings = ResilienceSettings()
     persisted: PersistedSettings = PersistedSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    auth: AuthSettings = AuthSettings()
     # Signs `customers` cursors (HMAC-SHA256), so a client cannot forge a position or replay
     # another tenant's. Instances behind one endpoint need the same key; unset, each process
     # draws a random one (cursors then end with the process). From the environment only.
@@ -269,8 +304,10 @@ class Settings(BaseSettings):
 __all__ = [
     "MAX_ACCOUNT_LENGTH",
     "MAX_CONNECTIONS_PER_TENANT",
+    "AuthSettings",
     "CachePolicySettings",
     "CacheSettings",
+    "JwtSettings",
     "LimitSettings",
     "PersistedSettings",
     "ProviderLimits",
