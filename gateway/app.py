@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
@@ -22,6 +23,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gateway.auth.callers import Authenticator
+from gateway.auth.jwt import JwtVerifier
 from gateway.cache.bounded import Bounds
 from gateway.cache.entry import CachePolicy
 from gateway.cache.store import CacheStore
@@ -38,10 +41,11 @@ from gateway.observability.metrics import CONTENT_TYPE, Metrics
 from gateway.observability.tracing import configure_tracing
 from gateway.providers.registry import AnyConnector, Registry, default_connectors
 from gateway.ratelimit import TenantRateLimiter
+from gateway.reload import ConfigReload
 from gateway.resilience.gate import Gates
 from gateway.resilience.policy import Breaker, Resilience, RetryPolicy, Timer
-from gateway.settings.model import ResilienceSettings, Settings
-from gateway.tenants import SharedUpstream, Tenant, TenantDirectory, build_tenant
+from gateway.settings.model import JwtSettings, ResilienceSettings, Settings
+from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
 from resolvers.schema import CUSTOMER_TYPES, build_schema
 from resolvers.types.customer import ProviderCustomerType
 
@@ -54,11 +58,14 @@ def create_app(
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
     timer: Timer | None = None,
+    config_path: Path | None = None,
 ) -> Starlette:
     """Build the gateway. `connectors` are the providers it knows (default: Layer, Codat,
     Lago; a connector of your own comes with its GraphQL type in `customer_types`);
     `upstream_transport` replaces the network (tests, benchmarks); `clock` is what cache
-    freshness is measured with, `timer` what deadlines, backoff and the breakers are."""
+    freshness is measured with, `timer` what deadlines, backoff and the breakers are.
+    `config_path`: the file `settings` came from, reloaded on SIGHUP and when it changes
+    (gateway/reload.py)."""
     timer = timer or Timer()
     registry = Registry(connectors if connectors is not None else default_connectors())
     registry.check(settings)
@@ -87,11 +94,17 @@ def create_app(
     )
     tenants = [build_tenant(t, registry, shared) for t in settings.tenants]
     directory = TenantDirectory(tenants)
+
+    def verifier_for(jwt: JwtSettings) -> JwtVerifier:
+        return JwtVerifier(jwt, clock=clock, monotonic=timer.clock)
+
+    verifier = verifier_for(settings.auth.jwt) if settings.auth.jwt is not None else None
+    authenticator = Authenticator(directory, settings.auth, verifier)
     manifest = ManifestFile(settings.persisted.manifest_path)
     endpoint = GraphQLEndpoint(
         build_schema(settings, registry.providers, customer_types),
         settings,
-        directory,
+        authenticator,
         _persisted(settings, manifest, store),
         timer,
         metrics,
@@ -100,11 +113,31 @@ def create_app(
             settings.limits.tenant_requests_per_second,
             settings.limits.tenant_burst,
             timer.clock,
+            subject_rate=settings.auth.subject_requests_per_second,
+            subject_burst=settings.auth.subject_burst,
         ),
         response_cache=_response_cache(settings, store, clock),
         cache_policies=list(policies.values()),
     )
     webhooks = WebhookEndpoint(registry, directory, cache, clock, settings.webhooks)
+
+    def swap_schema(new: Settings) -> None:
+        endpoint.schema = build_schema(new, registry.providers, customer_types)
+
+    reloader = (
+        ConfigReload(
+            config_path,
+            settings,
+            registry,
+            shared,
+            directory,
+            authenticator,
+            swap_schema,
+            verifier_for,
+        )
+        if config_path is not None
+        else None
+    )
     metrics.watch_breakers(shared.gates.breakers, registry.providers)
 
     @contextlib.asynccontextmanager
@@ -114,11 +147,19 @@ def create_app(
             stack.push_async_callback(pool.aclose)
             stack.push_async_callback(store.close)
             stack.push_async_callback(cache.close)
-            stack.push_async_callback(_close_clients, tenants)
+            # The directory's tenants: after a reload, the configuration's latest.
+            stack.push_async_callback(_close_clients, directory)
+            stack.push_async_callback(authenticator.aclose)
             watcher = asyncio.create_task(
                 manifest.watch(settings.persisted.reload_interval_seconds)
             )
             stack.push_async_callback(_stop, watcher)
+            if reloader is not None:
+                stack.push_async_callback(reloader.aclose)
+                reloader.install_sighup()
+                stack.callback(reloader.remove_sighup)
+                reloading = asyncio.create_task(reloader.watch(settings.reload_interval_seconds))
+                stack.push_async_callback(_stop, reloading)
             yield
 
     middleware = [Middleware(RequestIds)]
@@ -160,8 +201,8 @@ def create_app(
     return app
 
 
-async def _close_clients(tenants: Sequence[Tenant]) -> None:
-    for tenant in tenants:
+async def _close_clients(directory: TenantDirectory) -> None:
+    for tenant in directory.tenants.values():
         await tenant.close()
 
 

@@ -190,7 +190,7 @@ def _serve(args: argparse.Namespace) -> int:
         if args.workers > 1:
             return _serve_workers(args, settings, announcement, host, port)
         try:
-            app = create_app(settings)
+            app = create_app(settings, config_path=args.config)
         except ConfigError as exc:
             print(f"customer-gateway: {exc}", file=sys.stderr)
             return 2
@@ -251,7 +251,7 @@ def worker_app() -> Starlette:
     announcement = os.environ.get(_SANDBOX_ENV)
     if announcement and settings.uses_sandbox:
         settings = with_demo_tenant(settings, read_announcement(Path(announcement)).tenant)
-    return create_app(settings)
+    return create_app(settings, config_path=Path(config) if config else None)
 
 
 def _sandbox(port: int, faults: list[str], data: Path | None) -> int:

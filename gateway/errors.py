@@ -12,6 +12,8 @@
     │                           (these three carry classification BAD_USER_INPUT: the caller
     │                           can ask differently; none is a server failure)
     ├── TenantError             UNAUTHENTICATED: no or unknown gateway key
+    │   └── AccountsRejected        TOKEN_CLAIMS_INVALID: a token names accounts no caller
+    │                               may read at once (too many, or not an account id)
     ├── ConfigError             (start-up only) settings that cannot work
     └── UpstreamError           a provider call failed; carries the provider
         ├── UpstreamUnavailable     UPSTREAM_UNAVAILABLE: connection failed, 5xx
@@ -139,6 +141,10 @@ class TenantError(GatewayError):
     code = "UNAUTHENTICATED"
 
 
+class AccountsRejected(TenantError):
+    code = "TOKEN_CLAIMS_INVALID"
+
+
 class ConfigError(GatewayError):
     code = "CONFIG_ERROR"
 
@@ -213,6 +219,7 @@ class UpstreamRejected(UpstreamError):
 
 
 __all__ = [
+    "AccountsRejected",
     "BackwardScanLimit",
     "BadUserInput",
     "ConfigError",

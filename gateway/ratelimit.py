@@ -1,9 +1,12 @@
-"""Per-tenant rate limiting: a token bucket per tenant, in Redis when the cache is Redis (so
-every process draws from one bucket), in memory otherwise or while Redis is down."""
+"""Rate limiting: a token bucket per tenant and, for end users, per JWT subject; in Redis when
+the cache is Redis (so every process draws from one bucket), in memory otherwise or while Redis
+is down. Memory buckets are bounded: least recently used out first."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 
 from gateway.cache.keys import VERSION
@@ -31,8 +34,14 @@ return tostring(wait)
 """
 
 
+# Memory buckets kept at once (tenants and subjects): a flood of new subjects evicts the
+# least recently used, which then start again full.
+MAX_LOCAL_BUCKETS = 10_000
+
+
 class TenantRateLimiter:
-    """Usage: `wait = await limiter.acquire(tenant)`: None to go ahead, else seconds to wait."""
+    """Usage: `wait = await limiter.acquire(tenant)` (and `acquire_subject`): None to go
+    ahead, else seconds to wait."""
 
     def __init__(
         self,
@@ -40,31 +49,50 @@ class TenantRateLimiter:
         default_rate: float | None,
         default_burst: int,
         clock: Callable[[], float],
+        *,
+        subject_rate: float | None = None,
+        subject_burst: int = 20,
     ) -> None:
         self.store = store
         self.default_rate = default_rate
         self.default_burst = default_burst
+        self.subject_rate = subject_rate
+        self.subject_burst = subject_burst
         self.clock = clock
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
 
     async def acquire(self, tenant: Tenant) -> float | None:
         rate = tenant.settings.requests_per_second or self.default_rate
         if rate is None:
             return None
         burst = tenant.settings.burst or self.default_burst
+        return await self._take(f"{VERSION}:{tenant.id}:ratelimit", rate, burst)
+
+    async def acquire_subject(self, tenant: Tenant, subject: str) -> float | None:
+        """One end user's share: a JWT subject's own bucket, within its tenant's."""
+        if self.subject_rate is None:
+            return None
+        # Hashed: a subject is the identity provider's string, of any length and alphabet.
+        hashed = hashlib.sha256(subject.encode()).hexdigest()[:32]
+        key = f"{VERSION}:{tenant.id}:ratelimit:subject:{hashed}"
+        return await self._take(key, self.subject_rate, self.subject_burst)
+
+    async def _take(self, key: str, rate: float, burst: int) -> float | None:
         shared = None
         if self.store.kind == "redis" and not self.store.degraded:
-            shared = await self.store.eval(
-                BUCKET_LUA, [f"{VERSION}:{tenant.id}:ratelimit"], [rate, burst]
-            )
-        wait = float(shared) if shared is not None else self._take_locally(tenant.id, rate, burst)
+            shared = await self.store.eval(BUCKET_LUA, [key], [rate, burst])
+        wait = float(shared) if shared is not None else self._take_locally(key, rate, burst)
         return wait if wait > 0 else None
 
-    def _take_locally(self, tenant: str, rate: float, burst: int) -> float:
-        bucket = self._buckets.get(tenant)
+    def _take_locally(self, key: str, rate: float, burst: int) -> float:
+        bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[tenant] = TokenBucket(burst, rate, self.clock)
+            bucket = self._buckets[key] = TokenBucket(burst, rate, self.clock)
+            if len(self._buckets) > MAX_LOCAL_BUCKETS:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
         return 0.0 if bucket.take() else max(bucket.seconds_until_token(), 1e-3)
 
 
-__all__ = ["BUCKET_LUA", "TenantRateLimiter"]
+__all__ = ["BUCKET_LUA", "MAX_LOCAL_BUCKETS", "TenantRateLimiter"]

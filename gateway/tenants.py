@@ -17,11 +17,28 @@ from gateway.domain.customer import CustomerKey
 from gateway.domain.provider import Provider
 from gateway.errors import TenantError
 from gateway.providers.base import CustomerSource
-from gateway.providers.registry import Registry
+from gateway.providers.registry import AnyConnector, Registry
 from gateway.providers.transport import Route
 from gateway.providers.upstream import Upstream
 from gateway.resilience.gate import Gates
-from gateway.settings.model import ProviderLimits, TenantSettings
+from gateway.settings.model import ProviderLimits, Section, TenantSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Claimable:
+    """A connection whose one credential reaches many accounts (`accounts = "from_claims"`):
+    the accounts a caller's token names are read through it, none by default."""
+
+    connector: AnyConnector
+    template: Section
+    upstream: Upstream
+
+    def source(self, account: str) -> CustomerSource:
+        field = self.connector.account_field
+        # Settings loading admits a template only for a connector that names its account.
+        assert field is not None
+        connection = self.template.model_copy(update={field: account})
+        return self.connector.source(connection, self.upstream)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +51,10 @@ class Tenant:
     # Each source's upstream by (provider, account), for the calls a webhook's verification
     # makes (Lago's public key); their HTTP clients are closed with the app.
     upstreams: Mapping[tuple[Provider, str], Upstream] = field(default_factory=dict)
+    # The registry's providers, in order: where a view puts claimed accounts.
+    providers: tuple[Provider, ...] = ()
+    # Providers whose accounts come from callers' tokens (gateway/auth/accounts.py).
+    claimable: Mapping[Provider, Claimable] = field(default_factory=dict)
     _by_account: dict[tuple[Provider, str], CustomerSource] = field(
         init=False, repr=False, compare=False
     )
@@ -42,9 +63,17 @@ class Tenant:
         by_account = {(s.provider, s.account): s for s in self.sources}
         object.__setattr__(self, "_by_account", by_account)
 
+    def with_sources(self, sources: tuple[CustomerSource, ...]) -> Tenant:
+        """The same tenant reading only `sources`: what one caller may see."""
+        return Tenant(
+            self.id, sources, self.settings, self.upstreams, self.providers, self.claimable
+        )
+
     async def close(self) -> None:
         for upstream in self.upstreams.values():
             await upstream.http.aclose()
+        for claimable in self.claimable.values():
+            await claimable.upstream.http.aclose()
 
     def sources_of(self, provider: Provider) -> tuple[CustomerSource, ...]:
         """The provider's accounts, in the order configured; empty when not connected."""
@@ -76,30 +105,41 @@ def build_tenant(settings: TenantSettings, registry: Registry, shared: SharedUps
     each provider's accounts are configured."""
     sources: list[CustomerSource] = []
     upstreams: dict[tuple[Provider, str], Upstream] = {}
+    claimable: dict[Provider, Claimable] = {}
     connections = settings.connections
     for connector in registry:
         provider = connector.provider
         for connection in connections.get(provider.key, ()):
-            credential = connector.credential(connection)
-            limits = shared.limits[provider]
-            route = Route(
-                provider,
-                settings.id,
-                shared.gates.gate(
-                    provider, credential, limits.concurrency, limits.requests_per_second
-                ),
-                shared.gates.resilience(provider, credential),
-                connector.policy.retry_after,
-            )
-            upstream = Upstream.connect(shared.transport, route, shared.cache, shared.timeout)
+            upstream = _connect(connector, connection, settings.id, shared)
             upstreams[provider, connector.account(connection)] = upstream
             sources.append(connector.source(connection, upstream))
+        template = settings.from_claims.get(provider.key)
+        if template is not None:
+            upstream = _connect(connector, template, settings.id, shared)
+            claimable[provider] = Claimable(connector, template, upstream)
     return Tenant(
         id=settings.id,
         sources=tuple(sources),
         settings=settings,
         upstreams=upstreams,
+        providers=registry.providers,
+        claimable=claimable,
     )
+
+
+def _connect(
+    connector: AnyConnector, connection: Section, tenant: str, shared: SharedUpstream
+) -> Upstream:
+    provider, credential = connector.provider, connector.credential(connection)
+    limits = shared.limits[provider]
+    route = Route(
+        provider,
+        tenant,
+        shared.gates.gate(provider, credential, limits.concurrency, limits.requests_per_second),
+        shared.gates.resilience(provider, credential),
+        connector.policy.retry_after,
+    )
+    return Upstream.connect(shared.transport, route, shared.cache, shared.timeout)
 
 
 def digest(key: str) -> bytes:
@@ -107,36 +147,40 @@ def digest(key: str) -> bytes:
 
 
 class TenantDirectory:
-    """Finds the tenant a request's `Authorization: Bearer <key>` belongs to."""
+    """The tenants by id, and by the digests of their gateway API keys."""
 
     def __init__(self, tenants: Iterable[Tenant]) -> None:
-        self._by_digest: list[tuple[bytes, Tenant]] = []
-        self._anonymous: Tenant | None = None
-        self.tenants: dict[str, Tenant] = {}
-        for tenant in tenants:
-            self.tenants[tenant.id] = tenant
-            keys = tenant.settings.api_keys
-            self._by_digest.extend((digest(k.get_secret_value()), tenant) for k in keys)
-            if tenant.settings.allow_anonymous:
-                self._anonymous = tenant
+        self.replace(tenants)
 
-    def authenticate(self, authorization: str | None) -> Tenant:
-        if not authorization:
-            if self._anonymous is not None:
-                return self._anonymous
+    def replace(self, tenants: Iterable[Tenant]) -> None:
+        """Serve `tenants` from now on (a configuration reload): built aside, then swapped
+        in one step, so a request sees either the old directory or the new one."""
+        by_digest: list[tuple[bytes, Tenant]] = []
+        anonymous: Tenant | None = None
+        by_id: dict[str, Tenant] = {}
+        for tenant in tenants:
+            by_id[tenant.id] = tenant
+            keys = tenant.settings.api_keys
+            by_digest.extend((digest(k.get_secret_value()), tenant) for k in keys)
+            if tenant.settings.allow_anonymous:
+                anonymous = tenant
+        self._by_digest, self._anonymous, self.tenants = by_digest, anonymous, by_id
+
+    def anonymous(self) -> Tenant:
+        """The tenant a request without credentials acts as, if one allows it."""
+        if self._anonymous is None:
             raise TenantError("A gateway API key is required: send Authorization: Bearer <key>")
-        scheme, _, key = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise TenantError("Send the gateway API key as Authorization: Bearer <key>")
-        wanted = digest(key.strip())
+        return self._anonymous
+
+    def by_key(self, key: str) -> Tenant | None:
+        """The tenant `key` is an API key of; None for no tenant's."""
+        wanted = digest(key)
         found: Tenant | None = None
         # Compare against every digest so the time taken says nothing about which one matched.
         for candidate, tenant in self._by_digest:
             if hmac.compare_digest(candidate, wanted):
                 found = tenant
-        if found is None:
-            raise TenantError("Unknown gateway API key")
         return found
 
 
-__all__ = ["SharedUpstream", "Tenant", "TenantDirectory", "build_tenant", "digest"]
+__all__ = ["Claimable", "SharedUpstream", "Tenant", "TenantDirectory", "build_tenant", "digest"]

@@ -136,9 +136,11 @@ async def gateway_client(
     latency: float = 0.0,
     clock: Callable[[], float] = time.time,
     timer: Timer | None = None,
+    config_path: Path | None = None,
 ) -> AsyncIterator[GatewayClient]:
     """The gateway app in process, on the sandbox in process, with upstream calls counted.
-    With no tenant in `settings`, the demo tenant (anonymous) at `IN_PROCESS_SANDBOX`."""
+    With no tenant in `settings`, the demo tenant (anonymous) at `IN_PROCESS_SANDBOX`;
+    `config_path`: the file `settings` came from, which the app reloads."""
     sandbox = sandbox or Sandbox()
     upstream = CountingTransport(httpx.ASGITransport(sandbox.app), latency)
     app = create_app(
@@ -146,6 +148,7 @@ async def gateway_client(
         upstream_transport=upstream,
         clock=clock,
         timer=timer,
+        config_path=config_path,
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)

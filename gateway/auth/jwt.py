@@ -83,6 +83,7 @@ class JwtVerifier:
         http: httpx.AsyncClient | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         keys: JwksKeys | None = None,
     ) -> None:
         self.settings = settings
@@ -96,7 +97,8 @@ class JwtVerifier:
                     limits=httpx.Limits(max_connections=4),
                     follow_redirects=False,
                 )
-            keys = self._own_keys = JwksKeys(settings.jwks_url, http)
+            # `monotonic` paces refetches: the app's timer, so tests move it instead of waiting.
+            keys = self._own_keys = JwksKeys(settings.jwks_url, http, monotonic)
         self.keys = keys
 
     async def verify(self, token: str) -> VerifiedToken:

@@ -53,12 +53,14 @@ class Documents:
         # it runs with.
         self.operations = DeclaredVariables(limits.max_tokens)
 
-    async def find(self, tenant: str, request: GraphQLRequest) -> Document:
+    async def find(
+        self, tenant: str, request: GraphQLRequest, *, trusted_only: bool = False
+    ) -> Document:
         if request.query is not None and len(request.query) > self.max_chars:
             raise Rejection(
                 400, "QUERY_TOO_LARGE", f"The query is longer than {self.max_chars} characters"
             )
-        resolved = await self._resolve(tenant, request)
+        resolved = await self._resolve(tenant, request, trusted_only)
         operations = self.operations.operations(resolved.query)
         operation = choose_operation(operations, request.operation_name)
         values = run_values(operations, operation, request.variables)
@@ -69,10 +71,14 @@ class Documents:
         if document.register is not None:
             await self.persisted.register(tenant, document.register, document.query)
 
-    async def _resolve(self, tenant: str, request: GraphQLRequest) -> Resolved:
+    async def _resolve(self, tenant: str, request: GraphQLRequest, trusted_only: bool) -> Resolved:
         try:
             resolved = await self.persisted.resolve(
-                tenant, request.query, request.extensions, request.document_id
+                tenant,
+                request.query,
+                request.extensions,
+                request.document_id,
+                trusted_only=trusted_only,
             )
         except Rejection as rejection:
             if rejection.code == PERSISTED_QUERY_NOT_FOUND:

@@ -30,6 +30,8 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from gateway.auth.callers import Authenticator, Caller
+from gateway.auth.jwt import TokenRejected
 from gateway.cache.entry import CachePolicy
 from gateway.context import Context
 from gateway.errors import TenantError
@@ -63,10 +65,12 @@ from gateway.observability.tracing import tracer
 from gateway.ratelimit import TenantRateLimiter
 from gateway.resilience.policy import Timer
 from gateway.settings.model import Settings
-from gateway.tenants import Tenant, TenantDirectory
+from gateway.tenants import Tenant
 
 log = logging.getLogger("gateway.http")
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="customer-gateway"'}
+# RFC 6750 §3.1: a bearer token that was presented but does not verify.
+_INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="customer-gateway", error="invalid_token"'}
 _INTERNAL = Rejection(500, "INTERNAL_SERVER_ERROR", "Internal server error")
 
 
@@ -78,6 +82,7 @@ class _Exchange:
     id: str
     media_type: str = JSON
     tenant: Tenant | None = None
+    caller: Caller | None = None
     operation: str | None = None
     # The operation's metric label: REJECTED unless an operation ran (or was served whole).
     label: str = REJECTED
@@ -110,7 +115,7 @@ class GraphQLEndpoint:
         self,
         schema: strawberry.Schema,
         settings: Settings,
-        tenants: TenantDirectory,
+        authenticator: Authenticator,
         persisted: PersistedQueries,
         timer: Timer,
         metrics: Metrics,
@@ -121,7 +126,7 @@ class GraphQLEndpoint:
     ) -> None:
         self.schema = schema
         self.settings = settings
-        self.tenants = tenants
+        self.authenticator = authenticator
         self.documents = Documents(persisted, settings.limits, metrics)
         self.rate_limiter = rate_limiter
         self.response_cache = response_cache
@@ -174,30 +179,49 @@ class GraphQLEndpoint:
             return playground_response(x.request, self.settings, x.id)
         # Who asks comes first: an unknown caller costs no body read, no JSON parsing, no
         # document work and no labelled metric.
-        tenant = self._authenticate(x)
-        await self._rate_limit(tenant)
+        caller = await self._authenticate(x)
+        tenant = caller.tenant
+        await self._rate_limit(caller)
         graphql_request = await read_request(x.request)
-        document = await self.documents.find(tenant.id, graphql_request)
+        document = await self.documents.find(
+            tenant.id, graphql_request, trusted_only=caller.trusted_only
+        )
         x.operation = document.operation
         trace, x.report_cost = self._traced(x.request, tenant), wants_cost(x.request)
-        lookup = await self._look_up(x.request, tenant, document, trace or x.report_cost)
+        lookup = await self._look_up(x.request, caller, document, trace or x.report_cost)
         if lookup.hit is not None:
             return await self._from_cache(x, tenant, document, lookup.hit)
         executed = await self._execute(x, tenant, graphql_request, document, lookup.generations)
         return await self._respond(x, executed, trace, lookup)
 
-    def _authenticate(self, x: _Exchange) -> Tenant:
+    async def _authenticate(self, x: _Exchange) -> Caller:
+        authorization = x.request.headers.get("authorization")
         try:
-            x.tenant = self.tenants.authenticate(x.request.headers.get("authorization"))
+            x.caller = await self.authenticator.authenticate(authorization)
+        except TokenRejected as exc:
+            # 503 when the identity provider's keys cannot be read: not the token's fault.
+            headers = _INVALID_TOKEN if exc.status == 401 else {}
+            raise Rejection(exc.status, exc.code, exc.message, headers) from None
         except TenantError as exc:
-            raise Rejection(401, exc.code, exc.message, _CHALLENGE) from None
-        return x.tenant
+            # A token whose claims cannot be served is an invalid token; a missing or unknown
+            # API key is the challenge to send one.
+            headers = _CHALLENGE if exc.code == TenantError.code else _INVALID_TOKEN
+            raise Rejection(401, exc.code, exc.message, headers) from None
+        x.tenant = x.caller.tenant
+        return x.caller
 
-    async def _rate_limit(self, tenant: Tenant) -> None:
-        wait = await self.rate_limiter.acquire(tenant) if self.rate_limiter else None
+    async def _rate_limit(self, caller: Caller) -> None:
+        if self.rate_limiter is None:
+            return
+        wait = await self.rate_limiter.acquire(caller.tenant)
         if wait is not None:
             message = "Too many requests for this tenant; retry after the Retry-After seconds"
             raise Rejection(429, "RATE_LIMITED", message, retry_after(wait))
+        if caller.subject is not None:
+            wait = await self.rate_limiter.acquire_subject(caller.tenant, caller.subject)
+            if wait is not None:
+                message = "Too many requests for this user; retry after the Retry-After seconds"
+                raise Rejection(429, "RATE_LIMITED", message, retry_after(wait))
 
     def _traced(self, request: Request, tenant: Tenant) -> bool:
         """`X-Gateway-Trace: upstream`, honoured in development or for a tenant allowed it."""
@@ -206,14 +230,16 @@ class GraphQLEndpoint:
         )
 
     async def _look_up(
-        self, request: Request, tenant: Tenant, document: Document, bypass: bool
+        self, request: Request, caller: Caller, document: Document, bypass: bool
     ) -> Lookup:
         """The response cache's answer, unless this request must be executed: tracing or
         the cost was asked for, or the client said `Cache-Control: no-cache`."""
         cache, no_cache = self.response_cache, request.headers.get("cache-control", "")
         if cache is None or bypass or "no-cache" in no_cache.lower():
             return NO_LOOKUP
-        lookup = await cache.lookup(tenant, document.query, document.operation, document.values)
+        lookup = await cache.lookup(
+            caller.tenant, document.query, document.operation, document.values, caller.scopes
+        )
         if lookup.key is not None:
             self.metrics.response_cache.labels("hit" if lookup.hit else "miss").inc()
         return lookup
@@ -237,7 +263,8 @@ class GraphQLEndpoint:
         document: Document,
         generations: Generations,
     ) -> _Executed:
-        context = Context(tenant=tenant, settings=self.settings, request_id=x.id)
+        scopes = x.caller.scopes if x.caller is not None else None
+        context = Context(tenant=tenant, settings=self.settings, request_id=x.id, scopes=scopes)
         deadline = self.timer.clock() + self.settings.resilience.request_deadline_seconds
         ledger, token = start_ledger(deadline, x.id)
         # Read for the response cache's key already: the upstream cache reuses them.

@@ -87,11 +87,15 @@ class PersistedQueries:
         query: str | None,
         extensions: Mapping[str, Any] | None,
         document_id: str | None,
+        *,
+        trusted_only: bool = False,
     ) -> Resolved:
+        """The document to run. `trusted_only`: this caller may run manifest documents only,
+        whatever the mode (JWT callers under `auth.jwt_persisted_only`)."""
         persisted = (extensions or {}).get("persistedQuery")
         sha = _apq_hash(persisted) if persisted is not None else None
         wanted = document_id or sha
-        if self.mode == "require":
+        if self.mode == "require" or trusted_only:
             if query is not None or wanted is None:
                 raise Rejection(
                     400,

@@ -82,8 +82,9 @@ class ResponseCache:
         query: str,
         operation: str | None,
         values: Mapping[str, Any] | None,
+        scopes: frozenset[str] | None = None,
     ) -> Lookup:
-        key, generations = await self.key(tenant, query, operation, values)
+        key, generations = await self.key(tenant, query, operation, values, scopes)
         hit = await self.get(key) if key is not None else None
         return Lookup(key, generations, hit)
 
@@ -93,11 +94,14 @@ class ResponseCache:
         query: str,
         operation: str | None,
         values: Mapping[str, Any] | None,
+        scopes: frozenset[str] | None = None,
     ) -> tuple[str | None, Generations]:
         """The key, and the generations it was built from, in the shape the request ledger
         memoises them: the upstream cache then reuses them instead of reading them again.
         `values` are the variables the operation runs with (the edge's `run_values`); None,
-        for a document that does not parse or lacks the operation, means no key."""
+        for a document that does not parse or lacks the operation, means no key. The answer
+        is the caller's view's: its accounts and its scopes are part of the key, so a user
+        allowed fewer accounts or fields never gets another's answer."""
         if values is None:
             return None, {}
         accounts = sorted(
@@ -106,8 +110,9 @@ class ResponseCache:
         )
         generations = await self.store.multi_get_numbers([generation_key(a) for a in accounts])
         try:
+            view = [[[a.provider.value, a.id] for a in accounts], _sorted(scopes)]
             material = orjson.dumps(
-                [query, operation, values, generations], option=orjson.OPT_SORT_KEYS
+                [query, operation, values, generations, view], option=orjson.OPT_SORT_KEYS
             )
         except orjson.JSONEncodeError:
             # A default orjson cannot write (an integer past 64 bits): validation refuses
@@ -136,6 +141,10 @@ class ResponseCache:
             return
         expires_at = self.clock() + ttl
         await self.entries.set(namespace_of(key), key, f"{expires_at!r}\n".encode() + body, ttl)
+
+
+def _sorted(scopes: frozenset[str] | None) -> list[str] | None:
+    return None if scopes is None else sorted(scopes)
 
 
 __all__ = [

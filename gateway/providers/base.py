@@ -150,6 +150,14 @@ class Connector(Protocol[ConnectionModelT]):
     @property
     def webhook(self) -> WebhookReceiver[ConnectionModelT] | None: ...
 
+    @property
+    def account_field(self) -> str | None:
+        """The connection model's field that names the account, when one credential reaches
+        many accounts (Layer businesses, Codat companies): a tenant may then read any account
+        its callers' tokens name (`accounts = "from_claims"`). None: one account a credential.
+        """
+        ...
+
     def account(self, connection: ConnectionModelT) -> str:
         """The provider account the connection reads: in ids, cache keys and cursors."""
         ...

@@ -1,7 +1,9 @@
 """Loading settings: a TOML file plus `GATEWAY_*` environment variables.
 
-Secrets never sit in the file: a secret field must be written as `"${ENV_VAR}"` and is read from
-the environment when the settings load. Usage::
+Secrets never sit in the file: a secret field must be written as `"${ENV_VAR}"`, read from
+the environment when the settings load, or `"${file:/run/secrets/name}"`, read from that file
+(an absolute path; surrounding whitespace dropped) each time the settings load, so a secret
+mounted from a secret store rotates with a configuration reload. Usage::
 
     settings = load_settings(Path("gateway.toml"))   # or load_settings(None) for the sandbox
 """
@@ -31,6 +33,7 @@ from gateway.settings.model import (
 # `${VAR}` references (each provider's connection model adds its own secret fields).
 SECRET_KEYS = frozenset({"api_keys", "cursor_key"})
 _ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_FILE_REFERENCE = re.compile(r"^\$\{file:(/[^}]+)\}$")
 
 
 def load_settings(
@@ -99,6 +102,12 @@ def _with_connections(tenant: Any, registry: Registry, where: str, problems: lis
             problems.append(f"{where}.{key}: no provider of that name is registered ({known})")
             del validated[key]
             continue
+        if isinstance(value, dict) and "accounts" in value:
+            del validated[key]
+            template = _claims_template(connector, value, f"{where}.{key}", problems)
+            if template is not None:
+                validated.setdefault("from_claims", {})[key] = template
+            continue
         connections = _connections(connector, value, f"{where}.{key}", problems)
         if connections is None:
             del validated[key]
@@ -149,6 +158,34 @@ def _connections(
     return tuple(valid) if isinstance(value, list) else valid[0]
 
 
+def _claims_template(
+    connector: AnyConnector, table: dict[str, Any], where: str, problems: list[str]
+) -> Section | None:
+    """`accounts = "from_claims"`: the connection without its account, which each caller's
+    token names; only for a provider whose one credential reaches many accounts."""
+    field = connector.account_field
+    if table["accounts"] != "from_claims":
+        problems.append(f'{where}.accounts: the only value is "from_claims"')
+        return None
+    if field is None:
+        problems.append(
+            f"{where}.accounts: a {connector.provider.key} credential reads one account, so its "
+            "accounts cannot come from tokens; connect each account in its own table"
+        )
+        return None
+    if field in table:
+        problems.append(f"{where}.{field}: leave it out: each caller's token names the account")
+        return None
+    rest = {k: v for k, v in table.items() if k != "accounts"}
+    try:
+        # The template's account is a placeholder, replaced per claimed account.
+        template: Section = connector.connection.model_validate({**rest, field: "from_claims"})
+    except ValidationError as exc:
+        problems.append(_problems(exc, where))
+        return None
+    return template
+
+
 def _problems(exc: ValidationError, prefix: str = "") -> str:
     # pydantic never prints SecretStr values, and inputs are left out here.
     return "; ".join(
@@ -176,6 +213,9 @@ def _resolve(
         return [_resolve(v, env, trail, secret_keys) for v in value]
     if not isinstance(value, str):
         return value
+    in_file = _FILE_REFERENCE.match(value)
+    if in_file:
+        return _read_secret_file(Path(in_file.group(1)), trail)
     match = _ENV_REFERENCE.match(value)
     if match:
         name = match.group(1)
@@ -188,6 +228,23 @@ def _resolve(
             "and set the variable in the environment"
         )
     return value
+
+
+def _read_secret_file(path: Path, trail: tuple[str, ...]) -> str:
+    try:
+        # A secret file is small; the cap keeps a wrong path (a device, a log) from loading.
+        with path.open("rb") as file:
+            raw = file.read(65_537)
+    except OSError as exc:
+        raise ConfigError(
+            f"{'.'.join(trail)} refers to {path}, which cannot be read: {exc.strerror}"
+        ) from None
+    if len(raw) > 65_536:
+        raise ConfigError(f"{'.'.join(trail)} refers to {path}, which is larger than 64 KiB")
+    try:
+        return raw.decode().strip()
+    except UnicodeDecodeError:
+        raise ConfigError(f"{'.'.join(trail)} refers to {path}, which is not UTF-8 text") from None
 
 
 __all__ = ["SECRET_KEYS", "load_settings", "tenant_settings"]

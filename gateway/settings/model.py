@@ -43,6 +43,10 @@ class TenantSettings(Section):
     # The scopes this tenant's API keys hold for `[auth.field_scopes]`; None: every scope
     # (API keys are the servers' own, trusted with every field unless narrowed here).
     api_key_scopes: tuple[str, ...] | None = None
+    # Provider connections whose accounts come from each caller's token: written as the
+    # provider's table with `accounts = "from_claims"` and no account id (gateway/settings/
+    # load.py moves it here); only providers whose credential reaches many accounts.
+    from_claims: Mapping[str, Section] = {}
     # Every other key is a provider's connection, e.g. `[tenants.lago]`, or several, e.g.
     # `[[tenants.lago]]` (a tuple, one per account): the connector's own model, never a raw
     # table (gateway/settings/load.py validates those).
@@ -264,6 +268,9 @@ class Settings(BaseSettings):
     tracing: bool = False
     # Browser origins allowed to call the gateway (CORS), e.g. "https://app.example.com".
     cors_origins: tuple[str, ...] = ()
+    # How often the settings file is checked for changes (tenants, API keys and `[auth]`
+    # reload without a restart; so does SIGHUP: gateway/reload.py).
+    reload_interval_seconds: float = Field(default=2.0, gt=0)
 
     @model_validator(mode="after")
     def _production_signs_cursors_with_a_shared_key(self) -> Settings:
@@ -273,6 +280,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "cursor_key is required in production: set GATEWAY_CURSOR_KEY (or "
                 'cursor_key = "${VAR}") to the same random value on every instance'
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _jwt_persisted_only_needs_a_manifest(self) -> Settings:
+        if self.auth.jwt_persisted_only and (
+            self.persisted.manifest_path is None or self.persisted.mode == "off"
+        ):
+            raise ValueError(
+                "auth.jwt_persisted_only lets JWT callers run trusted documents only: set "
+                "persisted.manifest_path (and a persisted.mode other than off)"
             )
         return self
 

@@ -166,6 +166,7 @@ class ToyWebhooks:
 
 
 class ToyConnector:
+    account_field = None
     provider = TOY
     connection = ToyConnection
     details = ToyDetails

@@ -16,6 +16,8 @@ class CodatConnector:
     provider = CODAT
     connection = CodatConnection
     details = CodatDetails
+    # One API key reaches every company of the Codat client.
+    account_field = "company_id"
     policy = Policy(
         # Codat allows 10 concurrent requests per company.
         limits=ProviderLimits(concurrency=10),

@@ -16,6 +16,8 @@ class LagoConnector:
     provider = LAGO
     connection = LagoConnection
     details = LagoDetails
+    # A Lago API key belongs to one organisation.
+    account_field = None
     # Lago allows 50 requests a second per organisation.
     policy = Policy(
         limits=ProviderLimits(concurrency=10, requests_per_second=45),

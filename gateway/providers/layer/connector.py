@@ -17,6 +17,8 @@ class LayerConnector:
     provider = LAYER
     connection = LayerConnection
     details = LayerDetails
+    # One OAuth client reaches every business of the platform.
+    account_field = "business_id"
     # Layer allows 100 requests a second (sandbox), 500 (production), per client.
     policy = Policy(limits=ProviderLimits(concurrency=20, requests_per_second=90))
     webhook = LayerWebhooks()
