@@ -119,6 +119,7 @@ def create_app(
                 manifest.watch(settings.persisted.reload_interval_seconds)
             )
             stack.push_async_callback(_stop, watcher)
+            await stack.enter_async_context(metrics.running())
             yield
 
     middleware = [Middleware(RequestIds)]
