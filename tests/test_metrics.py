@@ -1,8 +1,9 @@
-"""/metrics: what it exposes in one process, and what `serve --workers 2` adds up across
-its workers."""
+"""/metrics: what it exposes in one process, what `serve --workers 2` adds up across its
+workers, and the Grafana dashboard in docs/, which must ask only for series the gateway has."""
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 import time
@@ -18,6 +19,7 @@ from tests.support import GatewayClient, gateway_client
 from tests.test_observability import sample
 
 LIST = "query Listing { customers(first: 3) { edges { node { provider } } } }"
+DASHBOARD = Path(__file__).resolve().parents[1] / "docs" / "grafana-dashboard.json"
 BUCKETS = [
     "0.001",
     "0.0025",
@@ -53,6 +55,8 @@ LABELS = {
     "patchlevel",
     "version",
 }
+# What PromQL itself spells in the dashboard's expressions (the rest must be series names).
+PROMQL = {"sum", "by", "rate", "histogram_quantile", "topk", "and", "or"}
 
 
 def series(text: str) -> list[tuple[str, dict[str, str], float]]:
@@ -63,6 +67,17 @@ def series(text: str) -> list[tuple[str, dict[str, str], float]]:
             name, _, labels = head.partition("{")
             found.append((name, dict(re.findall(r'(\w+)="([^"]*)"', labels)), float(value)))
     return found
+
+
+def exposed_names(text: str) -> set[str]:
+    """The sample names /metrics declares, including those with no sample yet."""
+    names = set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            suffixes = ("_bucket", "_count", "_sum") if kind == "histogram" else ("",)
+            names.update(name + suffix for suffix in suffixes)
+    return names
 
 
 async def test_latency_buckets_resolve_milliseconds(gateway: GatewayClient) -> None:
@@ -169,6 +184,54 @@ def test_metrics_directory_is_fresh_private_and_removed() -> None:
     with metrics_directory(1, environ) as none:
         assert none is None
         assert environ == {MULTIPROC_ENV: "/left/by/someone/else"}
+
+
+def dashboard_expressions() -> list[str]:
+    def targets(panels: list[dict[str, object]]) -> list[str]:
+        found = []
+        for panel in panels:
+            found += [t["expr"] for t in panel.get("targets", [])]  # type: ignore[attr-defined]
+            found += targets(panel.get("panels", []))  # type: ignore[arg-type]
+        return found
+
+    return targets(json.loads(DASHBOARD.read_text())["panels"])
+
+
+def promql_names(expr: str) -> set[str]:
+    """The identifiers of `expr` outside label matchers, ranges, strings and label lists."""
+    bare = re.sub(r'"[^"]*"|\{[^}]*\}|\[[^]]*\]', " ", expr)
+    bare = re.sub(r"\b(by|without)\s*\([^)]*\)", " ", bare)
+    return {n for n in re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", bare)} - PROMQL
+
+
+async def test_the_dashboard_asks_only_for_exposed_series(gateway: GatewayClient) -> None:
+    exposed = exposed_names((await gateway.http.get("/metrics")).text)
+    expressions = dashboard_expressions()
+    assert len(expressions) >= 15
+    used = set().union(*(promql_names(e) for e in expressions))
+    assert used <= exposed, used - exposed
+    # Request rate, latency, errors, providers, breakers and both caches are all on it.
+    assert used >= {
+        "gateway_requests_total",
+        "gateway_request_seconds_bucket",
+        "gateway_in_flight_requests",
+        "gateway_upstream_seconds_bucket",
+        "gateway_upstream_seconds_count",
+        "gateway_upstream_errors_total",
+        "gateway_breakers",
+        "gateway_cache_lookups_total",
+        "gateway_response_cache_total",
+        "process_resident_memory_bytes",
+    }
+    dashboard = json.loads(DASHBOARD.read_text())
+    assert dashboard["uid"] == "customer-gateway"
+    assert {t["name"] for t in dashboard["templating"]["list"]} == {"datasource"}
+
+
+def test_promql_names_reads_only_series() -> None:
+    assert promql_names(
+        'histogram_quantile(0.95, sum by (provider, le) (rate(x_bucket{a="b"}[$__rate_interval])))'
+    ) == {"x_bucket"}
 
 
 @pytest.mark.timeout(180)
