@@ -160,6 +160,7 @@ def create_app(
                 stack.callback(reloader.remove_sighup)
                 reloading = asyncio.create_task(reloader.watch(settings.reload_interval_seconds))
                 stack.push_async_callback(_stop, reloading)
+            await stack.enter_async_context(metrics.running())
             yield
 
     middleware = [Middleware(RequestIds)]

@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 from gateway import __version__
 from gateway.errors import ConfigError
 from gateway.observability.logs import logging_config
+from gateway.observability.multiprocess import metrics_directory
 from gateway.sandbox_process import (
     SandboxError,
     read_announcement,
@@ -187,6 +188,7 @@ def _serve(args: argparse.Namespace) -> int:
                 f"sandbox at {sandbox.base_url}",
                 flush=True,
             )
+        stack.enter_context(metrics_directory(args.workers, os.environ))
         if args.workers > 1:
             return _serve_workers(args, settings, announcement, host, port)
         try:

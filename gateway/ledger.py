@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass, field
+from typing import Literal
 
 from gateway.domain.provider import Provider
+
+# Why a provider call failed once its retries were spent (a fixed set: a metrics label).
+UpstreamFailure = Literal["circuit_open", "timeout", "unavailable", "rate_limited", "bad_response"]
 
 
 @dataclass
@@ -35,6 +39,8 @@ class UpstreamLedger:
     request_id: str | None = None
     # Every upstream attempt: provider, HTTP status (0 when none came back), seconds.
     attempts: list[tuple[Provider, int, float]] = field(default_factory=list)
+    # Every provider call that failed, and how.
+    failures: list[tuple[Provider, UpstreamFailure]] = field(default_factory=list)
 
     def note_freshness(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
@@ -99,6 +105,11 @@ def count_call(provider: Provider) -> None:
         ledger.counts(provider).calls += 1
 
 
+def count_failure(provider: Provider, failure: UpstreamFailure) -> None:
+    if (ledger := _current.get()) is not None:
+        ledger.failures.append((provider, failure))
+
+
 def count_lookup(provider: Provider, *, hit: bool) -> None:
     if (ledger := _current.get()) is not None:
         counts = ledger.counts(provider)
@@ -110,8 +121,10 @@ def count_lookup(provider: Provider, *, hit: bool) -> None:
 
 __all__ = [
     "ProviderCounts",
+    "UpstreamFailure",
     "UpstreamLedger",
     "count_call",
+    "count_failure",
     "count_lookup",
     "current_ledger",
     "end_ledger",

@@ -1,24 +1,53 @@
-"""Prometheus metrics, one registry per app (so several apps in one process never clash).
+"""Prometheus metrics: what /metrics shows.
 
 Request-level figures are read from the request's ledger when it ends, so the provider code
-only counts into the ledger and knows nothing of Prometheus.
+only counts into the ledger and knows nothing of Prometheus. In one process the figures live in
+a registry per app (so several apps in one process never clash); under `serve --workers N`,
+in prometheus_client's multiprocess mode (gateway/observability/multiprocess.py), so whichever
+worker answers /metrics reports every worker's. docs/observability.md lists every series.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from gateway.domain.provider import Provider
 from gateway.ledger import UpstreamLedger
+from gateway.observability.multiprocess import (
+    WorkerProcess,
+    forget_dead_workers,
+    mark_worker_gone,
+    multiprocess_mode,
+)
+
+# A `_created` series per counter and histogram doubles the series and no dashboard reads
+# them; prometheus_client's switch is for the whole process.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus_client
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _OPERATION = re.compile(r"[^A-Za-z0-9_]")
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+# From a millisecond (a response-cache hit, a cached read) to the request deadline's order.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+BREAKER_STATES = ("closed", "open", "half_open")
+# How often a worker rewrites its breaker and process figures in multiprocess mode (a worker
+# answering a scrape rewrites its own first).
+REFRESH_SECONDS = 5.0
 
 
 # The operation label of a request that never ran an operation (unauthenticated, refused at
@@ -61,31 +90,19 @@ class OperationLabels:
         return OTHER
 
 
-class _BreakerCollector(Collector):
-    def __init__(
-        self, states: Callable[[], dict[Provider, list[str]]], providers: Sequence[Provider]
-    ) -> None:
-        self.states = states
-        self.providers = providers
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily(
-            "gateway_breakers",
-            "Circuit breakers by provider and state (one per provider credential)",
-            labels=["provider", "state"],
-        )
-        states = self.states()
-        for provider in self.providers:
-            found = states.get(provider, [])
-            for state in ("closed", "open", "half_open"):
-                family.add_metric([provider.value, state], found.count(state))
-        yield family
+def status_class(status: int) -> str:
+    """`2xx`, `4xx`...; `none` when no answer came back (a timeout, a refused connection)."""
+    return f"{status // 100}xx" if 100 <= status < 600 else "none"
 
 
 class Metrics:
-    """Usage: `metrics.observe(operation, status, seconds, ledger)` at the end of a request."""
+    """Usage: `metrics.observe(operation, status, seconds, ledger)` at the end of a request;
+    `async with metrics.running():` while the app runs; `metrics.exposition()` for /metrics."""
 
     def __init__(self) -> None:
+        self.multiprocess = multiprocess_mode()
+        # Where the metric objects live. In multiprocess mode their values are in the shared
+        # files, and /metrics reads those instead (`_exposed`).
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
@@ -98,13 +115,32 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.in_flight = Gauge("gateway_in_flight_requests", "Requests being served", registry=r)
+        self.in_flight = Gauge(
+            "gateway_in_flight_requests",
+            "Requests being served",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.upstream_seconds = Histogram(
             "gateway_upstream_seconds",
-            "Provider call latency, by HTTP status (0: no answer)",
-            ["provider", "status"],
+            "Provider call latency, each attempt, by HTTP status class (none: no answer)",
+            ["provider", "status_class"],
             buckets=LATENCY_BUCKETS,
             registry=r,
+        )
+        self.upstream_errors = Counter(
+            "gateway_upstream_errors",
+            "Provider calls that failed, retries spent, by outcome (circuit_open, timeout, "
+            "unavailable, rate_limited, bad_response)",
+            ["provider", "outcome"],
+            registry=r,
+        )
+        self.breakers = Gauge(
+            "gateway_breakers",
+            "Circuit breakers by provider and state (one per provider credential and worker)",
+            ["provider", "state"],
+            registry=r,
+            multiprocess_mode="livesum",
         )
         self.cache_lookups = Counter(
             "gateway_cache_lookups", "Upstream cache lookups", ["provider", "result"], registry=r
@@ -118,12 +154,28 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        self._breaker_states: Callable[[], dict[Provider, list[str]]] = dict
+        self._providers: Sequence[Provider] = ()
+        self._worker: WorkerProcess | None = None
+        if self.multiprocess:
+            self._worker = WorkerProcess(r)
+            self._exposed = CollectorRegistry()
+            MultiProcessCollector(self._exposed)  # type: ignore[no-untyped-call]
+            # The interpreter's version: the same in every worker.
+            PlatformCollector(registry=self._exposed)
+        else:
+            ProcessCollector(registry=r)
+            PlatformCollector(registry=r)
+            GCCollector(registry=r)
+            self._exposed = r
 
     def watch_breakers(
         self, states: Callable[[], dict[Provider, list[str]]], providers: Sequence[Provider]
     ) -> None:
         """Report `states()` for each of `providers` (every state, zero included)."""
-        self.registry.register(_BreakerCollector(states, providers))
+        self._breaker_states = states
+        self._providers = providers
+        self._refresh_breakers()
 
     def observe(
         self, label: str, status: int, seconds: float, ledger: UpstreamLedger | None
@@ -134,15 +186,68 @@ class Metrics:
         if ledger is None:
             return
         for provider, code, took in ledger.attempts:
-            self.upstream_seconds.labels(provider.value, str(code)).observe(took)
+            self.upstream_seconds.labels(provider.value, status_class(code)).observe(took)
+        for provider, outcome in ledger.failures:
+            self.upstream_errors.labels(provider.value, outcome).inc()
         for provider, counts in ledger.by_provider.items():
             if counts.cache_hits:
                 self.cache_lookups.labels(provider.value, "hit").inc(counts.cache_hits)
             if counts.cache_misses:
                 self.cache_lookups.labels(provider.value, "miss").inc(counts.cache_misses)
+        if ledger.attempts or ledger.failures:
+            # Only calls move a breaker (but time: see `running`).
+            self._refresh_breakers()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """While the app runs. In multiprocess mode: forget workers that died unannounced,
+        keep this worker's breaker and process figures current for whichever worker is
+        scraped, and take this worker's live gauges away when it stops."""
+        if not self.multiprocess:
+            yield
+            return
+        forget_dead_workers()
+        self._refresh()
+        task = asyncio.create_task(self._refreshing())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            mark_worker_gone()
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        self._refresh()
+        return generate_latest(self._exposed)
+
+    async def _refreshing(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            self._refresh()
+
+    def _refresh(self) -> None:
+        self._refresh_breakers()
+        if self._worker is not None:
+            self._worker.refresh()
+
+    def _refresh_breakers(self) -> None:
+        # A breaker opens and closes on calls, and turns half-open with time alone.
+        states = self._breaker_states()
+        for provider in self._providers:
+            found = states.get(provider, [])
+            for state in BREAKER_STATES:
+                self.breakers.labels(provider.value, state).set(found.count(state))
 
 
-__all__ = ["CONTENT_TYPE", "OTHER", "REJECTED", "Metrics", "OperationLabels", "operation_label"]
+__all__ = [
+    "BREAKER_STATES",
+    "CONTENT_TYPE",
+    "LATENCY_BUCKETS",
+    "OTHER",
+    "REJECTED",
+    "Metrics",
+    "OperationLabels",
+    "operation_label",
+    "status_class",
+]

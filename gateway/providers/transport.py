@@ -22,11 +22,12 @@ from opentelemetry import propagate
 from gateway.domain.provider import Provider
 from gateway.errors import (
     UpstreamBadResponse,
+    UpstreamError,
     UpstreamRateLimited,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from gateway.ledger import count_call, current_ledger
+from gateway.ledger import UpstreamFailure, count_call, count_failure, current_ledger
 from gateway.observability.tracing import tracer
 from gateway.resilience.gate import Gate, GateTimeout
 from gateway.resilience.policy import Resilience
@@ -37,6 +38,13 @@ RetryAfterReader = Callable[[httpx.Response], float | None]
 _TRANSIENT = (UpstreamUnavailable, UpstreamTimeout)
 # Headers of the wire that no longer describe the body once it is read and decoded here.
 _WIRE_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+# What a call that failed here is counted as (the errors this transport raises).
+_FAILURES: dict[type[UpstreamError], UpstreamFailure] = {
+    UpstreamTimeout: "timeout",
+    UpstreamUnavailable: "unavailable",
+    UpstreamRateLimited: "rate_limited",
+    UpstreamBadResponse: "bad_response",
+}
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -74,16 +82,21 @@ class ProviderTransport(httpx.AsyncBaseTransport):
         self.route = route
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        breaker = self.route.resilience.breaker
+        provider, breaker = self.route.provider, self.route.resilience.breaker
         if not breaker.allow():
             # Open: answer at once, and spare the provider the call.
-            raise UpstreamUnavailable(self.route.provider)
+            count_failure(provider, "circuit_open")
+            raise UpstreamUnavailable(provider)
         probe = breaker.probing
         try:
             return await self._attempts(request)
         except GateTimeout:
             # The deadline ran out waiting for the provider's pace: nothing was sent.
-            raise UpstreamTimeout(self.route.provider) from None
+            count_failure(provider, "timeout")
+            raise UpstreamTimeout(provider) from None
+        except UpstreamError as error:
+            count_failure(provider, _FAILURES.get(type(error), "unavailable"))
+            raise
         finally:
             if probe and breaker.probing:
                 # The probe ended with no verdict (cancelled, deadline spent before it was
