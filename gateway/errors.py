@@ -12,6 +12,8 @@
     │                           (these three carry classification BAD_USER_INPUT: the caller
     │                           can ask differently; none is a server failure)
     ├── TenantError             UNAUTHENTICATED: no or unknown gateway key
+    ├── FieldForbidden          FORBIDDEN: the caller lacks a scope `[auth.field_scopes]`
+    │                           requires of a field; that field alone is null
     ├── ConfigError             (start-up only) settings that cannot work
     └── UpstreamError           a provider call failed; carries the provider
         ├── UpstreamUnavailable     UPSTREAM_UNAVAILABLE: connection failed, 5xx
@@ -28,7 +30,7 @@ Messages are fixed per class and never include an upstream body, URL, header or 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from gateway.domain.provider import Provider
@@ -139,6 +141,25 @@ class TenantError(GatewayError):
     code = "UNAUTHENTICATED"
 
 
+class FieldForbidden(GatewayError):
+    """A field the caller may not read (`[auth.field_scopes]`): it resolves to null, with this
+    error at its path, and the rest of the answer is intact."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, field: str, missing: Iterable[str]) -> None:
+        self.field = field
+        self.missing = tuple(sorted(missing))
+        plural = "s" if len(self.missing) > 1 else ""
+        super().__init__(
+            f"{field} requires the scope{plural} {', '.join(self.missing)}, "
+            "which the caller does not hold"
+        )
+
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "field": self.field, "missingScopes": list(self.missing)}
+
+
 class ConfigError(GatewayError):
     code = "CONFIG_ERROR"
 
@@ -216,6 +237,7 @@ __all__ = [
     "BackwardScanLimit",
     "BadUserInput",
     "ConfigError",
+    "FieldForbidden",
     "FilterScanLimit",
     "GatewayError",
     "InvalidCursor",
