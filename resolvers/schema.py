@@ -21,7 +21,7 @@ from gateway.providers.registry import default_connectors
 from gateway.settings.model import Settings
 from resolvers.limits import limit_extensions
 from resolvers.query import Query
-from resolvers.scopes import apply_field_scopes
+from resolvers.scopes import apply_field_scopes, root_scopes
 from resolvers.types.codat import CodatCustomer
 from resolvers.types.customer import ProviderCustomerType, register_customer_types
 from resolvers.types.datetime import DATE_TIME
@@ -65,7 +65,7 @@ def build_schema(
         partial(ParserCache, maxsize=256),
         # Tokens, then selections, depth and aliases before graphql-core validates (linear,
         # where some validation rules are not), validation through its own cache, then cost.
-        *limit_extensions(settings.limits),
+        *limit_extensions(settings.limits, root_scopes(settings.auth.field_scopes)),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)

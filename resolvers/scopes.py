@@ -36,6 +36,8 @@ from graphql import (
 from gateway.context import Context
 from gateway.errors import ConfigError, FieldForbidden
 
+# The root type's name: Strawberry names it after the `Query` class.
+ROOT = "Query"
 # What a rule reaches: an object type and one of its fields' names.
 Target = tuple[GraphQLObjectType, str]
 
@@ -51,6 +53,16 @@ def apply_field_scopes(schema: GraphQLSchema, field_scopes: Mapping[str, Sequenc
             if name in interface.fields:
                 _make_nullable(interface.fields[name])
         field.resolve = _guarded(field.resolve, f"{owner.name}.{name}", scopes)
+
+
+def root_scopes(field_scopes: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
+    """The scopes each root field's rule requires (`Query.customers` → customers), for the cost
+    limit: a refused root field makes no upstream call, so it costs none."""
+    return {
+        key.removeprefix(f"{ROOT}."): frozenset(scopes)
+        for key, scopes in field_scopes.items()
+        if key.startswith(f"{ROOT}.")
+    }
 
 
 def _required_scopes(
@@ -124,4 +136,4 @@ def _guarded(
     return resolve_scoped
 
 
-__all__ = ["apply_field_scopes"]
+__all__ = ["ROOT", "apply_field_scopes", "root_scopes"]

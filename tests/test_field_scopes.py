@@ -8,21 +8,25 @@ tenant that `gateway_client` connects to the in-process sandbox (its upstream ca
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from graphql import get_introspection_query
 
+from gateway.app import create_app
 from gateway.context import Context
 from gateway.errors import ConfigError
 from gateway.http.errors import format_error
-from gateway.settings.model import AuthSettings, Settings
+from gateway.settings.load import load_settings
+from gateway.settings.model import AuthSettings, LimitSettings, Settings
 from gateway.tenants import Tenant
 from resolvers.schema import build_schema
 from sandbox import DEMO_TENANT
-from tests.support import CountingTransport, gateway_client
+from tests.support import CountingTransport, gateway_client, on_sandbox
 
 TAXES = {"Customer.taxes": ("billing:read",)}
 PAGE = """{
@@ -35,11 +39,13 @@ PAGE = """{
 
 @dataclass
 class Run:
-    """One execution's answer, its errors as clients see them, and the calls it made."""
+    """One execution's answer, its errors as clients see them, the calls it made and the cost
+    limit's estimate."""
 
     data: Any
     errors: list[dict[str, Any]]
     calls: int
+    cost: dict[str, Any]
 
 
 @dataclass
@@ -54,12 +60,17 @@ class ScopedGateway:
         context = Context(self.tenant, self.settings, "test", scopes=scopes)
         result = await schema.execute(query, context_value=context)
         errors = [format_error(e, "test") for e in result.errors or ()]
-        return Run(result.data, errors, len(self.upstream.requests))
+        cost = (result.extensions or {}).get("cost", {})
+        return Run(result.data, errors, len(self.upstream.requests), cost)
 
 
 @contextlib.asynccontextmanager
-async def scoped(field_scopes: Mapping[str, tuple[str, ...]]) -> AsyncIterator[ScopedGateway]:
-    settings = Settings(auth=AuthSettings(field_scopes=field_scopes))
+async def scoped(
+    field_scopes: Mapping[str, tuple[str, ...]], limits: LimitSettings | None = None
+) -> AsyncIterator[ScopedGateway]:
+    settings = Settings(
+        auth=AuthSettings(field_scopes=field_scopes), limits=limits or LimitSettings()
+    )
     async with gateway_client(settings) as gateway:
         tenant = gateway.app.state.tenants.tenants[DEMO_TENANT]
         yield ScopedGateway(settings, gateway.upstream, tenant)
@@ -167,6 +178,27 @@ async def test_a_refused_root_field_calls_no_provider() -> None:
     assert [e["path"] for e in allowed.errors] == [["node"]]
 
 
+async def test_a_refused_root_field_costs_no_upstream_call() -> None:
+    # Six `customers` pages of 100 over three providers cost 36 calls: over a limit of 10.
+    pages = " ".join(
+        f"p{i}: customers(first: 100) {{ edges {{ node {{ id }} }} }}" for i in range(6)
+    )
+    query = f'{{ {pages} node(id: "x") {{ id }} }}'
+    rules = {"Query.customers": ("customers:list",)}
+    async with scoped(rules, LimitSettings(max_upstream_calls=10)) as gateway:
+        allowed = await gateway.run(query, frozenset({"customers:list"}))
+        refused = await gateway.run(query, frozenset())
+        unrestricted = await gateway.run(query, None)
+    assert [e["extensions"]["code"] for e in allowed.errors] == ["QUERY_TOO_COSTLY"]
+    assert [e["extensions"]["code"] for e in unrestricted.errors] == ["QUERY_TOO_COSTLY"]
+    # Refused the pages, the caller is charged only the lookup `node` makes.
+    assert refused.cost["estimated"]["upstreamCalls"] == 1
+    assert refused.data == {**{f"p{i}": None for i in range(6)}, "node": None}
+    codes = sorted(e["extensions"]["code"] for e in refused.errors)
+    assert codes == ["BAD_USER_INPUT"] + ["FORBIDDEN"] * 6
+    assert refused.calls == 0
+
+
 def field_type(schema: Any, type_name: str, field: str) -> str:
     return str(schema._schema.type_map[type_name].fields[field].type)
 
@@ -236,3 +268,24 @@ def test_rules_naming_no_field_are_all_refused_at_once() -> None:
     assert "'taxes' is not Type.field" in message
     assert "'Query.customers' requires no scope" in message
     assert "'Customer.taxes'" not in message
+
+
+def test_a_bad_rule_stops_the_app_from_being_built() -> None:
+    settings = Settings(auth=AuthSettings(field_scopes={"Customer.taxs": ("a",)}))
+    with pytest.raises(ConfigError, match=re.escape("'Customer.taxs': Customer has no field taxs")):
+        create_app(on_sandbox(settings))
+
+
+def test_the_documented_table_loads_and_applies(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        "[auth.field_scopes]\n"
+        '"Customer.taxes" = ["billing:read"]\n'
+        '"LagoCustomer.billingConfiguration" = ["billing:read", "lago:read"]\n'
+        '"Query.customers" = ["customers:list"]\n',
+        encoding="utf-8",
+    )
+    schema = build_schema(load_settings(config))
+    assert field_type(schema, "LagoCustomer", "billingConfiguration") == "BillingConfiguration"
+    assert field_type(schema, "Query", "customers") == "CustomerConnection"
+    assert field_type(schema, "CodatCustomer", "taxes") == "[Tax!]"
