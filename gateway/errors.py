@@ -14,6 +14,8 @@
     ├── TenantError             UNAUTHENTICATED: no or unknown gateway key
     │   └── AccountsRejected        TOKEN_CLAIMS_INVALID: a token names accounts no caller
     │                               may read at once (too many, or not an account id)
+    ├── FieldForbidden          FORBIDDEN: the caller lacks a scope `[auth.field_scopes]`
+    │                           requires of a field; that field alone is null
     ├── ConfigError             (start-up only) settings that cannot work
     └── UpstreamError           a provider call failed; carries the provider
         ├── UpstreamUnavailable     UPSTREAM_UNAVAILABLE: connection failed, 5xx
@@ -30,7 +32,7 @@ Messages are fixed per class and never include an upstream body, URL, header or 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from gateway.domain.provider import Provider
@@ -145,6 +147,25 @@ class AccountsRejected(TenantError):
     code = "TOKEN_CLAIMS_INVALID"
 
 
+class FieldForbidden(GatewayError):
+    """A field the caller may not read (`[auth.field_scopes]`): it resolves to null, with this
+    error at its path, and the rest of the answer is intact."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, field: str, missing: Iterable[str]) -> None:
+        self.field = field
+        self.missing = tuple(sorted(missing))
+        plural = "s" if len(self.missing) > 1 else ""
+        super().__init__(
+            f"{field} requires the scope{plural} {', '.join(self.missing)}, "
+            "which the caller does not hold"
+        )
+
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "field": self.field, "missingScopes": list(self.missing)}
+
+
 class ConfigError(GatewayError):
     code = "CONFIG_ERROR"
 
@@ -223,6 +244,7 @@ __all__ = [
     "BackwardScanLimit",
     "BadUserInput",
     "ConfigError",
+    "FieldForbidden",
     "FilterScanLimit",
     "GatewayError",
     "InvalidCursor",

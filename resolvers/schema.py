@@ -21,6 +21,7 @@ from gateway.providers.registry import default_connectors
 from gateway.settings.model import Settings
 from resolvers.limits import limit_extensions
 from resolvers.query import Query
+from resolvers.scopes import apply_field_scopes, root_scopes
 from resolvers.types.codat import CodatCustomer
 from resolvers.types.customer import ProviderCustomerType, register_customer_types
 from resolvers.types.datetime import DATE_TIME
@@ -52,7 +53,8 @@ def build_schema(
     customer_types: Sequence[type[ProviderCustomerType]] = CUSTOMER_TYPES,
 ) -> strawberry.Schema:
     """The schema of `providers` (default: the registry's own; the GraphQL Provider enum),
-    whose customers come as `customer_types`."""
+    whose customers come as `customer_types`, with `settings.auth.field_scopes` applied
+    (resolvers/scopes.py: a `ConfigError` for a rule naming no field)."""
     settings = settings or Settings()
     if providers is None:
         providers = [c.provider for c in default_connectors()]
@@ -63,17 +65,21 @@ def build_schema(
         partial(ParserCache, maxsize=256),
         # Tokens, then selections, depth and aliases before graphql-core validates (linear,
         # where some validation rules are not), validation through its own cache, then cost.
-        *limit_extensions(settings.limits),
+        *limit_extensions(settings.limits, root_scopes(settings.auth.field_scopes)),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
-    return GatewaySchema(
+    schema = GatewaySchema(
         query=Query,
         types=list(customer_types),
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.mode == "production"),
         scalar_overrides={datetime: DATE_TIME},
     )
+    if settings.auth.field_scopes:
+        # Scoped fields become nullable here; without rules the schema is schema.graphql.
+        apply_field_scopes(schema._schema, settings.auth.field_scopes)
+    return schema
 
 
 __all__ = ["CUSTOMER_TYPES", "build_schema"]

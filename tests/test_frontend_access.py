@@ -413,3 +413,66 @@ async def test_server_keys_see_every_configured_account() -> None:
     async with jwt_gateway() as (gateway, _idp):
         nodes = await all_nodes(gateway, API_KEY)
     assert {n["account"] for n in nodes} == {a[0] for a in (*DEMO.values(), *SECOND.values())}
+
+
+# --- field scopes ---------------------------------------------------------------------------
+
+TAXES = "query { customers(first: 6) { edges { node { id taxes { name } } } } }"
+TAX_SCOPES = {"Customer.taxes": ("customers:tax",)}
+
+
+def forbidden_paths(body: dict[str, Any]) -> list[list[Any]]:
+    return [e["path"] for e in body.get("errors", ()) if e["extensions"]["code"] == "FORBIDDEN"]
+
+
+async def test_a_token_without_the_scope_gets_the_field_null_and_the_rest_intact() -> None:
+    async with jwt_gateway(field_scopes=TAX_SCOPES) as (gateway, idp):
+        plain = (await post(gateway, TAXES, None, idp.token({"scope": "customers:read"}))).json()
+        taxed = await post(
+            gateway, TAXES, None, idp.token({"scope": "customers:read customers:tax"})
+        )
+    edges = plain["data"]["customers"]["edges"]
+    assert len(edges) == 6
+    assert all(e["node"]["id"] and e["node"]["taxes"] is None for e in edges)
+    assert forbidden_paths(plain) == [["customers", "edges", i, "node", "taxes"] for i in range(6)]
+    assert "errors" not in taxed.json()
+    assert all(
+        isinstance(e["node"]["taxes"], list) for e in taxed.json()["data"]["customers"]["edges"]
+    )
+
+
+async def test_api_keys_hold_every_scope_unless_their_tenant_narrows_them() -> None:
+    async with jwt_gateway(field_scopes=TAX_SCOPES) as (gateway, _idp):
+        unrestricted = (await post(gateway, TAXES, None, API_KEY)).json()
+    narrowed = acme(api_key_scopes=["customers:read"])
+    async with jwt_gateway(tenant=narrowed, field_scopes=TAX_SCOPES) as (gateway, _idp):
+        restricted = (await post(gateway, TAXES, None, API_KEY)).json()
+    assert "errors" not in unrestricted
+    assert len(forbidden_paths(restricted)) == 6
+
+
+async def test_a_cached_answer_with_a_scoped_field_is_never_served_to_a_caller_without_it() -> None:
+    params = {"query": TAXES}
+    async with jwt_gateway(field_scopes=TAX_SCOPES) as (gateway, idp):
+        full = await gateway.http.get(
+            "/graphql", params=params, headers=bearer(idp.token({"scope": "customers:tax"}))
+        )
+        again = await gateway.http.get(
+            "/graphql", params=params, headers=bearer(idp.token({"scope": "customers:tax"}))
+        )
+        narrow = await gateway.http.get(
+            "/graphql", params=params, headers=bearer(idp.token({"scope": ""}))
+        )
+    assert "errors" not in full.json()
+    assert again.headers.get("x-response-cache") == "hit"
+    assert len(forbidden_paths(narrow.json())) == 6
+
+
+async def test_a_forbidden_root_field_costs_no_upstream_call() -> None:
+    async with jwt_gateway(field_scopes={"Query.customers": ("customers:read",)}) as (gateway, idp):
+        response = await post(gateway, PAGE, {"first": 5}, idp.token({"scope": "other"}))
+        calls = len(gateway.upstream.requests)
+    body = response.json()
+    assert body["data"]["customers"] is None
+    assert forbidden_paths(body) == [["customers"]]
+    assert calls == 0

@@ -20,7 +20,7 @@ fragment was summarised once.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -86,10 +86,13 @@ def estimate(
     default_page_size: int,
     max_scan_pages: int = DEFAULT_MAX_SCAN_PAGES,
     streams: Mapping[str, int] | None = None,
+    refused: Collection[str] = (),
 ) -> Cost | None:
     """The cost of the operation that will run, or None when its variables do not coerce
     (execution then refuses the request before any resolver runs). `streams`: the caller's
-    accounts per provider name, each read on its own (unknown: one per provider)."""
+    accounts per provider name, each read on its own (unknown: one per provider); `refused`:
+    root fields the caller lacks a scope for, null before their resolver runs (one field each,
+    no call)."""
     operation = analysis.operation(operation_name)
     if operation is None:
         return NOTHING
@@ -101,9 +104,10 @@ def estimate(
     root = schema.get_root_type(operation.operation)
     if root is None:
         return NOTHING
-    return _RootCost(analysis, root, coerced, default_page_size, max_scan_pages, streams).of(
-        operation.selection_set
+    root_cost = _RootCost(
+        analysis, root, coerced, default_page_size, max_scan_pages, streams, refused
     )
+    return root_cost.of(operation.selection_set)
 
 
 class _RootCost:
@@ -118,8 +122,10 @@ class _RootCost:
         default_page_size: int,
         max_scan_pages: int,
         streams: Mapping[str, int] | None = None,
+        refused: Collection[str] = (),
     ) -> None:
         self.analysis = analysis
+        self.refused = refused
         self.max_scan_pages = max_scan_pages
         self.streams = streams
         self.root = root
@@ -151,6 +157,8 @@ class _RootCost:
 
     def _field(self, field: FieldNode) -> Cost:
         name = field.name.value
+        if name in self.refused:
+            return Cost(1, 0)
         below = self.analysis.shape(field.selection_set).fields
         arguments = self._arguments(field)
         if name == "customers":

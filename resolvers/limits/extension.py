@@ -17,7 +17,7 @@ Every refusal comes before any resolver runs; those of `.refusals` are request e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
@@ -44,9 +44,12 @@ class DocumentLimits(SchemaExtension):
     MaxAliasesLimiter.
     """
 
-    def __init__(self, *, limits: LimitSettings) -> None:
+    def __init__(
+        self, *, limits: LimitSettings, root_scopes: Mapping[str, frozenset[str]] | None = None
+    ) -> None:
         super().__init__()
         self.limits = limits
+        self.root_scopes = root_scopes or {}
         self.analysis: DocumentAnalysis | None = None
         self.cost: Cost | None = None
 
@@ -78,12 +81,19 @@ class DocumentLimits(SchemaExtension):
                 self.limits.max_filter_scan_pages,
                 # The caller's accounts per provider, when the request's context says.
                 getattr(context.context, "streams", None),
+                self._refused(getattr(context.context, "scopes", None)),
             )
             self.cost = cost
             refusal = cost_refusal(cost, self.limits) if cost is not None else None
             if refusal is not None:
                 context.result = ExecutionResult(data=None, errors=[refusal])
         yield
+
+    def _refused(self, scopes: frozenset[str] | None) -> list[str]:
+        """Root fields `[auth.field_scopes]` refuses this caller: they will make no call."""
+        if scopes is None:
+            return []
+        return [name for name, needed in self.root_scopes.items() if not needed <= scopes]
 
     def get_results(self) -> dict[str, Any]:
         """The estimate and the limits, as `ExecutionResult.extensions["cost"]`: the HTTP
@@ -105,14 +115,17 @@ class DocumentLimits(SchemaExtension):
         }
 
 
-def limit_extensions(limits: LimitSettings) -> list[Callable[[], SchemaExtension]]:
+def limit_extensions(
+    limits: LimitSettings, root_scopes: Mapping[str, frozenset[str]] | None = None
+) -> list[Callable[[], SchemaExtension]]:
     """Every GraphQL-only limit, as factories: each request gets its own extensions, while the
     caches behind them (analyses, validation) are shared. Validation rules added to the schema
     would key the validation cache on new rule classes per request unless they are built once,
-    outside these factories."""
+    outside these factories. `root_scopes`: the scopes each root field requires
+    (`[auth.field_scopes]`), so a caller refused one is not charged for its calls."""
     return [
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(DocumentLimits, limits=limits),
+        partial(DocumentLimits, limits=limits, root_scopes=root_scopes),
     ]
 
 
