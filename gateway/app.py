@@ -38,7 +38,7 @@ from gateway.http.request_ids import RequestIds
 from gateway.http.response_cache import ResponseCache
 from gateway.http.webhooks import WebhookEndpoint
 from gateway.observability.metrics import CONTENT_TYPE, Metrics
-from gateway.observability.tracing import configure_tracing
+from gateway.observability.tracing import configure_tracing, flush_spans
 from gateway.providers.registry import AnyConnector, Registry, default_connectors
 from gateway.ratelimit import TenantRateLimiter
 from gateway.reload import ConfigReload
@@ -143,6 +143,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            # Spans still batched go out when the app stops (SIGTERM skips atexit handlers).
+            stack.push_async_callback(flush_spans)
             # Closed last: everything above may still use it while closing.
             stack.push_async_callback(pool.aclose)
             stack.push_async_callback(store.close)

@@ -61,7 +61,7 @@ from gateway.http.response_cache import (
 from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
 from gateway.observability.logs import request_id as current_request_id
 from gateway.observability.metrics import REJECTED, Metrics, OperationLabels
-from gateway.observability.tracing import tracer
+from gateway.observability.tracing import request_span
 from gateway.ratelimit import TenantRateLimiter
 from gateway.resilience.policy import Timer
 from gateway.settings.model import Settings
@@ -149,7 +149,7 @@ class GraphQLEndpoint:
         response: Response | None = None
         try:
             attributes = {"gateway.request_id": x.id}
-            with tracer.start_as_current_span("graphql.request", attributes=attributes) as span:
+            with request_span(request.headers, attributes) as span:
                 response = await self._serve(x)
                 span.set_attribute("http.response.status_code", response.status_code)
                 if x.tenant:

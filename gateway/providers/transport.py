@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
-from opentelemetry import propagate
+from opentelemetry.trace import SpanKind
 
 from gateway.domain.provider import Provider
 from gateway.errors import (
@@ -28,7 +28,7 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.ledger import UpstreamFailure, count_call, count_failure, current_ledger
-from gateway.observability.tracing import tracer
+from gateway.observability.tracing import inject_context, tracer
 from gateway.resilience.gate import Gate, GateTimeout
 from gateway.resilience.policy import Resilience
 
@@ -156,6 +156,7 @@ class ProviderTransport(httpx.AsyncBaseTransport):
             status = 0
             with tracer.start_as_current_span(
                 "upstream.call",
+                kind=SpanKind.CLIENT,
                 attributes={
                     "gateway.provider": route.provider.value,
                     "gateway.tenant": route.tenant,
@@ -163,8 +164,9 @@ class ProviderTransport(httpx.AsyncBaseTransport):
                     "url.path": request.url.path,
                 },
             ) as span:
-                # W3C trace context of this call's span, for providers that trace too.
-                propagate.inject(request.headers)
+                # W3C trace context of this call's span, for providers that trace too: the
+                # caller's trace id, and its tracestate passed on.
+                inject_context(request.headers)
                 try:
                     response = await self._exchange(request, left, max_body)
                     status = response.status_code

@@ -263,8 +263,10 @@ class Settings(BaseSettings):
     graphiql: bool | None = None
     # Introspection: on in development, off in production unless switched on here.
     introspection: bool | None = None
-    # OpenTelemetry spans per request, loader batch, cache read and provider call (to stdout,
-    # unless a tracer provider is configured already).
+    # OpenTelemetry spans per request, loader batch, cache read and provider call, exported as
+    # the standard OTEL_* variables say: OTLP over HTTP/protobuf by default
+    # (OTEL_EXPORTER_OTLP_ENDPOINT), OTEL_TRACES_EXPORTER=console for stdout. Unless a tracer
+    # provider is configured already (docs/observability.md).
     tracing: bool = False
     # Browser origins allowed to call the gateway (CORS), e.g. "https://app.example.com".
     cors_origins: tuple[str, ...] = ()
