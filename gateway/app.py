@@ -47,6 +47,7 @@ from gateway.resilience.policy import Breaker, Resilience, RetryPolicy, Timer
 from gateway.settings.model import JwtSettings, ResilienceSettings, Settings
 from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
 from resolvers.schema import CUSTOMER_TYPES, build_schema
+from resolvers.scopes import rules_id
 from resolvers.types.customer import ProviderCustomerType
 
 
@@ -118,11 +119,13 @@ def create_app(
         ),
         response_cache=_response_cache(settings, store, clock),
         cache_policies=list(policies.values()),
+        schema_id=rules_id(settings.auth.field_scopes),
     )
     webhooks = WebhookEndpoint(registry, directory, cache, clock, settings.webhooks)
 
     def swap_schema(new: Settings) -> None:
-        endpoint.schema = build_schema(new, registry.providers, customer_types)
+        schema = build_schema(new, registry.providers, customer_types)
+        endpoint.use_schema(schema, rules_id(new.auth.field_scopes))
 
     reloader = (
         ConfigReload(

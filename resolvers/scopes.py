@@ -19,6 +19,7 @@ default schema, with no rule. Usage::
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -53,6 +54,14 @@ def apply_field_scopes(schema: GraphQLSchema, field_scopes: Mapping[str, Sequenc
             if name in interface.fields:
                 _make_nullable(interface.fields[name])
         field.resolve = _guarded(field.resolve, f"{owner.name}.{name}", scopes)
+
+
+def rules_id(field_scopes: Mapping[str, Sequence[str]]) -> str:
+    """A short name for a set of rules: "" for none, else a digest that changes with them."""
+    if not field_scopes:
+        return ""
+    canonical = sorted((key, sorted(scopes)) for key, scopes in field_scopes.items())
+    return hashlib.sha256(repr(canonical).encode()).hexdigest()[:16]
 
 
 def root_scopes(field_scopes: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
@@ -136,4 +145,4 @@ def _guarded(
     return resolve_scoped
 
 
-__all__ = ["ROOT", "apply_field_scopes", "root_scopes"]
+__all__ = ["ROOT", "apply_field_scopes", "root_scopes", "rules_id"]

@@ -231,3 +231,55 @@ def _listening_pid(port: int) -> int:
         if f"socket:[{inode}]" in links:
             return int(pid)
     raise AssertionError(f"no process holds the socket of {port}")
+
+
+async def test_field_scopes_and_token_settings_reload_with_the_file(tmp_path: Path) -> None:
+    from tests.idp import IdentityProvider
+
+    config, secrets = tmp_path / "gateway.toml", tmp_path / "secrets"
+    taxes = "query { customers(first: 2) { edges { node { id taxes { name } } } } }"
+    with IdentityProvider() as idp:
+        jwt = (
+            f'[auth.jwt]\njwks_url = "{idp.settings().jwks_url}"\n'
+            f'issuer = "{idp.issuer}"\naudience = "{idp.audience}"\n'
+        )
+        write_config(config, secrets, {"old": "key-old"}, extra=jwt)
+        async with gateway_client(load_settings(config), config_path=config) as gateway:
+
+            async def taxes_for(token: str) -> Any:
+                response = await gateway.http.post(
+                    "/graphql", json={"query": taxes}, headers=bearer(token)
+                )
+                return response.json()
+
+            before = await taxes_for(idp.token())
+            scoped = jwt + '[auth.field_scopes]\n"Customer.taxes" = ["customers:tax"]\n'
+            write_config(config, secrets, {"old": "key-old"}, extra=scoped)
+
+            async def forbidden() -> bool:
+                return "errors" in await taxes_for(idp.token())
+
+            await wait_until(forbidden)
+            after = await taxes_for(idp.token())
+            allowed = await taxes_for(idp.token({"scope": "customers:tax"}))
+            # A new audience: tokens for the old one stop verifying.
+            moved = jwt.replace(idp.audience, "another-audience")
+            write_config(config, secrets, {"old": "key-old"}, extra=moved)
+
+            async def old_audience_refused() -> bool:
+                response = await gateway.http.post(
+                    "/graphql", json={"query": QUERY}, headers=bearer(idp.token())
+                )
+                return response.status_code == 401
+
+            await wait_until(old_audience_refused)
+            fresh = await gateway.http.post(
+                "/graphql",
+                json={"query": QUERY},
+                headers=bearer(idp.token({"aud": "another-audience"})),
+            )
+    assert "errors" not in before
+    assert {e["extensions"]["code"] for e in after["errors"]} == {"FORBIDDEN"}
+    assert all(e["node"]["taxes"] is None for e in after["data"]["customers"]["edges"])
+    assert "errors" not in allowed
+    assert fresh.status_code == 200

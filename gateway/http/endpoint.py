@@ -123,8 +123,11 @@ class GraphQLEndpoint:
         rate_limiter: TenantRateLimiter | None = None,
         response_cache: ResponseCache | None = None,
         cache_policies: Sequence[CachePolicy] = (),
+        schema_id: str = "",
     ) -> None:
         self.schema = schema
+        # What separates answers of this schema from another's in the response cache.
+        self.schema_id = schema_id
         self.settings = settings
         self.authenticator = authenticator
         self.documents = Documents(persisted, settings.limits, metrics)
@@ -139,6 +142,11 @@ class GraphQLEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.handle(Request(scope, receive))
         await response(scope, receive, send)
+
+    def use_schema(self, schema: strawberry.Schema, schema_id: str) -> None:
+        """Serve `schema` from the next request on (a reload changed its field rules);
+        `schema_id` names its rules, so no answer of the old schema is served from cache."""
+        self.schema, self.schema_id = schema, schema_id
 
     async def handle(self, request: Request) -> Response:
         """Serve one request, timed, traced and counted."""
@@ -238,7 +246,12 @@ class GraphQLEndpoint:
         if cache is None or bypass or "no-cache" in no_cache.lower():
             return NO_LOOKUP
         lookup = await cache.lookup(
-            caller.tenant, document.query, document.operation, document.values, caller.scopes
+            caller.tenant,
+            document.query,
+            document.operation,
+            document.values,
+            caller.scopes,
+            self.schema_id,
         )
         if lookup.key is not None:
             self.metrics.response_cache.labels("hit" if lookup.hit else "miss").inc()

@@ -83,8 +83,9 @@ class ResponseCache:
         operation: str | None,
         values: Mapping[str, Any] | None,
         scopes: frozenset[str] | None = None,
+        schema: str = "",
     ) -> Lookup:
-        key, generations = await self.key(tenant, query, operation, values, scopes)
+        key, generations = await self.key(tenant, query, operation, values, scopes, schema)
         hit = await self.get(key) if key is not None else None
         return Lookup(key, generations, hit)
 
@@ -95,13 +96,15 @@ class ResponseCache:
         operation: str | None,
         values: Mapping[str, Any] | None,
         scopes: frozenset[str] | None = None,
+        schema: str = "",
     ) -> tuple[str | None, Generations]:
         """The key, and the generations it was built from, in the shape the request ledger
         memoises them: the upstream cache then reuses them instead of reading them again.
         `values` are the variables the operation runs with (the edge's `run_values`); None,
         for a document that does not parse or lacks the operation, means no key. The answer
         is the caller's view's: its accounts and its scopes are part of the key, so a user
-        allowed fewer accounts or fields never gets another's answer."""
+        allowed fewer accounts or fields never gets another's answer; so is `schema`, the
+        served schema's field rules, so a reload that scopes a field retires older answers."""
         if values is None:
             return None, {}
         accounts = sorted(
@@ -110,7 +113,7 @@ class ResponseCache:
         )
         generations = await self.store.multi_get_numbers([generation_key(a) for a in accounts])
         try:
-            view = [[[a.provider.value, a.id] for a in accounts], _sorted(scopes)]
+            view = [[[a.provider.value, a.id] for a in accounts], _sorted(scopes), schema]
             material = orjson.dumps(
                 [query, operation, values, generations, view], option=orjson.OPT_SORT_KEYS
             )
