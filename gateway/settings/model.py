@@ -264,6 +264,10 @@ class Settings(BaseSettings):
     tracing: bool = False
     # Browser origins allowed to call the gateway (CORS), e.g. "https://app.example.com".
     cors_origins: tuple[str, ...] = ()
+    # Log lines: JSON objects, or "console" lines for a person at a terminal.
+    log_format: Literal["json", "console"] = "json"
+    # On SIGTERM: how long in-flight requests may take to finish before they are cancelled.
+    drain_seconds: int = Field(default=20, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _production_signs_cursors_with_a_shared_key(self) -> Settings:
