@@ -30,6 +30,7 @@ from gateway.cache.entry import CachePolicy
 from gateway.cache.store import CacheStore
 from gateway.cache.upstream import UpstreamCache
 from gateway.domain.provider import Provider
+from gateway.http.access_log import AccessLog
 from gateway.http.endpoint import GraphQLEndpoint
 from gateway.http.manifest import ManifestFile
 from gateway.http.persisted import PersistedQueries
@@ -168,7 +169,8 @@ def create_app(
             await stack.enter_async_context(metrics.running())
             yield
 
-    middleware = [Middleware(RequestIds)]
+    # The access log outermost: it times everything and decides the id RequestIds answers with.
+    middleware = [Middleware(AccessLog), Middleware(RequestIds)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -204,6 +206,8 @@ def create_app(
     app.state.tenants = directory
     app.state.cache = cache
     app.state.gates = shared.gates
+    # Set by `serve` on SIGTERM: /readyz answers 503 while in-flight requests finish.
+    app.state.draining = False
     return app
 
 
@@ -299,7 +303,10 @@ async def _readyz(request: Request) -> Response:
     """Settings loaded (or the app would not run), the cache backend's state, and each
     provider's last-known state. A configured Redis that is down leaves the instance ready
     (200) but `degraded`: it serves from its in-process cache meanwhile, and every replica
-    shares that Redis, so a 503 would pull the whole fleet out of the load balancer at once."""
+    shares that Redis, so a 503 would pull the whole fleet out of the load balancer at once.
+    A process shutting down (`app.state.draining`) is 503 `draining`: send it nothing new."""
+    if request.app.state.draining:
+        return JSONResponse({"status": "draining"}, status_code=503)
     store: CacheStore = request.app.state.cache.store
     reachable = await store.ping() if store.kind != "memory" else True
     gates: Gates = request.app.state.gates

@@ -12,13 +12,14 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import Any, NoReturn, TypedDict
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.supervisors import Multiprocess
 
 from gateway import __version__
 from gateway.errors import ConfigError
@@ -56,6 +57,13 @@ def _port_or_any(text: str) -> int:
     return port
 
 
+def _at_least_zero(text: str) -> int:
+    count = _number(text)
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"{count} is not at least 0")
+    return count
+
+
 def _at_least_one(text: str) -> int:
     count = _number(text)
     if count < 1:
@@ -75,6 +83,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, default=None, help="a TOML settings file")
     serve.add_argument(
         "--workers", type=_at_least_one, default=1, help="uvicorn worker processes (default 1)"
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=("json", "console"),
+        default=None,
+        help="log lines as JSON objects or for a terminal (default: the log_format setting, json)",
+    )
+    serve.add_argument(
+        "--drain-seconds",
+        type=_at_least_zero,
+        default=None,
+        help="on SIGTERM, how long in-flight requests may take to finish (default: the "
+        "drain_seconds setting, 20)",
     )
     serve.add_argument(
         "--sandbox-fault",
@@ -126,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class _Terminated(Exception):
-    """SIGTERM, raised where the process is, so that what it started is stopped on the way out."""
+    """SIGTERM before the server runs, raised where the process is, so that what it started
+    (the sandbox) is stopped on the way out."""
 
 
 @contextlib.contextmanager
@@ -134,7 +156,8 @@ def _sigterm_unwinds() -> Iterator[None]:
     def terminated(signum: int, frame: FrameType | None) -> None:
         raise _Terminated
 
-    # uvicorn restores this handler after its graceful shutdown and raises the signal again.
+    # While it serves, the server's own handlers take over (_DrainingServer; uvicorn's
+    # supervisor with --workers) and put this one back when it has stopped.
     previous = signal.signal(signal.SIGTERM, terminated)
     try:
         yield
@@ -150,9 +173,36 @@ def _serve_until_stopped(args: argparse.Namespace) -> int:
         return 130
     except _Terminated:
         pass
-    # Everything is stopped: end of SIGTERM, as the process would have without the handler.
+    # Stopped while starting, with everything it started: end of SIGTERM, as the process
+    # would have without the handler. (Once serving, SIGTERM drains and `serve` exits 0.)
     signal.raise_signal(signal.SIGTERM)
     return 143
+
+
+class _DrainingServer(uvicorn.Server):
+    """uvicorn's server, with SIGTERM (or SIGINT) answered by draining: the app turns
+    unready (/readyz 503), the port stops accepting, in-flight requests get the config's
+    `timeout_graceful_shutdown` to finish, the app's lifespan closes its pools, and `run`
+    returns, so the process stops what it started and exits 0. uvicorn's own handling
+    would raise the signal again afterwards and end the process of it."""
+
+    def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+        super().__init__(config)
+        self.gateway = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.gateway.state.draining = True
+        super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        signals = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in signals}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -171,6 +221,13 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     host = args.host or settings.host
     port = args.port or settings.port
+    served = _Served(
+        log_config=logging_config(log_format=args.log_format or settings.log_format),
+        access_log=False,  # the gateway's own (gateway/http/access_log.py) replaces it
+        timeout_graceful_shutdown=settings.drain_seconds
+        if args.drain_seconds is None
+        else args.drain_seconds,
+    )
     with contextlib.ExitStack() as stack:
         announcement: Path | None = None
         if settings.uses_sandbox:
@@ -190,7 +247,7 @@ def _serve(args: argparse.Namespace) -> int:
             )
         stack.enter_context(metrics_directory(args.workers, os.environ))
         if args.workers > 1:
-            return _serve_workers(args, settings, announcement, host, port)
+            return _serve_workers(args, settings, announcement, host, port, served)
         try:
             app = create_app(settings, config_path=args.config)
         except ConfigError as exc:
@@ -198,8 +255,20 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
         if settings.graphiql_enabled:
             print(f"customer-gateway: GraphiQL at http://{host}:{port}/graphql", flush=True)
-        uvicorn.run(app, host=host, port=port, log_config=logging_config())
+        config = uvicorn.Config(app, host=host, port=port, **served)
+        server = _DrainingServer(config, app)
+        server.run()
+        if not server.started:
+            return 3  # uvicorn.run's status for a server that never started
     return 0
+
+
+class _Served(TypedDict):
+    """What every uvicorn server `serve` runs is given, one worker or several."""
+
+    log_config: dict[str, Any]
+    access_log: bool
+    timeout_graceful_shutdown: int
 
 
 # How `serve --workers N` hands its arguments to the worker processes uvicorn starts.
@@ -224,6 +293,7 @@ def _serve_workers(
     announcement: Path | None,
     host: str,
     port: int,
+    served: _Served,
 ) -> int:
     """Several worker processes, each building its own app from the same settings; with no
     tenants, all of them on the one sandbox started for this `serve` (they read its
@@ -233,15 +303,28 @@ def _serve_workers(
     if announcement is not None:
         os.environ[_SANDBOX_ENV] = str(announcement)
     share_cursor_key(settings, os.environ)
-    uvicorn.run(
+    config = uvicorn.Config(
         "gateway.cli:worker_app",
         factory=True,
         host=host,
         port=port,
         workers=args.workers,
-        log_config=logging_config(),
+        **served,
     )
+    # What uvicorn.run does for workers, with a supervisor that lets go of the port first.
+    _Supervisor(config, sockets=[config.bind_socket()]).run()
     return 0
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's worker supervisor, which closes its copy of the listening socket before it
+    stops the workers: otherwise the kernel would go on queueing connections that no worker
+    accepts any more, left hanging until the supervisor exits, instead of refusing them."""
+
+    def terminate_all(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+        super().terminate_all()
 
 
 def worker_app() -> Starlette:
@@ -253,7 +336,29 @@ def worker_app() -> Starlette:
     announcement = os.environ.get(_SANDBOX_ENV)
     if announcement and settings.uses_sandbox:
         settings = with_demo_tenant(settings, read_announcement(Path(announcement)).tenant)
-    return create_app(settings, config_path=Path(config) if config else None)
+    app = create_app(settings, config_path=Path(config) if config else None)
+    _unready_on_signals(app)
+    return app
+
+
+def _unready_on_signals(app: Starlette) -> None:
+    """A worker's server (uvicorn's own: its supervisor starts it) has taken SIGTERM and
+    SIGINT by the time it builds the app; before its graceful shutdown, mark the app as
+    draining too, so /readyz says so."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if callable(handler):
+            signal.signal(sig, _draining_first(app, handler))
+
+
+def _draining_first(
+    app: Starlette, handler: Callable[[int, FrameType | None], Any]
+) -> Callable[[int, FrameType | None], None]:
+    def drain(sig: int, frame: FrameType | None) -> None:
+        app.state.draining = True
+        handler(sig, frame)
+
+    return drain
 
 
 def _sandbox(port: int, faults: list[str], data: Path | None) -> int:

@@ -97,8 +97,10 @@ def running_sandbox(
             args += ["--data", str(data.resolve())]
         command, env = sandbox_command(*args)
         # A session of its own: Ctrl-C reaches the gateway, which stops the sandbox after it.
+        # Its stdin is a pipe we never write to: closing it stops the sandbox, and so does
+        # this process ending, however it ends. It ignores SIGINT and SIGTERM.
         process = subprocess.Popen(  # noqa: S603 - our own entry point, no shell
-            command, env=env, stdin=subprocess.DEVNULL, start_new_session=True
+            command, env=env, stdin=subprocess.PIPE, start_new_session=True
         )
         try:
             announced = _wait_for(announce, process, startup_seconds)
@@ -144,8 +146,9 @@ def _wait_for(announce: Path, process: subprocess.Popen[bytes], seconds: float) 
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.stdin is not None:
+        process.stdin.close()
     if process.poll() is None:
-        process.terminate()
         try:
             process.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:

@@ -15,7 +15,10 @@ in each provider's wire format beside the built-in ones, in the demo account
 
 and waits for FILE: `{"base_url": ..., "tenant": {...}}` is written there (atomically, readable
 by its owner only) once the port accepts connections, where `tenant` is the demo tenant in the
-shape of the gateway's tenant settings. Nothing secret is printed in that mode.
+shape of the gateway's tenant settings. Nothing secret is printed in that mode. The sandbox
+then belongs to PID: SIGINT and SIGTERM are ignored (the gateway drains its requests first,
+and they need the sandbox until the end), and it stops when its standard input closes, which
+the gateway does once drained, or when PID is gone.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import orjson
@@ -62,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         "--parent-pid",
         type=int,
         default=None,
-        help="stop as soon as process PARENT_PID is no longer this one's parent (is gone)",
+        help="belong to process PARENT_PID: ignore SIGINT and SIGTERM, and stop once standard "
+        "input closes or PARENT_PID is no longer this one's parent (is gone)",
     )
     args = parser.parse_args(argv)
     faults = Faults()
@@ -89,16 +95,41 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _print_credentials(base_url)
 
+    released = threading.Event()
+    if args.parent_pid is not None:
+        # The signals are the parent's to answer: a stop of the whole process group or
+        # service (systemd sends SIGTERM to every process of it) must not cut the calls of
+        # the requests the gateway is still draining. The gateway closes our stdin after.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        threading.Thread(target=_release_at_eof, args=(released,), daemon=True).start()
+
     def keep_running() -> bool:
-        return args.parent_pid is None or os.getppid() == args.parent_pid
+        if args.parent_pid is None:
+            return True
+        return not released.is_set() and os.getppid() == args.parent_pid
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run_on_loopback(app, args.port, on_listening, keep_running))
+            asyncio.run(
+                run_on_loopback(
+                    app,
+                    args.port,
+                    on_listening,
+                    keep_running,
+                    on_signals=args.parent_pid is None,
+                )
+            )
     except OSError as exc:
         print(f"sandbox: cannot serve on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _release_at_eof(released: threading.Event) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdin.buffer.read()
+    released.set()
 
 
 def _announce(path: Path, base_url: str) -> None:

@@ -1,15 +1,17 @@
-"""Serving an ASGI app on a loopback port: inside a running event loop (tests), or as the
-whole of a process until it is told to stop (`python -m sandbox`)."""
+"""Serving an ASGI app on a loopback port: inside a running event loop (tests: the process's
+signals and logging left alone), or as the whole of a process until it is told to stop
+(`python -m sandbox`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.config import LOGGING_CONFIG
 
 
 @contextlib.asynccontextmanager
@@ -24,11 +26,18 @@ async def run_on_loopback(
     port: int,
     on_listening: Callable[[str], None],
     keep_running: Callable[[], bool] = lambda: True,
+    *,
+    on_signals: bool = True,
 ) -> None:
-    """Serve `app` on 127.0.0.1:`port` until SIGINT or SIGTERM (uvicorn's own handling) or
-    until `keep_running()`, asked twice a second, says no. `on_listening(base_url)` is called
-    once the port accepts connections."""
-    async with _serving(app, port) as (server, task, base_url):
+    """Serve `app` on 127.0.0.1:`port` until `keep_running()`, asked twice a second, says no,
+    or (`on_signals`) until SIGINT or SIGTERM, uvicorn's own handling; without `on_signals`
+    the process's signal handling is left as it is. `on_listening(base_url)` is called once
+    the port accepts connections."""
+    async with _serving(app, port, on_signals=on_signals, whole_process=True) as (
+        server,
+        task,
+        base_url,
+    ):
         on_listening(base_url)
         while not task.done():
             if not keep_running():
@@ -36,9 +45,17 @@ async def run_on_loopback(
             await asyncio.wait({task}, timeout=0.5)
 
 
+class _SignalsLeftAlone(uvicorn.Server):
+    """A server that installs no signal handlers: whoever runs it decides when it stops."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 @contextlib.asynccontextmanager
 async def _serving(
-    app: ASGIApp, port: int
+    app: ASGIApp, port: int, *, on_signals: bool = False, whole_process: bool = False
 ) -> AsyncIterator[tuple[uvicorn.Server, asyncio.Task[None], str]]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -47,12 +64,15 @@ async def _serving(
         config = uvicorn.Config(
             app,
             log_level="warning",
+            # uvicorn's logging setup replaces the process's: only where the sandbox is the
+            # whole process, never inside someone else's (a test's, with its log capture).
+            log_config=LOGGING_CONFIG if whole_process else None,
             lifespan="off",
             access_log=False,
             # Requests left hanging (the `timeout` fault) must not hold up shutdown.
             timeout_graceful_shutdown=1,
         )
-        server = uvicorn.Server(config)
+        server = uvicorn.Server(config) if on_signals else _SignalsLeftAlone(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started:
             if task.done():

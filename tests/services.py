@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -94,21 +98,55 @@ def _pings(port: int) -> bool:
     return False
 
 
+@dataclass
+class GatewayProcess:
+    """A running `python -m gateway ...`; its output (stdout and stderr, in order) is read as
+    it comes, so a chatty process never stalls on a full pipe."""
+
+    ready_url: str
+    process: subprocess.Popen[bytes]
+    _chunks: list[bytes] = field(default_factory=list)
+
+    def output(self) -> str:
+        return b"".join(self._chunks).decode(errors="replace")
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """The JSON log lines written so far."""
+        found = []
+        for line in self.output().splitlines():
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(line)
+                if isinstance(parsed, dict):
+                    found.append(parsed)
+        return found
+
+    def access_lines(self) -> list[dict[str, Any]]:
+        return [line for line in self.log_lines() if line.get("logger") == "gateway.access"]
+
+    def read_output(self) -> None:
+        assert self.process.stdout is not None
+        for chunk in iter(self.process.stdout.readline, b""):
+            self._chunks.append(chunk)
+
+
 @contextlib.contextmanager
 def gateway_process(
     args: list[str],
     ready_url: str,
     env: dict[str, str] | None = None,
     secrets: tuple[str, ...] = (),
-) -> Iterator[str]:
-    """Run `python -m gateway ARGS` until `ready_url` answers; on exit, check its output
-    holds none of `secrets`."""
+) -> Iterator[GatewayProcess]:
+    """Run `python -m gateway ARGS` until `ready_url` answers; on exit, SIGTERM it and check
+    that `serve` exited 0 (drained, not killed) and that its output holds none of `secrets`."""
     process = subprocess.Popen(  # noqa: S603 - our own entry point
         [sys.executable, "-m", "gateway", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
     )
+    running = GatewayProcess(ready_url, process)
+    reader = threading.Thread(target=running.read_output, daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -118,14 +156,24 @@ def gateway_process(
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"{args} did not start:\n{output}")
+                reader.join(timeout=5)
+                pytest.fail(f"{args} did not start:\n{running.output()}")
             time.sleep(0.2)
-        yield ready_url
+        yield running
     finally:
         process.terminate()
-        output = process.communicate(timeout=20)[0].decode()
-        if process.returncode not in (0, -15):
-            pytest.fail(f"{args} exited with {process.returncode}:\n{output}")
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+        # `serve` drains and exits 0 on SIGTERM; `sandbox` is uvicorn's own, ended by it.
+        allowed = (0,) if args[0] == "serve" else (0, -signal.SIGTERM)
+        if process.returncode not in allowed:
+            pytest.fail(f"{args} exited with {process.returncode}:\n{running.output()}")
+    output = running.output()
     for secret in secrets:
         assert secret not in output

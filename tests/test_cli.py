@@ -169,8 +169,8 @@ def test_serve_with_a_sandbox_fault_and_the_sandbox_fault_switch() -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
-@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 0), (signal.SIGTERM, -signal.SIGTERM)])
-def test_serve_stops_its_sandbox_when_it_stops(sig: signal.Signals, status: int) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_serve_stops_its_sandbox_when_it_stops(sig: signal.Signals) -> None:
     port, sandbox_port = free_port(), free_port()
     process = subprocess.Popen(  # noqa: S603 - our own entry point
         [*SERVE, "--port", str(port), "--sandbox-port", str(sandbox_port)],
@@ -193,7 +193,8 @@ def test_serve_stops_its_sandbox_when_it_stops(sig: signal.Signals, status: int)
             process.wait()
     assert "errors" not in answer.json()
     assert len(started) == 1
-    assert exited == status
+    # Drained and stopped: a signal answered, not one the process died of.
+    assert exited == 0
     assert not Path(f"/proc/{started[0]}").exists()
     assert not listening(sandbox_port)
 

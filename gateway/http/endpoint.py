@@ -35,6 +35,7 @@ from gateway.auth.jwt import TokenRejected
 from gateway.cache.entry import CachePolicy
 from gateway.context import Context
 from gateway.errors import TenantError
+from gateway.http.access_log import note_graphql
 from gateway.http.documents import Document, Documents
 from gateway.http.negotiation import JSON
 from gateway.http.persisted import PersistedQueries
@@ -84,6 +85,7 @@ class _Exchange:
     tenant: Tenant | None = None
     caller: Caller | None = None
     operation: str | None = None
+    document: str | None = None
     # The operation's metric label: REJECTED unless an operation ran (or was served whole).
     label: str = REJECTED
     ledger: UpstreamLedger | None = None
@@ -169,6 +171,14 @@ class GraphQLEndpoint:
             self.metrics.in_flight.dec()
             status = response.status_code if response is not None else 500
             self.metrics.observe(x.label, status, time.perf_counter() - started, x.ledger)
+            tenant = x.tenant.id if x.tenant else None
+            note_graphql(
+                request.scope,
+                tenant=tenant,
+                operation=x.operation,
+                document=x.document,
+                ledger=x.ledger,
+            )
             current_request_id.reset(token)
 
     async def _serve(self, x: _Exchange) -> Response:
@@ -194,7 +204,7 @@ class GraphQLEndpoint:
         document = await self.documents.find(
             tenant.id, graphql_request, trusted_only=caller.trusted_only
         )
-        x.operation = document.operation
+        x.operation, x.document = document.operation, document.query
         trace, x.report_cost = self._traced(x.request, tenant), wants_cost(x.request)
         lookup = await self._look_up(x.request, caller, document, trace or x.report_cost)
         if lookup.hit is not None:

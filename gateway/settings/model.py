@@ -273,6 +273,10 @@ class Settings(BaseSettings):
     # How often the settings file is checked for changes (tenants, API keys and `[auth]`
     # reload without a restart; so does SIGHUP: gateway/reload.py).
     reload_interval_seconds: float = Field(default=2.0, gt=0)
+    # Log lines: JSON objects, or "console" lines for a person at a terminal.
+    log_format: Literal["json", "console"] = "json"
+    # On SIGTERM: how long in-flight requests may take to finish before they are cancelled.
+    drain_seconds: int = Field(default=20, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _production_signs_cursors_with_a_shared_key(self) -> Settings:
