@@ -45,7 +45,8 @@ from sandbox import DEMO_ACCOUNT, DEMO_TENANT, Sandbox, SandboxAccount, tenant_c
 
 # The built-in providers, in the order `customers` interleaves them.
 PROVIDERS = (LAYER, CODAT, LAGO)
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The provider documents and OpenAPI files the tests read, vendored unmodified (vendor/SOURCES.md).
+VENDOR = Path(__file__).resolve().parent / "vendor"
 # The in-process sandbox's base URL: only ever reached through an ASGI transport.
 IN_PROCESS_SANDBOX = "http://sandbox.invalid"
 

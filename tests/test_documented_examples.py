@@ -15,7 +15,7 @@ from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
 from sandbox import DEMO_ACCOUNT
 from sandbox.seed import example
-from tests.support import SHARED, GatewayClient
+from tests.support import VENDOR, GatewayClient
 
 LAYER_QUERY = """
 query($id: ID!) { customer(id: $id) {
@@ -73,7 +73,7 @@ query($id: ID!) { customer(id: $id) {
 
 
 def _reference_json(name: str, pattern: str) -> object:
-    text = (SHARED / "reference" / name).read_text(encoding="utf-8")
+    text = (VENDOR / "reference" / name).read_text(encoding="utf-8")
     match = re.search(pattern, text, re.S)
     assert match, f"no JSON example found in {name}"
     return json.loads(match.group(1))
@@ -82,7 +82,7 @@ def _reference_json(name: str, pattern: str) -> object:
 def test_sandbox_serves_the_documented_examples_verbatim() -> None:
     layer = _reference_json("layer-customer-object.md", r"```json Response[^\n]*\n(.*?)```")
     codat = _reference_json("codat-customers-data-model.md", r"```json\n(.*?)```")
-    lago_text = (SHARED / "reference" / "lago-customer-object.txt").read_text(encoding="utf-8")
+    lago_text = (VENDOR / "reference" / "lago-customer-object.txt").read_text(encoding="utf-8")
     lago, _ = json.JSONDecoder().raw_decode(lago_text)
     assert example("layer") == layer["data"]  # type: ignore[index]
     assert example("codat") == codat["results"][0]  # type: ignore[index]

@@ -11,7 +11,7 @@ import yaml
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-from tests.support import SHARED
+from tests.support import VENDOR
 
 LAGO_HOST = "https://api.getlago.com"
 CODAT_HOST = "https://api.codat.io"
@@ -19,7 +19,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _load(path: str) -> dict[str, Any]:
-    with (SHARED / "specs" / path).open(encoding="utf-8") as handle:
+    with (VENDOR / "specs" / path).open(encoding="utf-8") as handle:
         loaded: dict[str, Any] = yaml.load(handle, Loader=_LOADER)  # noqa: S506 - safe loader
     return loaded
 
@@ -35,7 +35,7 @@ def codat_spec() -> OpenAPI:
 
     The file says `openapi: 3.1.0` but marks optional values with 3.0's `nullable: true`, which
     a 3.1 validator ignores, so every documented null would fail; 3.0 semantics read it as its
-    authors meant. The amendment: Codat's own documented example customer (shared/reference)
+    authors meant. The amendment: Codat's own documented example customer (vendor/reference)
     sends `modifiedDate: null` and `sourceModifiedDate: null`, which the shared "Date time"
     schema does not allow; that one schema is made nullable here, and nothing else is changed.
     """
