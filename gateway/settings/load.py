@@ -53,8 +53,9 @@ def load_settings(
     registry = registry or Registry(default_connectors())
     data = _read(path) if path is not None else {}
     problems: list[Problem] = []
-    resolved = _resolve(data, env, (), "", _secret_keys(registry), problems)
-    resolved = without_unknown_keys(resolved, Settings, (), _connection_models(registry), problems)
+    # Unknown keys first: what is inside a misspelt table is not looked at any further.
+    known = without_unknown_keys(data, Settings, (), _connection_models(registry), problems)
+    resolved = _resolve(known, env, (), "", _secret_keys(registry), problems)
     tenants = resolved.get("tenants")
     if isinstance(tenants, list):
         resolved["tenants"] = [
