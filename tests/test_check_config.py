@@ -92,7 +92,7 @@ BAD_REPORT = [
     "cache.lago.ttl_secs: unknown key 'ttl_secs'; valid: stale_if_error_seconds, "
     "stale_while_revalidate_seconds, ttl_seconds",
     "limits.lagoo: no provider of that name is registered (known: codat, lago, layer)",
-    "limits.max_depth: Input should be greater than or equal to 2",
+    "limits.max_depth: must be greater than or equal to 2",
     "limitz: unknown key 'limitz'; valid: auth, cache, cors_origins, cursor_key, graphiql, "
     "host, introspection, limits, mode, persisted, port, resilience, tenants, tracing, webhooks",
     "mode: 'prod' is not allowed; valid: 'development' or 'production'",
@@ -160,9 +160,47 @@ def test_a_value_from_the_environment_is_never_shown(
     text = GOOD.replace('company_id = "c-1"', "company_id = 7")
     status, _, err = check(write(tmp_path, text), ENV, monkeypatch, capsys)
     assert status == 2
-    assert err.rstrip("\n").endswith("tenants.0.codat.company_id: Input should be a valid string")
+    assert err.rstrip("\n").endswith("tenants.0.codat.company_id: must be a string")
     for secret in ENV.values():
         assert secret not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("limits = 5", "limits: must be a table"),
+        ("cors_origins = 5", "cors_origins: must be an array"),
+        ("[[tenants]]\nid = 'a'\nlago = 5", "tenants.0.lago: must be a table"),
+        ("[limits]\nmax_depth = 'deep'", "limits.max_depth: must be a whole number"),
+        ("[cache.lago]\nttl_seconds = 'long'", "cache.lago.ttl_seconds: must be a number"),
+        ("tracing = 'maybe'", "tracing: must be true or false"),
+        ("[persisted]\nmanifest_path = 5", "persisted.manifest_path: must be a path (a string)"),
+    ],
+)
+def test_a_value_of_the_wrong_type_says_what_it_must_be_in_tomls_words(
+    text: str,
+    said: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = write(tmp_path, text + "\n")
+    status, _, err = check(path, {}, monkeypatch, capsys)
+    assert status == 2
+    assert err == f"customer-gateway: {path}: {said}\n"
+
+
+def test_a_gateway_variable_that_is_not_json_is_named_without_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"GATEWAY_CORS_ORIGINS": "https://not-json.example.com"}
+    path = write(tmp_path, 'mode = "development"\n')
+    status, _, err = check(path, env, monkeypatch, capsys)
+    assert status == 2
+    assert err == (
+        f"customer-gateway: {path}: GATEWAY_CORS_ORIGINS in the environment is not valid JSON "
+        "(arrays and tables are JSON there)\n"
+    )
 
 
 @pytest.mark.parametrize(

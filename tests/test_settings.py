@@ -136,5 +136,5 @@ def test_the_cursor_key_is_a_secret(tmp_path: Path) -> None:
 def test_a_port_outside_tcp_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "gateway.toml"
     config.write_text("port = 83876\n")
-    with pytest.raises(ConfigError, match="port: Input should be less than or equal to 65535"):
+    with pytest.raises(ConfigError, match="port: must be less than or equal to 65535"):
         load_settings(config, {})

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic_settings import SettingsError
 
 from gateway.errors import ConfigError
 from gateway.providers.registry import AnyConnector, Registry, default_connectors
@@ -66,6 +67,8 @@ def load_settings(
         settings = Settings(**resolved)
     except ValidationError as exc:
         problems.extend(validation_problems(exc))
+    except SettingsError as exc:
+        problems.append(_environment_problem(exc))
     persisted = resolved.get("persisted")
     manifest = (
         settings.persisted.manifest_path
@@ -122,6 +125,15 @@ def _read(path: Path) -> dict[str, Any]:
         # tomllib says where: "Invalid value (at line 3, column 9)".
         reason = f"not valid TOML: {exc}"
     raise InvalidSettings([Problem("", reason)], str(path))
+
+
+def _environment_problem(exc: SettingsError) -> Problem:
+    """A `GATEWAY_*` variable pydantic-settings could not parse, named without its value."""
+    field = re.search(r'field "(\w+)"', str(exc))
+    variable = f"GATEWAY_{field[1].upper()}" if field else "a GATEWAY_* variable"
+    return Problem(
+        "", f"{variable} in the environment is not valid JSON (arrays and tables are JSON there)"
+    )
 
 
 def _unreadable(path: Path, where: str) -> list[Problem]:

@@ -196,7 +196,33 @@ def _message(error: ErrorDetails) -> str:
         return "required, and not given"
     if kind == "extra_forbidden":
         return "unknown key"
-    return error["msg"].removeprefix("Value error, ")
+    if kind in _EXPECTED:
+        return f"must be {_EXPECTED[kind]}"
+    message = error["msg"].removeprefix("Value error, ")
+    # "Input should be greater than or equal to 2" reads "must be greater than or equal to 2".
+    for said in ("Input should ", "String should ", "Value should "):
+        if message.startswith(said):
+            return "must " + message.removeprefix(said)
+    return message
+
+
+# TOML's words for what a field holds, rather than Python's.
+_EXPECTED = {
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+    "dict_type": "a table",
+    "tuple_type": "an array",
+    "list_type": "an array",
+    "string_type": "a string",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "path_type": "a path (a string)",
+}
 
 
 def first_per_place(problems: Iterable[Problem]) -> list[Problem]:
