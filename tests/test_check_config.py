@@ -10,9 +10,12 @@ import sys
 import tomllib
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gateway.cli import main
+from sandbox import CODAT_API_KEY, DEMO_ACCOUNT, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET
+from tests.services import free_port, gateway_process, redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -343,3 +346,44 @@ def test_the_examples_pass_check_config(example: str, summary: str, tmp_path: Pa
     problems = bare.stderr.splitlines()[1:]
     assert len(problems) == len(env)
     assert all("which is not set in the environment" in line for line in problems)
+
+
+def test_the_sandbox_redis_example_serves_the_sandbox_through_redis(tmp_path: Path) -> None:
+    """The example as written, with only its ports moved to free ones."""
+    sandbox_port, gateway_port = free_port(), free_port()
+    with redis_server() as redis:
+        text = (EXAMPLES / "sandbox-redis.toml").read_text(encoding="utf-8")
+        text = text.replace("127.0.0.1:8100", f"127.0.0.1:{sandbox_port}")
+        text = text.replace("redis://127.0.0.1:6379/0", redis.url)
+        config = write(tmp_path, text)
+        env = {
+            "DEMO_GATEWAY_KEY": "demo-gateway-key",
+            "LAYER_CLIENT_ID": LAYER_CLIENT_ID,
+            "LAYER_CLIENT_SECRET": LAYER_CLIENT_SECRET,
+            "CODAT_API_KEY": CODAT_API_KEY,
+            "LAGO_API_KEY": DEMO_ACCOUNT.lago_api_key,
+        }
+        base = f"http://127.0.0.1:{sandbox_port}"
+        gateway = f"http://127.0.0.1:{gateway_port}"
+        with (
+            gateway_process(
+                ["sandbox", "--port", str(sandbox_port)], f"{base}/lago/api/v1/customers"
+            ),
+            gateway_process(
+                ["serve", "--port", str(gateway_port), "--config", str(config)],
+                f"{gateway}/healthz",
+                env,
+                secrets=(LAYER_CLIENT_SECRET, CODAT_API_KEY, DEMO_ACCOUNT.lago_api_key),
+            ),
+        ):
+            answer = httpx.post(
+                f"{gateway}/graphql",
+                json={"query": "{ customers(first: 9) { edges { node { provider } } } }"},
+                headers={"authorization": "Bearer demo-gateway-key"},
+                timeout=30,
+            )
+            ready = httpx.get(f"{gateway}/readyz", timeout=10).json()
+    edges = answer.json()["data"]["customers"]["edges"]
+    assert {e["node"]["provider"] for e in edges} == {"LAYER", "CODAT", "LAGO"}
+    assert ready["status"] == "ready"
+    assert (ready["cache"]["backend"], ready["cache"]["reachable"]) == ("redis", True)
