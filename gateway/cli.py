@@ -1,4 +1,4 @@
-"""`customer-gateway serve | sandbox | export-schema`.
+"""`customer-gateway serve | sandbox | check-config | export-schema`.
 
 With no tenant configured, `serve` starts the sandbox as a process of its own on a loopback port
 (gateway/sandbox_process.py), serves its demo tenant, and stops it when the gateway stops.
@@ -32,6 +32,7 @@ from gateway.sandbox_process import (
     sandbox_command,
     with_demo_tenant,
 )
+from gateway.settings.check import check_config
 from gateway.settings.load import load_settings
 from gateway.settings.model import Settings
 
@@ -131,6 +132,10 @@ def _parser() -> argparse.ArgumentParser:
         help="a JSON file of customer records in each provider's own wire format, served "
         "beside the built-in data (see README)",
     )
+    check = commands.add_parser(
+        "check-config", help="validate a settings file: a summary, or every problem at once"
+    )
+    check.add_argument("file", type=Path, help="a TOML settings file")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", type=Path, default=Path("schema.graphql"))
     return parser
@@ -143,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve_until_stopped(args)
     if args.command == "sandbox":
         return _sandbox(args.port, args.fault, args.sandbox_data)
+    if args.command == "check-config":
+        return check_config(args.file)
     return _export(args.output)
 
 

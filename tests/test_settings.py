@@ -72,13 +72,15 @@ def test_a_literal_secret_in_the_file_is_refused(tmp_path: Path) -> None:
     text = CONFIG.replace('"${CODAT_API_KEY}"', '"codat-literal-key"')
     with pytest.raises(ConfigError) as caught:
         load_settings(write(tmp_path, text), ENV)
-    assert "tenants.codat.api_key holds a literal secret" in str(caught.value)
+    assert "tenants.0.codat.api_key: holds a literal secret" in str(caught.value)
     assert "codat-literal-key" not in str(caught.value)
 
 
 def test_a_missing_variable_is_named_not_guessed(tmp_path: Path) -> None:
     env = {k: v for k, v in ENV.items() if k != "LAGO_API_KEY"}
-    with pytest.raises(ConfigError, match=r"tenants.lago.api_key refers to \$\{LAGO_API_KEY\}"):
+    with pytest.raises(
+        ConfigError, match=r"tenants\.0\.lago\.api_key: refers to \$\{LAGO_API_KEY\}"
+    ):
         load_settings(write(tmp_path, CONFIG), env)
 
 
@@ -105,7 +107,9 @@ def test_environment_overrides_plain_settings(
 
 
 def test_an_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read settings file"):
+    with pytest.raises(
+        ConfigError, match=r"gateway.toml: not valid TOML: .*\(at line 1, column 9\)"
+    ):
         load_settings(write(tmp_path, "mode = [unclosed"), ENV)
 
 
@@ -125,12 +129,12 @@ def test_the_cursor_key_is_a_secret(tmp_path: Path) -> None:
     assert settings.cursor_key.get_secret_value() == "cursor-secret-5"
     assert "cursor-secret-5" not in repr(settings)
     literal = CONFIG.replace('"${CURSOR_KEY}"', '"cursor-literal"')
-    with pytest.raises(ConfigError, match="cursor_key holds a literal secret"):
+    with pytest.raises(ConfigError, match="cursor_key: holds a literal secret"):
         load_settings(write(tmp_path, literal), ENV)
 
 
 def test_a_port_outside_tcp_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "gateway.toml"
     config.write_text("port = 83876\n")
-    with pytest.raises(ConfigError, match="port: Input should be less than or equal to 65535"):
+    with pytest.raises(ConfigError, match="port: must be less than or equal to 65535"):
         load_settings(config, {})

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.errors import ConfigError
 from gateway.settings.load import load_settings, tenant_settings
+from gateway.settings.problems import InvalidSettings
 from sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT, tenant_config
 
 TWO_LAGO = """
@@ -48,30 +48,31 @@ def test_an_array_of_tables_connects_each_account_in_config_order(tmp_path: Path
 
 def test_two_connections_to_one_account_are_refused_naming_both(tmp_path: Path) -> None:
     text = TWO_LAGO.replace('"acme-us"', '"acme-eu"')
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(InvalidSettings) as raised:
         load_settings(write(tmp_path, text), ENV)
-    assert str(raised.value) == (
-        "invalid settings: tenants.0.lago.1: account 'acme-eu' is already connected by "
+    assert [str(p) for p in raised.value.problems] == [
+        "tenants.0.lago.1: account 'acme-eu' is already connected by "
         "tenants.0.lago.0; each account of a provider may be connected once"
-    )
+    ]
 
 
 def test_an_empty_array_is_refused(tmp_path: Path) -> None:
     text = '[[tenants]]\nid = "acme"\nlago = []\n'
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(InvalidSettings) as raised:
         load_settings(write(tmp_path, text), ENV)
-    assert str(raised.value) == (
-        "invalid settings: tenants.0.lago: an array of connections needs at least one table"
-    )
+    assert [str(p) for p in raised.value.problems] == [
+        "tenants.0.lago: an array of connections needs at least one table"
+    ]
 
 
 def test_each_table_of_an_array_is_validated_by_the_connector(tmp_path: Path) -> None:
     text = TWO_LAGO.replace('organization_id = "acme-us"', 'organization_id = "acme-us"\nnope = 1')
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(InvalidSettings) as raised:
         load_settings(write(tmp_path, text), ENV)
-    assert str(raised.value) == (
-        "invalid settings: tenants.0.lago.1.nope: Extra inputs are not permitted"
-    )
+    assert [str(p) for p in raised.value.problems] == [
+        "tenants.0.lago.1.nope: unknown key 'nope'; valid: api_key, base_url, organization_id, "
+        "webhook_hmac_key, webhook_organization_id"
+    ]
 
 
 def test_tenant_settings_takes_arrays_and_refuses_a_repeated_account() -> None:
@@ -79,17 +80,17 @@ def test_tenant_settings_takes_arrays_and_refuses_a_repeated_account() -> None:
     tenant = tenant_settings(config)
     assert {k: len(v) for k, v in tenant.connections.items()} == {"layer": 2, "codat": 2, "lago": 2}
     repeated = tenant_config("t", "http://sandbox.invalid", DEMO_ACCOUNT, DEMO_ACCOUNT)
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(InvalidSettings) as raised:
         tenant_settings(repeated)
-    assert str(raised.value) == (
-        "invalid tenant settings: "
-        f"tenant.layer.1: account '{DEMO_ACCOUNT.layer_business_id}' is already connected by "
-        "tenant.layer.0; each account of a provider may be connected once; "
+    # Every problem at once, in the order of their places.
+    assert [str(p) for p in raised.value.problems] == [
         f"tenant.codat.1: account '{DEMO_ACCOUNT.codat_company_id}' is already connected by "
-        "tenant.codat.0; each account of a provider may be connected once; "
+        "tenant.codat.0; each account of a provider may be connected once",
         f"tenant.lago.1: account '{DEMO_ACCOUNT.lago_organization_id}' is already connected by "
-        "tenant.lago.0; each account of a provider may be connected once"
-    )
+        "tenant.lago.0; each account of a provider may be connected once",
+        f"tenant.layer.1: account '{DEMO_ACCOUNT.layer_business_id}' is already connected by "
+        "tenant.layer.0; each account of a provider may be connected once",
+    ]
 
 
 def test_a_tenant_connects_at_most_twelve_accounts_in_all(tmp_path: Path) -> None:
@@ -97,18 +98,17 @@ def test_a_tenant_connects_at_most_twelve_accounts_in_all(tmp_path: Path) -> Non
         f'\n[[tenants.lago]]\napi_key = "${{LAGO_EU_KEY}}"\norganization_id = "org-{i}"\n'
         for i in range(12)
     )
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(InvalidSettings) as raised:
         load_settings(write(tmp_path, TWO_LAGO + tables), ENV)
-    assert str(raised.value) == (
-        "invalid settings: tenants.0: 15 provider accounts connected; a tenant may connect at "
-        "most 12 in all"
-    )
+    assert [str(p) for p in raised.value.problems] == [
+        "tenants.0: 15 provider accounts connected; a tenant may connect at most 12 in all"
+    ]
 
 
 def test_an_account_id_longer_than_a_cursor_can_carry_is_refused(tmp_path: Path) -> None:
     text = TWO_LAGO.replace('"acme-us"', '"' + "u" * 129 + '"')
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(InvalidSettings) as raised:
         load_settings(write(tmp_path, text), ENV)
-    assert str(raised.value) == (
-        "invalid settings: tenants.0.lago.1: the account must be 1 to 128 characters"
-    )
+    assert [str(p) for p in raised.value.problems] == [
+        "tenants.0.lago.1: the account must be 1 to 128 characters"
+    ]
