@@ -384,7 +384,11 @@ def _sandbox(port: int, faults: list[str], data: Path | None) -> int:
 def _export(output: Path) -> int:
     from resolvers.schema import build_schema
 
-    output.write_text(build_schema().as_str() + "\n", encoding="utf-8")
+    try:
+        output.write_text(build_schema().as_str() + "\n", encoding="utf-8")
+    except OSError as exc:
+        print(f"customer-gateway: cannot write {output}: {exc.strerror}", file=sys.stderr)
+        return 2
     print(f"customer-gateway: wrote {output}")
     return 0
 

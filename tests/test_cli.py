@@ -292,3 +292,16 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exited.value.code == 0
     assert capsys.readouterr().out == f"customer-gateway {__version__}\n"
+
+
+def test_export_schema_to_a_missing_directory_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = subprocess.run(  # noqa: S603 - our own entry point
+        [sys.executable, "-m", "gateway", "export-schema", "--output", str(tmp_path / "no" / "x")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "cannot write" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -476,3 +476,27 @@ async def test_a_forbidden_root_field_costs_no_upstream_call() -> None:
     assert body["data"]["customers"] is None
     assert forbidden_paths(body) == [["customers"]]
     assert calls == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("https://idp.example.com/.well-known/jwks.json", True),
+        ("http://127.0.0.1:8080/jwks.json", True),
+        ("http://localhost/jwks.json", True),
+        ("http://idp.example.com/.well-known/jwks.json", False),
+        ("file:///etc/jwks.json", False),
+        ("ftp://idp.example.com/jwks.json", False),
+    ],
+)
+def test_the_jwks_comes_over_https_except_from_loopback(url: str, accepted: bool) -> None:
+    from pydantic import ValidationError
+
+    from gateway.settings.model import JwtSettings
+
+    values = {"jwks_url": url, "issuer": "https://idp.example.com/", "audience": "gw"}
+    if accepted:
+        assert JwtSettings(**values).jwks_url == url
+    else:
+        with pytest.raises(ValidationError, match="https"):
+            JwtSettings(**values)

@@ -270,6 +270,22 @@ async def test_a_clean_get_is_privately_cacheable_with_an_etag() -> None:
         assert changed.status_code == 200
 
 
+async def test_a_get_answer_varies_by_caller_and_media_type_hit_or_not() -> None:
+    """Answers are per caller (its tenant, accounts and scopes) and per media type: a cache
+    in between, the browser's included, must key them on both."""
+    from tests.cache.test_caching import FakeClock
+
+    async with gateway_client(clock=FakeClock()) as gateway:
+        executed = await get(gateway, {"query": QUERY})
+        hit = await get(gateway, {"query": QUERY})
+        not_modified = await get(gateway, {"query": QUERY}, {"if-none-match": hit.headers["etag"]})
+        posted = await gateway.http.post("/graphql", json={"query": QUERY})
+    assert hit.headers["x-response-cache"] == "hit"
+    for response in (executed, hit, not_modified):
+        assert response.headers["vary"] == "Accept, Authorization"
+    assert "vary" not in posted.headers
+
+
 async def test_max_age_is_the_least_remaining_freshness() -> None:
     from tests.cache.test_caching import FakeClock
 

@@ -84,11 +84,18 @@ def is_request_error(result: ExecutionResult) -> bool:
     )
 
 
+# What a GET answer depends on besides its URL.
+VARY = "Accept, Authorization"
+
+
 def cache_headers(request: Request, response: Response, max_age: int, *, failed: bool) -> Response:
     """Cache headers for a GET: `private` (data is per tenant), as fresh as the least fresh
-    upstream answer used, `no-store` when anything failed; an ETag and 304 on a match."""
+    upstream answer used, `no-store` when anything failed; an ETag and 304 on a match. `Vary`
+    names what else the answer depends on: the caller (Authorization) and the media type
+    (Accept), so no cache, the browser's included, hands one caller's answer to another."""
     if request.method != "GET":
         return response
+    response.headers["Vary"] = VARY
     if failed:
         response.headers["Cache-Control"] = "private, no-store"
         return response
@@ -101,6 +108,7 @@ def cache_headers(request: Request, response: Response, max_age: int, *, failed:
             headers={
                 "ETag": etag,
                 "Cache-Control": response.headers["Cache-Control"],
+                "Vary": VARY,
                 "X-Request-Id": response.headers["X-Request-Id"],
             },
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -221,6 +222,16 @@ class JwtSettings(Section):
     accounts_claim: str = "accounts"
     # Clock skew tolerated on `exp` and `nbf`.
     leeway_seconds: float = Field(default=30, ge=0)
+
+    @model_validator(mode="after")
+    def _keys_come_over_https(self) -> JwtSettings:
+        # Whoever can answer for the JWKS can sign any user in: plain HTTP only on loopback
+        # (a sidecar, a test identity provider).
+        url = urlsplit(self.jwks_url)
+        loopback = url.hostname in ("127.0.0.1", "::1", "localhost")
+        if url.scheme != "https" and not (url.scheme == "http" and loopback):
+            raise ValueError("jwks_url must be an https:// URL (http:// only for a loopback host)")
+        return self
 
 
 class AuthSettings(Section):
