@@ -75,7 +75,7 @@ def env_defaults() -> dict[str, str]:
 
 
 def readme_block(heading: str) -> str:
-    section = README.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    section = re.split(rf"\n#+ {heading}\n", README, maxsplit=1)[1].split("\n#", 1)[0]
     match = re.search(r"```sh\n(.*?)```", section, re.S)
     assert match, f"no sh block under {heading}"
     return match.group(1)
