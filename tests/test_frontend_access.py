@@ -500,3 +500,65 @@ def test_the_jwks_comes_over_https_except_from_loopback(url: str, accepted: bool
     else:
         with pytest.raises(ValidationError, match="https"):
             JwtSettings(**values)
+
+
+# A rule guards data, not one name: every field or argument that exposes the same data.
+async def test_raw_and_aliases_are_guarded_with_the_fields_they_expose() -> None:
+    rules = {
+        "Customer.taxes": ("billing:read",),
+        "Customer.email": ("pii",),
+        "Customer.emails": ("pii",),
+        "Customer.account": ("accounts",),
+        "Address.formatted": ("pii",),
+    }
+    query = """{ customers(first: 9, providers: [LAGO]) { edges { node {
+        id raw scope addresses { raw } ... on LagoCustomer { lagoEmail } } } } }"""
+    async with jwt_gateway(field_scopes=rules) as (gateway, idp):
+        narrow = (await post(gateway, query, None, idp.token({"scope": "customers:read"}))).json()
+        every = "billing:read pii accounts"
+        full = (await post(gateway, query, None, idp.token({"scope": every}))).json()
+    nodes = [e["node"] for e in narrow["data"]["customers"]["edges"]]
+    assert nodes
+    for node in nodes:
+        assert node["id"]
+        assert node["raw"] is None
+        assert node["scope"] is None
+        assert node["lagoEmail"] is None
+        assert all(a["raw"] is None for a in node["addresses"])
+    refused = {e["extensions"]["field"] for e in narrow["errors"]}
+    assert {"LagoCustomer.raw", "LagoCustomer.scope", "LagoCustomer.lagoEmail"} <= refused
+    assert "errors" not in full
+    assert all(e["node"]["raw"] for e in full["data"]["customers"]["edges"])
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ('filter: {email: "someone@example.com"}', "customers(filter.email)"),
+        ('filter: {search: "luc"}', "customers(filter.search)"),
+        ("orderBy: {field: NAME}", "customers(orderBy.field: NAME)"),
+    ],
+)
+async def test_arguments_that_select_by_guarded_data_are_refused_before_any_call(
+    arguments: str, field: str
+) -> None:
+    rules = {"Customer.email": ("pii",), "Customer.displayName": ("pii",)}
+    query = f"{{ customers(first: 5, {arguments}) {{ edges {{ node {{ id }} }} }} }}"
+    async with jwt_gateway(field_scopes=rules) as (gateway, idp):
+        refused = (await post(gateway, query, None, idp.token({"scope": "other"}))).json()
+        calls = len(gateway.upstream.requests)
+        allowed = (await post(gateway, query, None, idp.token({"scope": "pii"}))).json()
+    assert refused["data"]["customers"] is None
+    assert [e["extensions"]["field"] for e in refused["errors"]] == [field]
+    assert calls == 0
+    assert "errors" not in allowed
+
+
+async def test_a_lookup_by_a_guarded_external_id_is_refused() -> None:
+    query = '{ customerByExternalId(provider: LAGO, externalId: "shared-000") { id } }'
+    async with jwt_gateway(field_scopes={"Customer.externalId": ("ids",)}) as (gateway, idp):
+        refused = (await post(gateway, query, None, idp.token())).json()
+        calls = len(gateway.upstream.requests)
+    assert refused["data"]["customerByExternalId"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert calls == 0

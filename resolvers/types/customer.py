@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 
 from gateway.domain import customer as domain
 from gateway.ids import encode_id
+from resolvers.reads import EVERYTHING, READS
 from resolvers.types.enums import CustomerStatus, CustomerType, Provider
 from resolvers.types.nested import (
     Address,
@@ -45,6 +46,8 @@ class CustomerInterface(Node):
         "company id or the configured Lago organisation."
     )
     scope: str = strawberry.field(
+        # The same data as `account`: a field rule on `account` covers it (resolvers/scopes.py).
+        metadata={READS: ("account",)},
         description="The provider account: the same as `account`.",
         deprecation_reason="Renamed to `account`, which means the same.",
     )
@@ -87,8 +90,10 @@ class CustomerInterface(Node):
         "source's clock, which may have no zone."
     )
     raw: JSON | None = strawberry.field(
+        # The provider's whole record: every field rule covers it.
+        metadata={READS: EVERYTHING},
         description="The provider's payload exactly as received. Prefer typed fields; this is "
-        "for debugging and for fields a provider adds before the schema does."
+        "for debugging and for fields a provider adds before the schema does.",
     )
 
 

@@ -8,6 +8,7 @@ import strawberry
 
 from gateway.domain.filter import CustomerFilter
 from gateway.errors import BadUserInput
+from resolvers.reads import READS
 from resolvers.types.enums import CustomerStatus
 
 MAX_TEXT_LENGTH = 200
@@ -21,24 +22,33 @@ MAX_TEXT_LENGTH = 200
 )
 class CustomerFilterInput:
     search: str | None = strawberry.field(
+        metadata={
+            READS: ("displayName", "companyName", "legalName", "personName", "email", "emails")
+        },
         default=None,
         description="Each word a case-insensitive substring of some name (display, company, "
         "legal, person: first, last, full) or email, not necessarily the same one.",
     )
     name: str | None = strawberry.field(
+        metadata={READS: ("displayName", "companyName", "legalName", "personName")},
         default=None,
         description="Each word a case-insensitive substring of some name (display, company, "
         "legal, person: first, last, full): 'Ada Lovelace' finds first name Ada, last name "
         "Lovelace.",
     )
     email: str | None = strawberry.field(
-        default=None, description="Case-insensitive exact match of one of the customer's emails."
+        metadata={READS: ("email", "emails")},
+        default=None,
+        description="Case-insensitive exact match of one of the customer's emails.",
     )
-    external_id: str | None = strawberry.field(default=None, description="Exact external id.")
+    external_id: str | None = strawberry.field(
+        metadata={READS: ("externalId",)}, default=None, description="Exact external id."
+    )
     status: list[CustomerStatus] | None = strawberry.field(
-        default=None, description="Any of these statuses."
+        metadata={READS: ("status",)}, default=None, description="Any of these statuses."
     )
     modified_since: datetime | None = strawberry.field(
+        metadata={READS: ("updatedAt",)},
         default=None,
         description="`updatedAt` at or after this instant; customers with no `updatedAt` "
         "(all of Layer's) never match.",

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from gateway.domain.customer import Customer
 from gateway.providers.lago import details as details_
+from resolvers.reads import READS
 from resolvers.types.customer import CustomerInterface, common_fields
 
 
@@ -125,7 +126,8 @@ class LagoCustomer(CustomerInterface):
     lastname: str | None
     legal_number: str | None
     lago_email: str | None = strawberry.field(
-        description="Lago's `email` as sent: it may hold several comma-separated addresses."
+        metadata={READS: ("email", "emails")},
+        description="Lago's `email` as sent: it may hold several comma-separated addresses.",
     )
     phone: str | None
     url: str | None

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.domain import customer as domain
+from resolvers.reads import EVERYTHING, READS
 from resolvers.types.enums import AddressType, CustomerStatus, IntegrationKind, PhoneType
 
 
@@ -33,6 +34,8 @@ class Address:
         "from it only when it parses unambiguously (docs/records.md)."
     )
     raw: str | None = strawberry.field(
+        # The address as sent: it holds what every other field of it does.
+        metadata={READS: EVERYTHING},
         description="The same as `formatted`.",
         deprecation_reason="Use `formatted`, which means the same.",
     )
