@@ -115,8 +115,6 @@ def create_app(
             settings.limits.tenant_requests_per_second,
             settings.limits.tenant_burst,
             timer.clock,
-            subject_rate=settings.auth.subject_requests_per_second,
-            subject_burst=settings.auth.subject_burst,
         ),
         response_cache=_response_cache(settings, store, clock),
         cache_policies=list(policies.values()),
@@ -125,7 +123,9 @@ def create_app(
     webhooks = WebhookEndpoint(registry, directory, cache, clock, settings.webhooks)
 
     def swap_schema(new: Settings) -> None:
-        schema = build_schema(new, registry.providers, customer_types)
+        # Only `[auth]` reloads: limits, mode and introspection stay as the process started.
+        running = settings.model_copy(update={"auth": new.auth})
+        schema = build_schema(running, registry.providers, customer_types)
         endpoint.use_schema(schema, rules_id(new.auth.field_scopes))
 
     reloader = (

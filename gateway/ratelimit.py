@@ -49,15 +49,10 @@ class TenantRateLimiter:
         default_rate: float | None,
         default_burst: int,
         clock: Callable[[], float],
-        *,
-        subject_rate: float | None = None,
-        subject_burst: int = 20,
     ) -> None:
         self.store = store
         self.default_rate = default_rate
         self.default_burst = default_burst
-        self.subject_rate = subject_rate
-        self.subject_burst = subject_burst
         self.clock = clock
         self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
 
@@ -68,14 +63,17 @@ class TenantRateLimiter:
         burst = tenant.settings.burst or self.default_burst
         return await self._take(f"{VERSION}:{tenant.id}:ratelimit", rate, burst)
 
-    async def acquire_subject(self, tenant: Tenant, subject: str) -> float | None:
-        """One end user's share: a JWT subject's own bucket, within its tenant's."""
-        if self.subject_rate is None:
+    async def acquire_subject(
+        self, tenant: Tenant, subject: str, rate: float | None, burst: int
+    ) -> float | None:
+        """One end user's share: a JWT subject's own bucket of `burst`, refilled at `rate`
+        (the current `[auth]` settings', which reload); None: no per-user limit."""
+        if rate is None:
             return None
         # Hashed: a subject is the identity provider's string, of any length and alphabet.
         hashed = hashlib.sha256(subject.encode()).hexdigest()[:32]
         key = f"{VERSION}:{tenant.id}:ratelimit:subject:{hashed}"
-        return await self._take(key, self.subject_rate, self.subject_burst)
+        return await self._take(key, rate, burst)
 
     async def _take(self, key: str, rate: float, burst: int) -> float | None:
         shared = None

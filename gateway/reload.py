@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -85,7 +86,8 @@ class ConfigReload:
             return True
 
     async def watch(self, interval: float) -> None:
-        """Reload when the file's modification time or size changes."""
+        """Reload when the file's modification time or size changes, or a secret file's it
+        names (`${file:...}`): a secret store rotating a key in place is a change too."""
         while True:
             await asyncio.sleep(interval)
             if _stamp(self.path) != self._stamp:
@@ -171,12 +173,26 @@ class ConfigReload:
                 await verifier.aclose()
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
+# A secret the file reads from another file: rotating it there is a change too.
+_SECRET_FILE = re.compile(r"\$\{file:(/[^}]+)\}")
+Stamp = tuple[tuple[str, int, int] | None, ...]
+
+
+def _stamp(path: Path) -> Stamp:
+    """The settings file's modification time and size, and each secret file's it names."""
     try:
-        stat = path.stat()
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return (None,)
+    return tuple(_file_stamp(p) for p in (str(path), *sorted(set(_SECRET_FILE.findall(text)))))
+
+
+def _file_stamp(name: str) -> tuple[str, int, int] | None:
+    try:
+        stat = Path(name).stat()
     except OSError:
         return None
-    return stat.st_mtime_ns, stat.st_size
+    return name, stat.st_mtime_ns, stat.st_size
 
 
 __all__ = ["RELOADED", "ConfigReload"]

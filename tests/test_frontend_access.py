@@ -562,3 +562,37 @@ async def test_a_lookup_by_a_guarded_external_id_is_refused() -> None:
     assert refused["data"]["customerByExternalId"] is None
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert calls == 0
+
+
+async def test_a_user_over_its_own_limit_does_not_spend_the_tenants() -> None:
+    tenant = acme(requests_per_second=0.001, burst=10)
+    async with jwt_gateway(tenant=tenant, subject_requests_per_second=0.001, subject_burst=2) as (
+        gateway,
+        idp,
+    ):
+        mallory = idp.token({"sub": "mallory"})
+        statuses = [
+            (await post(gateway, PAGE, {"first": 1}, mallory)).status_code for _ in range(10)
+        ]
+        bob = await post(gateway, PAGE, {"first": 1}, idp.token({"sub": "bob"}))
+        server = await post(gateway, PAGE, {"first": 1}, API_KEY)
+    assert statuses == [200, 200] + [429] * 8
+    assert bob.status_code == 200
+    assert server.status_code == 200
+
+
+async def test_a_token_without_a_subject_is_limited_as_one_anonymous_user_of_its_tenant() -> None:
+    async with jwt_gateway(subject_requests_per_second=0.001, subject_burst=2) as (gateway, idp):
+        no_sub = idp.token({"sub": OMIT})
+        statuses = [(await post(gateway, PAGE, {"first": 1}, no_sub)).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+@pytest.mark.parametrize("account", ["..", ".", "a/b", "x" * 129])
+async def test_a_claimed_account_that_is_no_path_segment_is_refused(account: str) -> None:
+    async with jwt_gateway(tenant=_from_claims_tenant()) as (gateway, idp):
+        token = idp.token({"accounts": {"layer": [account]}})
+        response = await post(gateway, PAGE, {"first": 1}, token)
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "TOKEN_CLAIMS_INVALID"
+    assert gateway.upstream.requests == []

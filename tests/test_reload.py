@@ -283,3 +283,91 @@ async def test_field_scopes_and_token_settings_reload_with_the_file(tmp_path: Pa
     assert all(e["node"]["taxes"] is None for e in after["data"]["customers"]["edges"])
     assert "errors" not in allowed
     assert fresh.status_code == 200
+
+
+async def test_a_secret_rotated_in_its_file_is_picked_up_without_touching_the_settings(
+    tmp_path: Path,
+) -> None:
+    config, secrets = tmp_path / "gateway.toml", tmp_path / "secrets"
+    write_config(config, secrets, {"key": "key-before"})
+    async with gateway_client(load_settings(config), config_path=config) as gateway:
+
+        async def status(key: str) -> int:
+            response = await gateway.http.post(
+                "/graphql", json={"query": QUERY}, headers=bearer(key)
+            )
+            return response.status_code
+
+        before = await status("key-before")
+        # The secret store rewrites the file; the settings file is untouched.
+        (secrets / "key").write_text("key-after\n", encoding="utf-8")
+
+        async def rotated() -> bool:
+            return await status("key-after") == 200
+
+        await wait_until(rotated)
+        revoked = await status("key-before")
+    assert before == 200
+    assert revoked == 401
+
+
+async def test_a_reload_leaves_restart_only_settings_as_the_process_started(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config, secrets = tmp_path / "gateway.toml", tmp_path / "secrets"
+    write_config(config, secrets, {"key": "k"}, extra="introspection = false")
+    caplog.set_level(logging.INFO, logger="gateway.reload")
+    introspect = "{ __schema { queryType { name } } }"
+    # A selection of a little over 100 fields: under the default max_fields, over 100.
+    wide = "{ customers(first: 20) { edges { node { id provider account displayName } } } }"
+    async with gateway_client(load_settings(config), config_path=config) as gateway:
+        # Introspection and a limit change, with a field rule, which rebuilds the schema.
+        changed = """introspection = true
+[limits]
+max_fields = 100
+[auth.field_scopes]
+"Customer.taxes" = ["t"]
+"""
+        write_config(config, secrets, {"key": "k"}, extra=changed)
+
+        async def reloaded() -> bool:
+            return "configuration reloaded" in caplog.text
+
+        await wait_until(reloaded)
+        introspected = await gateway.http.post(
+            "/graphql", json={"query": introspect}, headers=bearer("k")
+        )
+        paged = await gateway.http.post("/graphql", json={"query": wide}, headers=bearer("k"))
+    assert "changes to limits, introspection take effect on restart" in caplog.text
+    assert introspected.json()["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
+    assert "errors" not in paged.json()
+
+
+async def test_per_user_limits_reload_with_the_auth_settings(tmp_path: Path) -> None:
+    from tests.idp import IdentityProvider
+
+    config, secrets = tmp_path / "gateway.toml", tmp_path / "secrets"
+    with IdentityProvider() as idp:
+        jwt = (
+            f'[auth.jwt]\njwks_url = "{idp.settings().jwks_url}"\n'
+            f'issuer = "{idp.issuer}"\naudience = "{idp.audience}"\n'
+        )
+        write_config(config, secrets, {"key": "k"}, extra=jwt)
+        async with gateway_client(load_settings(config), config_path=config) as gateway:
+
+            async def status(sub: str) -> int:
+                token = idp.token({"sub": sub})
+                response = await gateway.http.post(
+                    "/graphql", json={"query": QUERY}, headers=bearer(token)
+                )
+                return response.status_code
+
+            unlimited = [await status("ann") for _ in range(3)]
+            limited = "[auth]\nsubject_requests_per_second = 0.001\nsubject_burst = 1\n" + jwt
+            write_config(config, secrets, {"key": "k"}, extra=limited)
+
+            async def limits_apply() -> bool:
+                return await status("bob") == 429
+
+            await wait_until(limits_apply)
+    assert unlimited == [200, 200, 200]

@@ -18,8 +18,9 @@ from collections.abc import Mapping
 
 from gateway.errors import AccountsRejected
 from gateway.providers.base import CustomerSource
+from gateway.providers.paths import path_segment
 from gateway.settings.model import MAX_ACCOUNT_LENGTH, MAX_CONNECTIONS_PER_TENANT
-from gateway.tenants import Tenant
+from gateway.tenants import Claimable, Tenant
 
 # An account a token names for a `from_claims` connection: it goes into URLs, cache keys
 # and cursors, so it is a plain token of bounded length.
@@ -55,29 +56,35 @@ class AccountViews:
 
 
 def _restricted(tenant: Tenant, claim: Claim) -> Tenant:
-    sources: list[CustomerSource] = []
+    configured: list[CustomerSource] = []
+    claimed: list[tuple[Claimable, str]] = []
     for provider in tenant.providers:
         allowed = claim.get(provider.key, ())
-        configured = [s for s in tenant.sources_of(provider) if s.account in allowed]
-        sources.extend(configured)
+        mine = [s for s in tenant.sources_of(provider) if s.account in allowed]
+        configured.extend(mine)
         claimable = tenant.claimable.get(provider)
         if claimable is None:
             continue
-        known = {s.account for s in configured}
-        for account in dict.fromkeys(allowed):
-            if account in known:
-                continue
-            if not _CLAIMED_ACCOUNT.fullmatch(account):
-                raise AccountsRejected(
-                    f"the token names a {provider.key} account that is not valid"
-                )
-            sources.append(claimable.source(account))
-    if len(sources) > MAX_CONNECTIONS_PER_TENANT:
+        known = {s.account for s in mine}
+        claimed.extend((claimable, a) for a in dict.fromkeys(allowed) if a not in known)
+    # Counted before anything is built: a token naming thousands costs no work.
+    count = len(configured) + len(claimed)
+    if count > MAX_CONNECTIONS_PER_TENANT:
         raise AccountsRejected(
-            f"the token names {len(sources)} accounts; a caller may read at most "
+            f"the token names {count} accounts; a caller may read at most "
             f"{MAX_CONNECTIONS_PER_TENANT}"
         )
-    return tenant.with_sources(tuple(sources))
+    for claimable, account in claimed:
+        # It goes into the provider's URL path: "." and ".." would walk out of it.
+        if not _CLAIMED_ACCOUNT.fullmatch(account) or path_segment(account) is None:
+            raise AccountsRejected(
+                f"the token names a {claimable.connector.provider.key} account that is not valid"
+            )
+    # Each provider's configured accounts, then its claimed ones, in registry order.
+    by_provider = {p: [s for s in configured if s.provider == p] for p in tenant.providers}
+    for claimable, account in claimed:
+        by_provider[claimable.connector.provider].append(claimable.source(account))
+    return tenant.with_sources(tuple(s for p in tenant.providers for s in by_provider[p]))
 
 
 __all__ = ["AccountViews", "Claim"]

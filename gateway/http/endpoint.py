@@ -231,15 +231,23 @@ class GraphQLEndpoint:
     async def _rate_limit(self, caller: Caller) -> None:
         if self.rate_limiter is None:
             return
+        # The user's own share first: a request it refuses spends none of the tenant's, so
+        # one user over its limit cannot starve the others. Tokens without a `sub` share one.
+        if caller.via == "jwt":
+            auth = self.authenticator.settings
+            wait = await self.rate_limiter.acquire_subject(
+                caller.tenant,
+                caller.subject or "",
+                auth.subject_requests_per_second,
+                auth.subject_burst,
+            )
+            if wait is not None:
+                message = "Too many requests for this user; retry after the Retry-After seconds"
+                raise Rejection(429, "RATE_LIMITED", message, retry_after(wait))
         wait = await self.rate_limiter.acquire(caller.tenant)
         if wait is not None:
             message = "Too many requests for this tenant; retry after the Retry-After seconds"
             raise Rejection(429, "RATE_LIMITED", message, retry_after(wait))
-        if caller.subject is not None:
-            wait = await self.rate_limiter.acquire_subject(caller.tenant, caller.subject)
-            if wait is not None:
-                message = "Too many requests for this user; retry after the Retry-After seconds"
-                raise Rejection(429, "RATE_LIMITED", message, retry_after(wait))
 
     def _traced(self, request: Request, tenant: Tenant) -> bool:
         """`X-Gateway-Trace: upstream`, honoured in development or for a tenant allowed it."""
