@@ -138,6 +138,15 @@ async def test_customers_read_from_a_listed_page_carry_the_pages_age(
     )
     assert [n["freshness"]["servedFrom"] for n in body["data"]["nodes"]] == ["CACHE", "CACHE"]
     assert [n["freshness"]["ageSeconds"] for n in body["data"]["nodes"]] == [7.0, 7.0]
+    calls = len(gateway.upstream.calls("/companies/"))
+    within = await gateway.query(
+        "query($ids: [ID!]!) { nodes(ids: $ids, maxAge: 5) { ... on Customer { "
+        f"{FRESHNESS} }} }} }}",
+        {"ids": ids},
+    )
+    assert [n["freshness"]["servedFrom"] for n in within["data"]["nodes"]] == ["UPSTREAM"] * 2
+    # Both ids in one batched read, as without maxAge.
+    assert len(gateway.upstream.calls("/companies/")) == calls + 1
 
 
 # -- A client's maximum age -------------------------------------------------------------------
