@@ -29,10 +29,21 @@ class Context:
     scopes: frozenset[str] | None = None
     partial_errors: list[PartialError] = field(default_factory=list)
     customers: CustomerLoader = field(init=False)
+    # Loaders for root fields given `maxAge`, one per value: a batch holds one demand.
+    _within: dict[float, CustomerLoader] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         # A fresh loader per request: its memo must never serve another request or tenant.
         self.customers = customer_loader(self.tenant)
+
+    def customers_within(self, max_age: float | None) -> CustomerLoader:
+        """The loader for reads accepting nothing `max_age` seconds old (None: any)."""
+        if max_age is None:
+            return self.customers
+        loader = self._within.get(max_age)
+        if loader is None:
+            loader = self._within[max_age] = customer_loader(self.tenant, max_age)
+        return loader
 
     @property
     def streams(self) -> dict[str, int]:

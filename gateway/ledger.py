@@ -1,16 +1,21 @@
-"""Per-request accounting of upstream calls and cache lookups.
+"""Per-request accounting of upstream calls, cache lookups and the freshness served.
 
 The ledger rides in a context variable, so every provider call made while serving a request
 is counted without threading it through each signature; background refreshes run in an empty
-context and are counted by nobody's request.
+context and are counted by nobody's request. The oldest answer a client accepts rides the same
+way: the request's own (`Cache-Control: max-age`, on the ledger) and a root field's (`maxAge`,
+in `demanding_max_age`'s context variable, so it holds for that field's reads only).
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gateway.domain.freshness import Freshness, ServedFrom
 from gateway.domain.provider import Provider
 
 # Why a provider call failed once its retries were spent (a fixed set: a metrics label).
@@ -25,6 +30,26 @@ class ProviderCounts:
 
 
 @dataclass
+class ServedSummary:
+    """One provider's answers read by a request: the oldest, and every way they were served."""
+
+    oldest: Freshness
+    served_from: set[ServedFrom] = field(default_factory=set)
+
+    def add(self, freshness: Freshness) -> None:
+        if freshness.age_seconds > self.oldest.age_seconds:
+            self.oldest = freshness
+        self.served_from.add(freshness.served_from)
+
+    def as_extension(self) -> dict[str, object]:
+        return {
+            "oldestAgeSeconds": self.oldest.age_seconds,
+            "oldestFetchedAt": self.oldest.fetched_at.isoformat(),
+            "servedFrom": sorted(s.value for s in self.served_from),
+        }
+
+
+@dataclass
 class UpstreamLedger:
     by_provider: dict[Provider, ProviderCounts] = field(default_factory=dict)
     # Cache generations read during this request: (tenant, provider, account) -> generation.
@@ -33,6 +58,10 @@ class UpstreamLedger:
     stale_served: set[Provider] = field(default_factory=set)
     # The shortest remaining freshness among the upstream answers used, in seconds.
     freshness: float | None = None
+    # Per provider, how old the answers read were and how they were served.
+    served: dict[Provider, ServedSummary] = field(default_factory=dict)
+    # The oldest answer the client accepts for the whole request (Cache-Control: max-age).
+    max_age: float | None = None
     # When the request must be answered by, on the resilience timer's clock.
     deadline: float | None = None
     # Sent upstream as X-Request-Id, so a provider's logs can be matched with ours.
@@ -45,6 +74,20 @@ class UpstreamLedger:
     def note_freshness(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
         self.freshness = seconds if self.freshness is None else min(self.freshness, seconds)
+
+    def note_served(self, provider: Provider, freshness: Freshness) -> None:
+        summary = self.served.get(provider)
+        if summary is None:
+            self.served[provider] = ServedSummary(freshness, {freshness.served_from})
+        else:
+            summary.add(freshness)
+
+    def freshness_extension(self) -> dict[str, object]:
+        """`extensions.freshness`: per provider read, the oldest answer and how they came."""
+        return {
+            p.value: s.as_extension()
+            for p, s in sorted(self.served.items(), key=lambda i: i[0].value)
+        }
 
     def counts(self, provider: Provider) -> ProviderCounts:
         counts = self.by_provider.get(provider)
@@ -78,6 +121,10 @@ def _as_dict(counts: ProviderCounts) -> dict[str, int]:
 _current: contextvars.ContextVar[UpstreamLedger | None] = contextvars.ContextVar(
     "upstream_ledger", default=None
 )
+# A root field's `maxAge`: set around that field's reads only.
+_field_max_age: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "field_max_age", default=None
+)
 
 
 def current_ledger() -> UpstreamLedger | None:
@@ -98,6 +145,31 @@ def end_ledger(token: contextvars.Token[UpstreamLedger | None]) -> None:
 def note_freshness(seconds: float) -> None:
     if (ledger := _current.get()) is not None:
         ledger.note_freshness(seconds)
+
+
+def note_served(provider: Provider, freshness: Freshness) -> None:
+    if (ledger := _current.get()) is not None:
+        ledger.note_served(provider, freshness)
+
+
+@contextlib.contextmanager
+def demanding_max_age(seconds: float | None) -> Iterator[None]:
+    """Reads within accept no entry `seconds` old or older (None: the request's own demand
+    only). Usage: `with demanding_max_age(30): await source.get(id)`."""
+    token = _field_max_age.set(seconds)
+    try:
+        yield
+    finally:
+        _field_max_age.reset(token)
+
+
+def demanded_max_age() -> float | None:
+    """The strictest of the request's and the current field's max-age; None when neither."""
+    ledger = _current.get()
+    demands = [
+        d for d in (ledger.max_age if ledger else None, _field_max_age.get()) if d is not None
+    ]
+    return min(demands, default=None)
 
 
 def count_call(provider: Provider) -> None:
@@ -121,13 +193,17 @@ def count_lookup(provider: Provider, *, hit: bool) -> None:
 
 __all__ = [
     "ProviderCounts",
+    "ServedSummary",
     "UpstreamFailure",
     "UpstreamLedger",
     "count_call",
     "count_failure",
     "count_lookup",
     "current_ledger",
+    "demanded_max_age",
+    "demanding_max_age",
     "end_ledger",
     "note_freshness",
+    "note_served",
     "start_ledger",
 ]

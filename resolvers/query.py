@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from functools import partial
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -11,12 +12,14 @@ from strawberry.types import Info
 from gateway.backward import list_customers_before
 from gateway.context import Context, PartialError
 from gateway.cursor import CursorKey
-from gateway.domain.filter import EMPTY_FILTER
+from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
 from gateway.errors import BadUserInput
 from gateway.federation import list_customers
 from gateway.ids import decode_id
+from gateway.ledger import demanding_max_age
 from gateway.loaders.external_ids import first_by_external_id
 from gateway.ordered import list_customers_ordered
+from gateway.providers.base import CustomerSource
 from gateway.totals import count_customers
 from resolvers.types.connection import CustomerConnection, CustomerEdge, PageInfo
 from resolvers.types.customer import CustomerInterface, Node, customer_from_domain
@@ -25,19 +28,43 @@ from resolvers.types.filter import CustomerFilterInput
 from resolvers.types.order import CustomerOrderInput
 
 GatewayInfo = Info[Context, None]
+MAX_AGE = (
+    "Seconds: cached data this old or older is read from the provider again before answering "
+    "(0: always). If the provider then fails, the older data may still come, with freshness "
+    "STALE (docs/freshness.md)."
+)
 
 
-async def _load(info: GatewayInfo, global_id: str) -> CustomerInterface | None:
+async def _load(
+    info: GatewayInfo, global_id: str, max_age: int | None = None
+) -> CustomerInterface | None:
     # Another tenant's account, or a provider this tenant has not connected, loads as None.
-    customer = await info.context.customers.load(decode_id(global_id))
+    customer = await info.context.customers_within(max_age).load(decode_id(global_id))
     return customer_from_domain(customer) if customer else None
+
+
+def _max_age(max_age: int | None) -> int | None:
+    if max_age is not None and max_age < 0:
+        raise BadUserInput("maxAge must be 0 or more seconds")
+    return max_age
+
+
+async def _count(sources: list[CustomerSource], filter: CustomerFilter, max_age: int | None) -> int:
+    # Resolved after `customers` returns: its maxAge must hold for the count's reads too.
+    with demanding_max_age(max_age):
+        return await count_customers(sources, filter)
 
 
 @strawberry.type
 class Query:
     @strawberry.field(description="Any object by its global id.")
-    async def node(self, info: GatewayInfo, id: strawberry.ID) -> Node | None:
-        return await _load(info, id)
+    async def node(
+        self,
+        info: GatewayInfo,
+        id: strawberry.ID,
+        max_age: Annotated[int | None, strawberry.argument(description=MAX_AGE)] = None,
+    ) -> Node | None:
+        return await _load(info, id, _max_age(max_age))
 
     @strawberry.field(
         description="Several objects by global id, in the order asked (at most 100). Reads are "
@@ -45,15 +72,26 @@ class Query:
         # Each position is awaited on its own, so one failure nulls one position only.
         graphql_type=list[Node | None],
     )
-    def nodes(self, info: GatewayInfo, ids: list[strawberry.ID]) -> list[Awaitable[Node | None]]:
+    def nodes(
+        self,
+        info: GatewayInfo,
+        ids: list[strawberry.ID],
+        max_age: Annotated[int | None, strawberry.argument(description=MAX_AGE)] = None,
+    ) -> list[Awaitable[Node | None]]:
         limit = info.context.settings.limits.max_nodes
         if len(ids) > limit:
             raise BadUserInput(f"nodes takes at most {limit} ids")
-        return [_load(info, i) for i in ids]
+        max_age = _max_age(max_age)
+        return [_load(info, i, max_age) for i in ids]
 
     @strawberry.field(description="A customer by its global id; null when there is none.")
-    async def customer(self, info: GatewayInfo, id: strawberry.ID) -> CustomerInterface | None:
-        return await _load(info, id)
+    async def customer(
+        self,
+        info: GatewayInfo,
+        id: strawberry.ID,
+        max_age: Annotated[int | None, strawberry.argument(description=MAX_AGE)] = None,
+    ) -> CustomerInterface | None:
+        return await _load(info, id, _max_age(max_age))
 
     @strawberry.field(
         description="A customer by your own id. Codat keeps no external ids, so CODAT gives "
@@ -67,7 +105,9 @@ class Query:
         provider: Provider,
         external_id: str,
         account: str | None = None,
+        max_age: Annotated[int | None, strawberry.argument(description=MAX_AGE)] = None,
     ) -> CustomerInterface | None:
+        max_age = _max_age(max_age)
         if not 0 < len(external_id) <= 255:
             raise BadUserInput("externalId must be 1 to 255 characters")
         if account is not None and not 0 < len(account) <= 255:
@@ -78,7 +118,8 @@ class Query:
         else:
             source = tenant.source(provider, account)
             sources = (source,) if source is not None else ()
-        customer = await first_by_external_id(sources, external_id)
+        with demanding_max_age(max_age):
+            customer = await first_by_external_id(sources, external_id)
         return customer_from_domain(customer) if customer else None
 
     @strawberry.field(
@@ -105,7 +146,9 @@ class Query:
         last: int | None = None,
         before: str | None = None,
         order_by: CustomerOrderInput | None = None,
+        max_age: Annotated[int | None, strawberry.argument(description=MAX_AGE)] = None,
     ) -> CustomerConnection:
+        max_age = _max_age(max_age)
         context = info.context
         limits = context.settings.limits
         backward = _direction(first, after, last, before)
@@ -121,15 +164,16 @@ class Query:
         read = list_customers_before if backward else list_customers
         if order_by is not None:
             read = partial(list_customers_ordered, order=order_by.to_domain(), backward=backward)
-        page = await read(
-            chosen,
-            domain_filter,
-            size,
-            before if backward else after,
-            tenant=context.tenant.id,
-            key=CursorKey.of(context.settings.cursor_key),
-            max_scan_pages=limits.max_filter_scan_pages,
-        )
+        with demanding_max_age(max_age):
+            page = await read(
+                chosen,
+                domain_filter,
+                size,
+                before if backward else after,
+                tenant=context.tenant.id,
+                key=CursorKey.of(context.settings.cursor_key),
+                max_scan_pages=limits.max_filter_scan_pages,
+            )
         path = tuple(info.path.as_list())
         info.context.partial_errors.extend(PartialError(e, path) for e in page.errors)
         return CustomerConnection(
@@ -145,7 +189,7 @@ class Query:
             ),
             count=partial(_known, page.total)
             if page.total is not None
-            else partial(count_customers, chosen, domain_filter),
+            else partial(_count, chosen, domain_filter, max_age),
         )
 
 

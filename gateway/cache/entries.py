@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from gateway.cache.entry import CachePolicy, Entry
+from gateway.cache.entry import CachePolicy, Entry, Origin
 from gateway.cache.keys import Account, entry_key, generation_key, generation_prefix
 from gateway.cache.store import CacheStore
 from gateway.domain.provider import Provider
@@ -48,15 +48,23 @@ class Entries:
         await self.put_many(account, resource, [(params, status, body)])
 
     async def put_new(
-        self, account: Account, resource: str, params: Mapping[str, str], status: int, body: bytes
+        self,
+        account: Account,
+        resource: str,
+        params: Mapping[str, str],
+        status: int,
+        body: bytes,
+        *,
+        origin: Origin = Origin.UPSTREAM,
     ) -> bool:
         """`put`, unless the entry exists already; False then. After a `retire`, an entry in
         the new generation can only come from a read that fetched since, so it is at least as
-        new as anything the caller holds, and must win."""
+        new as anything the caller holds, and must win. `origin`: who says what it holds (a
+        webhook's entry is served as WEBHOOK)."""
         policy = self.policies[account.provider]
         key = entry_key(account, await self.generation(account), resource, params)
         return await self.store.add(
-            key, Entry(status, body, self.clock()).encode(), policy.lifetime
+            key, Entry(status, body, self.clock(), origin).encode(), policy.lifetime
         )
 
     async def put_many(

@@ -1,15 +1,18 @@
 """What the upstream cache stores and how long: `Entry`, `CachePolicy`, and a read's checks.
 
-Entries are bytes (status, time stored, body), so no caller can mutate a shared entry.
+Entries are bytes (status, time stored, who wrote it, body), so no caller can mutate a shared
+entry.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeGuard
 
+from gateway.domain.freshness import Freshness
 from gateway.errors import UpstreamError
 
 log = logging.getLogger("gateway.cache")
@@ -32,16 +35,31 @@ class CachePolicy:
         return self.ttl + max(self.stale_while_revalidate, self.stale_if_error)
 
 
+class Origin(enum.Enum):
+    """Who wrote an entry: a read of the provider, or a verified provider webhook."""
+
+    UPSTREAM = "upstream"
+    WEBHOOK = "webhook"
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """What the provider answered: 200 with a body, or 404 (cached too: "no such customer")."""
+    """What the provider answered: 200 with a body, or 404 (cached too: "no such customer").
+
+    `freshness` is not stored: a read sets it on the entry it returns (how old the entry is
+    and how it was served), so the caller can stamp what it parses from it.
+    """
 
     status: int
     body: bytes
     stored_at: float = 0.0
+    origin: Origin = Origin.UPSTREAM
+    freshness: Freshness | None = field(default=None, compare=False)
 
     def encode(self) -> bytes:
-        return f"{self.status} {self.stored_at!r}\n".encode() + self.body
+        # An entry from a read keeps the two-field header older versions wrote and read.
+        written_by = "" if self.origin is Origin.UPSTREAM else f" {self.origin.value}"
+        return f"{self.status} {self.stored_at!r}{written_by}\n".encode() + self.body
 
     @classmethod
     def decode(cls, raw: bytes | None) -> Entry | None:
@@ -49,8 +67,11 @@ class Entry:
             return None
         header, _, body = raw.partition(b"\n")
         try:
-            status, stored_at = header.split(b" ")
-            return cls(int(status), body, float(stored_at))
+            status, stored_at, *written_by = header.decode().split(" ")
+            origin = Origin(written_by[0]) if written_by else Origin.UPSTREAM
+            if len(written_by) > 1:
+                return None
+            return cls(int(status), body, float(stored_at), origin)
         except ValueError:
             return None
 
@@ -79,4 +100,4 @@ def is_fresh(entry: Entry | None, policy: CachePolicy, now: float) -> TypeGuard[
     return entry is not None and now - entry.stored_at < policy.ttl
 
 
-__all__ = ["CachePolicy", "Entry", "Fetch", "Validate", "is_fresh", "usable"]
+__all__ = ["CachePolicy", "Entry", "Fetch", "Origin", "Validate", "is_fresh", "usable"]

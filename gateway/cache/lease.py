@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from gateway.cache.entry import Entry, is_fresh, usable
+from gateway.cache.entry import Entry, usable
 from gateway.cache.keys import lock_key
 from gateway.cache.read import Read
 from gateway.cache.store import CacheStore
@@ -39,7 +39,7 @@ async def fill(read: Read, store: CacheStore, *, lease: float, clock: Callable[[
             # Another process may have filled the entry and let go of the lock between
             # our miss and our taking the lock: look once more before calling.
             filled = usable(await store.get(key), read.validate)
-            if is_fresh(filled, policy, clock()):
+            if read.fresh(filled, clock()):
                 await store.delete(lock_key(key))
                 return filled
     try:
@@ -65,7 +65,7 @@ async def _wait_for_other_process(
     while (left := until - time.monotonic()) > 0:
         await asyncio.sleep(min(POLL_SECONDS, left))
         entry = usable(await store.get(read.key), read.validate)
-        if is_fresh(entry, read.policy, clock()):
+        if read.fresh(entry, clock()):
             return entry
     if remaining <= lease:
         raise UpstreamTimeout(read.provider)

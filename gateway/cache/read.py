@@ -10,9 +10,9 @@ import asyncio
 import math
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
-from gateway.cache.entry import CachePolicy, Entry, Fetch, Validate
+from gateway.cache.entry import CachePolicy, Entry, Fetch, Validate, is_fresh
 from gateway.domain.provider import Provider
 from gateway.errors import UpstreamTimeout
 
@@ -33,7 +33,8 @@ UNBOUNDED: Deadline = _Unbounded()
 
 @dataclass(frozen=True, slots=True)
 class Read:
-    """One read-through: where, how to fetch, how to check, and how long it may wait."""
+    """One read-through: where, how to fetch, how to check, how long it may wait, and the
+    oldest entry its client accepts (`max_age` seconds; None: any within the TTL)."""
 
     key: str
     provider: Provider
@@ -41,6 +42,16 @@ class Read:
     fetch: Fetch
     validate: Validate
     deadline: Deadline
+    max_age: float | None = None
+
+    def accepts(self, age: float) -> bool:
+        """Whether the client takes an entry of `age` seconds: younger than its max-age (so
+        max-age 0 takes none)."""
+        return self.max_age is None or age < self.max_age
+
+    def fresh(self, entry: Entry | None, now: float) -> TypeGuard[Entry]:
+        """`entry` within its TTL and young enough for the client."""
+        return is_fresh(entry, self.policy, now) and self.accepts(now - entry.stored_at)
 
 
 async def within(read: Read, waited: Awaitable[Entry]) -> Entry:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gateway.domain.freshness import Freshness
 from gateway.domain.provider import Provider
 
 
@@ -195,6 +196,9 @@ class Customer:
     details: object
     # The payload exactly as the provider sent it, for the opt-in `raw` field.
     raw: Any = field(default=None, compare=False, repr=False)
+    # How fresh this read of the record is (set per read by the provider client; None from a
+    # source that does not say). Not part of the record, so not compared.
+    freshness: Freshness | None = field(default=None, compare=False, repr=False)
 
     @property
     def provider(self) -> Provider:

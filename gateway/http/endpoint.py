@@ -37,6 +37,7 @@ from gateway.context import Context
 from gateway.errors import TenantError
 from gateway.http.access_log import note_graphql
 from gateway.http.documents import Document, Documents
+from gateway.http.freshness import NO_DEMAND, FreshnessDemand
 from gateway.http.negotiation import JSON
 from gateway.http.persisted import PersistedQueries
 from gateway.http.playground import playground_response, wants_playground
@@ -90,6 +91,7 @@ class _Exchange:
     label: str = REJECTED
     ledger: UpstreamLedger | None = None
     report_cost: bool = False
+    freshness: FreshnessDemand = NO_DEMAND
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +208,9 @@ class GraphQLEndpoint:
         )
         x.operation, x.document = document.operation, document.query
         trace, x.report_cost = self._traced(x.request, tenant), wants_cost(x.request)
-        lookup = await self._look_up(x.request, caller, document, trace or x.report_cost)
+        x.freshness = FreshnessDemand.of(x.request.headers, document.query)
+        bypass = trace or x.report_cost or x.freshness.live
+        lookup = await self._look_up(x.request, caller, document, bypass)
         if lookup.hit is not None:
             return await self._from_cache(x, tenant, document, lookup.hit)
         executed = await self._execute(x, tenant, graphql_request, document, lookup.generations)
@@ -258,8 +262,8 @@ class GraphQLEndpoint:
     async def _look_up(
         self, request: Request, caller: Caller, document: Document, bypass: bool
     ) -> Lookup:
-        """The response cache's answer, unless this request must be executed: tracing or
-        the cost was asked for, or the client said `Cache-Control: no-cache`."""
+        """The response cache's answer, unless this request must be executed: tracing, the
+        cost or live freshness was asked for, or the client said `Cache-Control: no-cache`."""
         cache, no_cache = self.response_cache, request.headers.get("cache-control", "")
         if cache is None or bypass or "no-cache" in no_cache.lower():
             return NO_LOOKUP
@@ -298,6 +302,7 @@ class GraphQLEndpoint:
         context = Context(tenant=tenant, settings=self.settings, request_id=x.id, scopes=scopes)
         deadline = self.timer.clock() + self.settings.resilience.request_deadline_seconds
         ledger, token = start_ledger(deadline, x.id)
+        ledger.max_age = x.freshness.max_age
         # Read for the response cache's key already: the upstream cache reuses them.
         ledger.generations.update(generations)
         x.ledger = ledger
@@ -340,11 +345,14 @@ class GraphQLEndpoint:
             media_type=x.media_type,
             request_id=x.id,
             cost=x.report_cost,
+            freshness=x.freshness.shown,
         )
         fresh_for = self.default_max_age if ledger.freshness is None else ledger.freshness
         if executed.clean and lookup.key is not None and self.response_cache is not None:
             await self.response_cache.put(lookup.key, bytes(response.body), fresh_for)
-        return cache_headers(x.request, response, int(fresh_for), failed=not executed.clean)
+        # Ages shown are true when sent: a client keeping the answer must ask again.
+        max_age = 0 if x.freshness.shown else int(fresh_for)
+        return cache_headers(x.request, response, max_age, failed=not executed.clean)
 
     def _label(self, tenant: Tenant, document: Document) -> str:
         # Admitted to the tenant's label budget only once the operation has run.

@@ -5,7 +5,9 @@ validate, or its variables did not coerce) gets GraphQL-over-HTTP's status: 400 
 document itself could not be read, 422 otherwise; every other answer is 200.
 
 `extensions.cost` (asked for with `X-Gateway-Cost: report`) carries the cost limit's estimate
-and the upstream calls the request made.
+and the upstream calls the request made. `extensions.freshness` (when the document selects
+`freshness`) summarises, per provider read, the oldest answer and how they were served
+(docs/freshness.md).
 
 Usage: `response = result_response(result, context.partial_errors, ledger, ...)`, then
 `cache_headers(request, response, max_age, failed=...)` for what a GET answer may be kept.
@@ -40,6 +42,7 @@ def result_response(
     media_type: str,
     request_id: str,
     cost: bool = False,
+    freshness: bool = False,
 ) -> Response:
     errors = [format_error(e, request_id) for e in result.errors or ()]
     errors.extend(format_partial(p) for p in partial_errors)
@@ -56,6 +59,8 @@ def result_response(
         extensions["upstream"] = ledger.as_extension()
     if cost:
         extensions["cost"] = cost_report(result, ledger)
+    if freshness:
+        extensions["freshness"] = ledger.freshness_extension()
     if extensions:
         body["extensions"] = extensions
     return Response(

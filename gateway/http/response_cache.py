@@ -5,7 +5,9 @@ fresh upstream answer they were built from stays fresh. The key holds the tenant
 document's hash, the operation, the variables it declares (with their defaults; undeclared
 ones run nowhere, so they must not mint keys) and the cache generation of every provider
 account the tenant has, so a webhook that retires upstream entries retires these too.
-A client sending `Cache-Control: no-cache` bypasses it. Each tenant holds at most
+A client sending `Cache-Control: no-cache` bypasses it; so does one sending `max-age`, or a
+document selecting `freshness` or passing `maxAge`, whose ages must be true when sent
+(gateway/http/freshness.py, docs/freshness.md). Each tenant holds at most
 `cache.response_max_entries_per_tenant` answers and `cache.response_max_bytes_per_tenant`
 bytes, least recently used out first (gateway/cache/bounded.py).
 """

@@ -9,6 +9,7 @@ from strawberry.dataloader import DataLoader
 
 from gateway.domain.customer import Customer, CustomerKey
 from gateway.errors import GatewayError
+from gateway.ledger import demanding_max_age
 from gateway.observability.tracing import tracer
 from gateway.providers.client import settle
 from gateway.tenants import Tenant
@@ -16,12 +17,17 @@ from gateway.tenants import Tenant
 CustomerLoader = DataLoader[CustomerKey, Customer | None]
 
 
-def customer_loader(tenant: Tenant) -> CustomerLoader:
-    """A loader for one request of `tenant`; never share one between requests."""
+def customer_loader(tenant: Tenant, max_age: float | None = None) -> CustomerLoader:
+    """A loader for one request of `tenant`; never share one between requests. `max_age`:
+    the root field's `maxAge`, set here because a batch runs in whichever task first asked."""
 
     async def load(keys: list[CustomerKey]) -> list[Customer | BaseException | None]:
-        with tracer.start_as_current_span(
-            "loader.customers", attributes={"gateway.tenant": tenant.id, "gateway.keys": len(keys)}
+        with (
+            tracer.start_as_current_span(
+                "loader.customers",
+                attributes={"gateway.tenant": tenant.id, "gateway.keys": len(keys)},
+            ),
+            demanding_max_age(max_age),
         ):
             return await _load(keys)
 

@@ -3,11 +3,16 @@
 A client says what differs: its URLs and headers, which statuses mean something for an
 endpoint (a 404 on a get is "no such customer"), and how a body maps to customers. The
 transport below has already retried what could be retried.
+
+Parsed answers are shared by every read of the same bytes, so the customers a read returns
+are stamped afterwards (`stamped`, `stamped_page`) with the freshness of the entry that read
+got (docs/freshness.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -25,6 +30,7 @@ from gateway.errors import (
     UpstreamBadResponse,
     UpstreamRejected,
 )
+from gateway.providers.base import Page
 from gateway.providers.paths import path_segment
 from gateway.providers.records import (
     MapRecord,
@@ -82,7 +88,7 @@ class ProviderClient:
         )
         if entry.status == 404:
             return None
-        return readable(customer(entry))
+        return stamped(readable(customer(entry)), entry)
 
     def _customer_url(self, segment: str) -> str:
         raise NotImplementedError
@@ -184,6 +190,18 @@ def readable(record: Customer | RecordUnreadable) -> Customer:
     return record
 
 
+def stamped(customer: Customer, entry: Entry) -> Customer:
+    """`customer`, as read from `entry`: with the freshness the read served it at."""
+    if entry.freshness is None:
+        return customer
+    return dataclasses.replace(customer, freshness=entry.freshness)
+
+
+def stamped_page(page: Page, entry: Entry) -> Page:
+    """`page`'s customers stamped as read from `entry` (see `stamped`)."""
+    return dataclasses.replace(page, items=tuple(stamped(c, entry) for c in page.items))
+
+
 def settle(results: Sequence[T | BaseException]) -> list[T | GatewayError]:
     """`gather(..., return_exceptions=True)` results with gateway errors kept per item; any
     other exception is a bug and propagates."""
@@ -200,4 +218,4 @@ def drop_empty(params: Mapping[str, str | None]) -> dict[str, str]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-__all__ = ["ProviderClient", "drop_empty", "readable", "settle"]
+__all__ = ["ProviderClient", "drop_empty", "readable", "settle", "stamped", "stamped_page"]

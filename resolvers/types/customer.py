@@ -17,6 +17,7 @@ from gateway.domain import customer as domain
 from gateway.ids import encode_id
 from resolvers.reads import EVERYTHING, READS
 from resolvers.types.enums import CustomerStatus, CustomerType, Provider
+from resolvers.types.freshness import Freshness
 from resolvers.types.nested import (
     Address,
     Contact,
@@ -95,6 +96,11 @@ class CustomerInterface(Node):
         description="The provider's payload exactly as received. Prefer typed fields; this is "
         "for debugging and for fields a provider adds before the schema does.",
     )
+    freshness: Freshness = strawberry.field(
+        description="How old this customer's data is and where this answer got it: the "
+        "provider now, the cache, a stale entry or a webhook. A document selecting it is "
+        "never answered from the whole-response cache."
+    )
 
 
 def common_fields(c: domain.Customer) -> dict[str, Any]:
@@ -130,6 +136,7 @@ def common_fields(c: domain.Customer) -> dict[str, Any]:
         "updated_at": c.updated_at,
         "source_modified_at": c.source_modified_at,
         "raw": c.raw,
+        "freshness": Freshness.from_domain(c.freshness),
     }
 
 

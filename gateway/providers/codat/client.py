@@ -15,7 +15,7 @@ from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
 from gateway.errors import GatewayError, RecordUnreadable, UpstreamUnavailable
 from gateway.providers.base import Page
-from gateway.providers.client import ProviderClient, settle
+from gateway.providers.client import ProviderClient, settle, stamped
 from gateway.providers.codat import CODAT
 from gateway.providers.codat.connection import CodatConnection
 from gateway.providers.codat.mapping import to_domain
@@ -53,10 +53,12 @@ class CodatSource(ProviderClient):
         params = {"page": str(page), "pageSize": str(PAGE_SIZE), "orderBy": "id"}
         if self._pushdown and (query := filter_query(filter)):
             params["query"] = query
-        listed = self._read_page(await self._list_entry(params))
+        entry = await self._list_entry(params)
+        listed = self._read_page(entry)
         more = listed.has_next and (listed.items or listed.unreadable)
         next_token = str(page + 1) if more else None
-        return Page(listed.items, next_token, listed.unreadable, total=listed.total)
+        items = tuple(stamped(c, entry) for c in listed.items)
+        return Page(items, next_token, listed.unreadable, total=listed.total)
 
     def _page(self, raw: bytes) -> _Listed:
         body = self._parse(CodatCustomerList, self._json(raw))
@@ -88,7 +90,7 @@ class CodatSource(ProviderClient):
             validate=self._customer,
         )
         results: dict[str, Customer | GatewayError | None] = {
-            i: _settled(self._customer(e))
+            i: _settled(self._customer(e), e)
             for i, e in zip(native_ids, cached, strict=True)
             if e is not None
         }
@@ -112,8 +114,11 @@ class CodatSource(ProviderClient):
 
     async def _get_batch(self, ids: list[str]) -> dict[str, Customer | GatewayError | None]:
         params = {"page": "1", "pageSize": str(len(ids)), "query": any_of("id", "=", ids)}
-        listed = self._read_page(await self._list_entry(params, asked=ids))
-        found: dict[str, Customer | GatewayError] = {c.key.native_id: c for c in listed.items}
+        entry = await self._list_entry(params, asked=ids)
+        listed = self._read_page(entry)
+        found: dict[str, Customer | GatewayError] = {
+            c.key.native_id: stamped(c, entry) for c in listed.items
+        }
         found.update(
             (e.provider_id, fresh(e)) for _, e in listed.unreadable if e.provider_id is not None
         )
@@ -178,8 +183,12 @@ class _Listed:
     total: int
 
 
-def _settled(record: Customer | RecordUnreadable | None) -> Customer | GatewayError | None:
-    return fresh(record) if isinstance(record, RecordUnreadable) else record
+def _settled(
+    record: Customer | RecordUnreadable | None, entry: Entry
+) -> Customer | GatewayError | None:
+    if isinstance(record, RecordUnreadable):
+        return fresh(record)
+    return stamped(record, entry) if record is not None else None
 
 
 def _batches(ids: list[str]) -> list[list[str]]:

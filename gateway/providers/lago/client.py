@@ -8,7 +8,7 @@ from gateway.domain.customer import Customer, CustomerStatus
 from gateway.domain.filter import CustomerFilter, pushed_word
 from gateway.errors import RecordUnreadable
 from gateway.providers.base import Page
-from gateway.providers.client import ProviderClient, drop_empty
+from gateway.providers.client import ProviderClient, drop_empty, stamped_page
 from gateway.providers.lago import LAGO
 from gateway.providers.lago.connection import LagoConnection
 from gateway.providers.lago.mapping import to_domain
@@ -57,7 +57,7 @@ class LagoSource(ProviderClient):
         entry = await self._read(
             "customers", params, lambda: self._fetch(self._customers_url, params), page
         )
-        return page(entry)
+        return stamped_page(page(entry), entry)
 
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         # Lago addresses customers by external id only; the native id is the external id.

@@ -40,7 +40,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from pydantic import SecretStr
 
-from gateway.cache.entry import Entry
+from gateway.cache.entry import Entry, Origin
 from gateway.cache.keys import Account
 from gateway.cache.upstream import UpstreamCache
 from gateway.providers.lago.connection import LagoConnection
@@ -147,7 +147,9 @@ async def _replace_if_newer(
     merged = {**cached, **customer}
     # Only into an empty place: a read that filled it since the retire fetched Lago's current
     # state, which may be newer than this event (a late delivery must not roll it back).
-    if await cache.put_new(account, "customer", key, 200, orjson.dumps({"customer": merged})):
+    body = orjson.dumps({"customer": merged})
+    # Marked as the webhook's: a read serves it as WEBHOOK, not as Lago's own answer.
+    if await cache.put_new(account, "customer", key, 200, body, origin=Origin.WEBHOOK):
         return "replaced"
     return "retired"
 

@@ -12,7 +12,13 @@ from gateway.domain.customer import Customer, CustomerStatus
 from gateway.domain.filter import CustomerFilter, pushed_word
 from gateway.errors import RecordUnreadable, UpstreamAuthError
 from gateway.providers.base import Page
-from gateway.providers.client import ProviderClient, drop_empty, readable
+from gateway.providers.client import (
+    ProviderClient,
+    drop_empty,
+    readable,
+    stamped,
+    stamped_page,
+)
 from gateway.providers.layer import LAYER
 from gateway.providers.layer.auth import LayerTokens
 from gateway.providers.layer.connection import LayerConnection
@@ -51,14 +57,16 @@ class LayerSource(ProviderClient):
 
     async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
         params = drop_empty({"limit": str(PAGE_SIZE), "cursor": token, **self._pushed_down(filter)})
-        return self._read_page(await self._list_entry(params))
+        entry = await self._list_entry(params)
+        return stamped_page(self._read_page(entry), entry)
 
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         params = {"external_id": external_id, "include_archived": "true", "limit": "1"}
-        page = self._read_page(await self._list_entry(params))
+        entry = await self._list_entry(params)
+        page = self._read_page(entry)
         matches = [c for c in page.items if c.external_id == external_id]
         if matches:
-            return matches[0]
+            return stamped(matches[0], entry)
         # Layer filtered by the external id: a record it sent that we cannot read is the one.
         return readable(page.unreadable[0][1]) if page.unreadable else None
 
