@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from gateway.errors import GatewayError
 from gateway.loaders.customers import CustomerLoader, customer_loader
+from gateway.loaders.links import LinkResolver
 from gateway.settings.model import Settings
 from gateway.tenants import Tenant
 
@@ -29,10 +30,12 @@ class Context:
     scopes: frozenset[str] | None = None
     partial_errors: list[PartialError] = field(default_factory=list)
     customers: CustomerLoader = field(init=False)
+    links: LinkResolver = field(init=False)
 
     def __post_init__(self) -> None:
         # A fresh loader per request: its memo must never serve another request or tenant.
         self.customers = customer_loader(self.tenant)
+        self.links = LinkResolver(self.tenant, self.settings.limits.max_filter_scan_pages)
 
     @property
     def streams(self) -> dict[str, int]:

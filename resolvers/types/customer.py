@@ -12,10 +12,12 @@ from typing import Any, ClassVar, Protocol
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
+from gateway.context import Context, PartialError
 from gateway.domain import customer as domain
 from gateway.ids import encode_id
-from resolvers.types.enums import CustomerStatus, CustomerType, Provider
+from resolvers.types.enums import CustomerStatus, CustomerType, LinkEvidence, Provider
 from resolvers.types.nested import (
     Address,
     Contact,
@@ -26,6 +28,18 @@ from resolvers.types.nested import (
     Tag,
     Tax,
 )
+
+
+async def _same_as(root: CustomerInterface, info: Info[Context, None]) -> list[CustomerLink]:
+    found = await info.context.links.same_as(root.domain_customer)
+    path = tuple(info.path.as_list())
+    info.context.partial_errors.extend(PartialError(e, path) for e in found.errors)
+    return [
+        CustomerLink(
+            customer=customer_from_domain(link.keys.customer), evidence=list(link.evidence)
+        )
+        for link in found.links
+    ]
 
 
 @strawberry.interface(description="An object with a stable global id.")
@@ -90,6 +104,27 @@ class CustomerInterface(Node):
         description="The provider's payload exactly as received. Prefer typed fields; this is "
         "for debugging and for fields a provider adds before the schema does."
     )
+    # The domain record behind the fields, for the fields that compute from it (`sameAs`).
+    domain_customer: strawberry.Private[domain.Customer]
+
+    same_as: list[CustomerLink] = strawberry.field(
+        resolver=_same_as,
+        description="The same customer in the other providers and accounts you can see "
+        "(docs/links.md): records with an explicit reference (equal external ids, an "
+        "integration link naming the other's id) or an equal tax id, registration number or "
+        "email, never a similar name. Links are symmetric and each carries its own evidence; "
+        "records of one provider are linked only by an explicit id. The first `sameAs` of a "
+        "request lists each account once (cached pages), whatever the number of customers.",
+    )
+
+
+@strawberry.type(description="Another record of the same customer, and why it is taken for one.")
+class CustomerLink:
+    customer: CustomerInterface
+    evidence: list[LinkEvidence] = strawberry.field(
+        description="Every kind of evidence that holds between the two records (of those the "
+        "tenant accepts), in the enum's order."
+    )
 
 
 def common_fields(c: domain.Customer) -> dict[str, Any]:
@@ -125,6 +160,7 @@ def common_fields(c: domain.Customer) -> dict[str, Any]:
         "updated_at": c.updated_at,
         "source_modified_at": c.source_modified_at,
         "raw": c.raw,
+        "domain_customer": c,
     }
 
 
@@ -153,6 +189,7 @@ def customer_from_domain(c: domain.Customer) -> CustomerInterface:
 
 __all__ = [
     "CustomerInterface",
+    "CustomerLink",
     "Node",
     "ProviderCustomerType",
     "common_fields",
