@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -434,3 +435,17 @@ async def test_a_narrowed_view_never_links_to_an_account_outside_it() -> None:
     # Not vacuous: the whole tenant links these customers outside the view too.
     assert outside > 0
     assert inside > 0
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+async def test_the_readme_query_shows_links_on_the_sandbox() -> None:
+    part = README.read_text(encoding="utf-8").split("## One customer across providers")[1]
+    query = part.split("```graphql")[1].split("```")[0]
+    async with gateway_client() as gateway:
+        body = await gateway.query(query)
+    assert "errors" not in body
+    nodes = [e["node"] for e in body["data"]["customers"]["edges"]]
+    assert nodes
+    assert all(n["sameAs"] for n in nodes)
