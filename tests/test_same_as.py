@@ -37,7 +37,7 @@ from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
 from gateway.settings.load import tenant_settings
-from gateway.settings.model import Settings
+from gateway.settings.model import LimitSettings, Settings
 from sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT, Sandbox, tenant_config
 from sandbox.seed.overlaps import UNLINKED_LAYER_EMAIL
 from tests.support import IN_PROCESS_SANDBOX, GatewayClient, gateway_client
@@ -449,3 +449,40 @@ async def test_the_readme_query_shows_links_on_the_sandbox() -> None:
     nodes = [e["node"] for e in body["data"]["customers"]["edges"]]
     assert nodes
     assert all(n["sameAs"] for n in nodes)
+
+
+async def test_an_account_past_the_page_bound_is_indexed_in_part_and_said_once() -> None:
+    bounded = settings().model_copy(update={"limits": LimitSettings(max_filter_scan_pages=2)})
+    async with gateway_client(bounded) as gateway:
+        body = await gateway.query(PAGE, {"first": 30})
+    errors = body["errors"]
+    # One per account (each has three pages), not one per customer on the page.
+    assert sorted((e["extensions"]["code"], e["extensions"]["provider"]) for e in errors) == [
+        ("LINK_SCAN_LIMIT", "CODAT"),
+        ("LINK_SCAN_LIMIT", "LAGO"),
+        ("LINK_SCAN_LIMIT", "LAYER"),
+    ]
+    assert all(e["path"][-1] == "sameAs" for e in errors)
+    assert len(body["data"]["customers"]["edges"]) == 30
+
+
+async def test_a_failing_account_is_one_error_and_the_others_still_link() -> None:
+    sandbox = Sandbox()
+    layer, codat, lago = identity_ids(sandbox, 0)
+    async with gateway_client(settings(), sandbox) as gateway:
+        # Codat's record is read (and cached) first; then Codat fails.
+        await gateway.query(
+            NODES.replace("sameAs { evidence customer { id provider } }", "id"), {"ids": [codat]}
+        )
+        gateway.upstream.failing.add("/codat/")
+        body = await gateway.query(NODES, {"ids": [layer, codat, lago]})
+    errors = body["errors"]
+    assert [(e["extensions"]["code"], e["extensions"]["provider"]) for e in errors] == [
+        ("UPSTREAM_UNAVAILABLE", "CODAT")
+    ]
+    links = {
+        n["id"]: {x["customer"]["id"]: x["evidence"] for x in n["sameAs"]}
+        for n in body["data"]["nodes"]
+    }
+    assert links[layer] == {lago: ["EXPLICIT_ID", "EMAIL"]}
+    assert links[lago] == {layer: ["EXPLICIT_ID", "EMAIL"]}
