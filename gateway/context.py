@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from gateway.errors import GatewayError
 from gateway.loaders.customers import CustomerLoader, customer_loader
+from gateway.loaders.links import LinkResolver
 from gateway.settings.model import Settings
 from gateway.tenants import Tenant
 
@@ -31,10 +32,12 @@ class Context:
     customers: CustomerLoader = field(init=False)
     # Loaders for root fields given `maxAge`, one per value: a batch holds one demand.
     _within: dict[float, CustomerLoader] = field(init=False, default_factory=dict)
+    links: LinkResolver = field(init=False)
 
     def __post_init__(self) -> None:
         # A fresh loader per request: its memo must never serve another request or tenant.
         self.customers = customer_loader(self.tenant)
+        self.links = LinkResolver(self.tenant, self.settings.limits.max_filter_scan_pages)
 
     def customers_within(self, max_age: float | None) -> CustomerLoader:
         """The loader for reads accepting nothing `max_age` seconds old (None: any)."""

@@ -8,6 +8,7 @@
     ├── FilterScanLimit         FILTER_SCAN_LIMIT: the page bound stopped a provider's scan
     ├── BackwardScanLimit       BACKWARD_SCAN_LIMIT: a stream is too long to read back to here
     ├── OrderScanLimit          ORDER_SCAN_LIMIT: a stream is too large to read whole and sort
+    ├── LinkScanLimit           LINK_SCAN_LIMIT: an account too large to index for `sameAs`
     ├── TotalCountUnknown       TOTAL_COUNT_UNKNOWN: a provider cannot say how many match
     │                           (these three carry classification BAD_USER_INPUT: the caller
     │                           can ask differently; none is a server failure)
@@ -120,6 +121,24 @@ class OrderScanLimit(StreamScanLimit):
 
     code = "ORDER_SCAN_LIMIT"
     what = "of matching customers, too many to sort; narrow the filter or page without orderBy"
+
+
+class LinkScanLimit(GatewayError):
+    """Not a failure: `sameAs` read the account's first pages only, so links to and from the
+    customers after them are missing (docs/links.md)."""
+
+    code = "LINK_SCAN_LIMIT"
+
+    def __init__(self, provider: Provider, account: str, max_pages: int) -> None:
+        super().__init__(
+            f"{provider.value}: account {account} has more than {max_pages} pages of customers; "
+            "sameAs links only the customers on them"
+        )
+        self.provider = provider
+        self.account = account
+
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "provider": self.provider.value, "account": self.account}
 
 
 class TotalCountUnknown(GatewayError):
@@ -248,6 +267,7 @@ __all__ = [
     "FilterScanLimit",
     "GatewayError",
     "InvalidCursor",
+    "LinkScanLimit",
     "OrderScanLimit",
     "RecordUnreadable",
     "StreamScanLimit",

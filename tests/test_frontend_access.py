@@ -596,3 +596,13 @@ async def test_a_claimed_account_that_is_no_path_segment_is_refused(account: str
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "TOKEN_CLAIMS_INVALID"
     assert gateway.upstream.requests == []
+
+
+async def test_links_whose_evidence_reads_a_guarded_field_are_guarded_with_it() -> None:
+    query = "{ customers(first: 3) { edges { node { id sameAs { evidence } } } } }"
+    async with jwt_gateway(field_scopes={"Customer.taxId": ("tax",)}) as (gateway, idp):
+        narrow = (await post(gateway, query, None, idp.token())).json()
+        allowed = (await post(gateway, query, None, idp.token({"scope": "tax"}))).json()
+    assert {e["extensions"]["code"] for e in narrow["errors"]} == {"FORBIDDEN"}
+    assert all(e["node"]["sameAs"] is None for e in narrow["data"]["customers"]["edges"])
+    assert "errors" not in allowed

@@ -29,6 +29,8 @@ class Section(BaseModel):
 # an account's id (as a connector names it: business, company, organisation label).
 MAX_CONNECTIONS_PER_TENANT = 12
 MAX_ACCOUNT_LENGTH = 128
+# The kinds of evidence `Customer.sameAs` knows (gateway/domain/links.py's LinkEvidence).
+LinkEvidenceName = Literal["EXPLICIT_ID", "TAX_ID", "REGISTRATION_NUMBER", "EMAIL"]
 
 
 class TenantSettings(Section):
@@ -48,6 +50,14 @@ class TenantSettings(Section):
     # provider's table with `accounts = "from_claims"` and no account id (gateway/settings/
     # load.py moves it here); only providers whose credential reaches many accounts.
     from_claims: Mapping[str, Section] = {}
+    # What `Customer.sameAs` may take as evidence that two records are one customer
+    # (docs/links.md); an empty list switches links off, and their reads with them.
+    link_evidence: tuple[LinkEvidenceName, ...] = (
+        "EXPLICIT_ID",
+        "TAX_ID",
+        "REGISTRATION_NUMBER",
+        "EMAIL",
+    )
     # Every other key is a provider's connection, e.g. `[tenants.lago]`, or several, e.g.
     # `[[tenants.lago]]` (a tuple, one per account): the connector's own model, never a raw
     # table (gateway/settings/load.py validates those).
@@ -344,6 +354,7 @@ __all__ = [
     "CacheSettings",
     "JwtSettings",
     "LimitSettings",
+    "LinkEvidenceName",
     "PersistedSettings",
     "ProviderLimits",
     "ResilienceSettings",

@@ -12,11 +12,13 @@ from typing import Any, ClassVar, Protocol
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
+from gateway.context import Context, PartialError
 from gateway.domain import customer as domain
 from gateway.ids import encode_id
 from resolvers.reads import EVERYTHING, READS
-from resolvers.types.enums import CustomerStatus, CustomerType, Provider
+from resolvers.types.enums import CustomerStatus, CustomerType, LinkEvidence, Provider
 from resolvers.types.freshness import Freshness
 from resolvers.types.nested import (
     Address,
@@ -28,6 +30,18 @@ from resolvers.types.nested import (
     Tag,
     Tax,
 )
+
+
+async def _same_as(root: CustomerInterface, info: Info[Context, None]) -> list[CustomerLink]:
+    found = await info.context.links.same_as(root.domain_customer)
+    path = tuple(info.path.as_list())
+    info.context.partial_errors.extend(PartialError(e, path) for e in found.errors)
+    return [
+        CustomerLink(
+            customer=customer_from_domain(link.keys.customer), evidence=list(link.evidence)
+        )
+        for link in found.links
+    ]
 
 
 @strawberry.interface(description="An object with a stable global id.")
@@ -101,6 +115,31 @@ class CustomerInterface(Node):
         "provider now, the cache, a stale entry or a webhook. A document selecting it is "
         "never answered from the whole-response cache."
     )
+    # The domain record behind the fields, for the fields that compute from it (`sameAs`).
+    domain_customer: strawberry.Private[domain.Customer]
+
+    same_as: list[CustomerLink] = strawberry.field(
+        resolver=_same_as,
+        # Its evidence says two records share these values: a rule on one covers it.
+        metadata={
+            READS: ("externalId", "integrationLinks", "taxId", "registrationNumber", "email")
+        },
+        description="The same customer in the other providers and accounts you can see "
+        "(docs/links.md): records with an explicit reference (equal external ids, an "
+        "integration link naming the other's id) or an equal tax id, registration number or "
+        "email, never a similar name. Links are symmetric and each carries its own evidence; "
+        "records of one provider are linked only by an explicit id. The first `sameAs` of a "
+        "request lists each account once (cached pages), whatever the number of customers.",
+    )
+
+
+@strawberry.type(description="Another record of the same customer, and why it is taken for one.")
+class CustomerLink:
+    customer: CustomerInterface
+    evidence: list[LinkEvidence] = strawberry.field(
+        description="Every kind of evidence that holds between the two records (of those the "
+        "tenant accepts), in the enum's order."
+    )
 
 
 def common_fields(c: domain.Customer) -> dict[str, Any]:
@@ -137,6 +176,7 @@ def common_fields(c: domain.Customer) -> dict[str, Any]:
         "source_modified_at": c.source_modified_at,
         "raw": c.raw,
         "freshness": Freshness.from_domain(c.freshness),
+        "domain_customer": c,
     }
 
 
@@ -165,6 +205,7 @@ def customer_from_domain(c: domain.Customer) -> CustomerInterface:
 
 __all__ = [
     "CustomerInterface",
+    "CustomerLink",
     "Node",
     "ProviderCustomerType",
     "common_fields",

@@ -20,6 +20,7 @@ from gateway.domain.customer import (
     IntegrationKind,
     PhoneType,
 )
+from gateway.domain.links import LinkEvidence
 from gateway.domain.provider import Provider
 
 _PROVIDER = StrawberryEnumDefinition(
@@ -62,12 +63,20 @@ strawberry.enum(
     IntegrationKind,
     description="OTHER for a system the gateway does not know (`system` names it).",
 )
+strawberry.enum(
+    LinkEvidence,
+    description="Why `sameAs` takes two records for one customer (docs/links.md): "
+    "EXPLICIT_ID, equal external ids or an integration link naming the other record's id; "
+    "TAX_ID, REGISTRATION_NUMBER and EMAIL, equal values once normalised (letters and digits "
+    "only, case ignored; emails case-insensitive).",
+)
 
 __all__ = [
     "AddressType",
     "CustomerStatus",
     "CustomerType",
     "IntegrationKind",
+    "LinkEvidence",
     "PhoneType",
     "Provider",
     "list_providers",

@@ -1,6 +1,7 @@
 """Deterministic sandbox data: each provider's documented example customer, verbatim, then
 generated customers with realistic variety, some of them the same real-world customer seen
-through two or three providers (same email, external id or tax number).
+through two or three providers (same email, external id, tax or registration number, a Lago
+integration link naming the Codat record: sandbox/seed/overlaps.py).
 
 Records are stored as each provider's wire JSON, so the simulators serve them as they are.
 """
@@ -16,6 +17,7 @@ from sandbox.seed.custom import CustomRecords, merge_custom
 from sandbox.seed.generator import JSON, Generator, draw_identities
 from sandbox.seed.lago import lago_customers
 from sandbox.seed.layer import layer_customers
+from sandbox.seed.overlaps import add_overlaps
 
 SEED = 20261122
 GENERATED_PER_PROVIDER = 260
@@ -55,6 +57,7 @@ def build_sandbox_data(
         layer = layer_customers(gen, identities, count)
         codat = codat_customers(gen, identities, count)
         lago = lago_customers(gen, identities, count, start=2)
+        add_overlaps(identities, layer, codat, lago)
         if index == 0:
             layer.insert(0, example("layer"))
             codat.insert(0, example("codat"))
