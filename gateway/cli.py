@@ -333,6 +333,15 @@ class _Supervisor(Multiprocess):
             sock.close()
         super().terminate_all()
 
+    def handle_hup(self) -> None:
+        """SIGHUP reloads each worker's configuration in place (gateway/reload.py): no worker
+        is replaced and no request dropped, and a bad file leaves every worker on the one it
+        serves (uvicorn's own SIGHUP would start new workers, which a bad file stops)."""
+        for worker in self.processes:
+            pid = worker.process.pid
+            if pid is not None and worker.process.is_alive():
+                os.kill(pid, signal.SIGHUP)
+
 
 def worker_app() -> Starlette:
     """The app of one `serve --workers N` process."""

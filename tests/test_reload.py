@@ -371,3 +371,58 @@ async def test_per_user_limits_reload_with_the_auth_settings(tmp_path: Path) -> 
 
             await wait_until(limits_apply)
     assert unlimited == [200, 200, 200]
+
+
+def test_sighup_to_serve_with_workers_reloads_each_worker_in_place(
+    tmp_path: Path, standalone_sandbox: str
+) -> None:
+    config, secrets = tmp_path / "gateway.toml", tmp_path / "secrets"
+    write_config(config, secrets, {"old": "key-old"}, base=standalone_sandbox, interval=3600)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/graphql"
+    with gateway_process(
+        ["serve", "--port", str(port), "--config", str(config), "--workers", "2"],
+        f"http://127.0.0.1:{port}/healthz",
+        secrets=("key-old", "key-new", LAYER_CLIENT_SECRET),
+    ):
+        supervisor = _listening_pid(port)
+        workers_before = _children(supervisor)
+        # A bad file first: refused by every worker, which keep serving the old one.
+        good = config.read_text()
+        config.write_text(good.replace('id = "acme"', 'id = "acme"\nlimitz = 1'))
+        os.kill(supervisor, signal.SIGHUP)
+        time.sleep(1)
+        still = [
+            httpx.post(url, json={"query": QUERY}, headers=bearer("key-old"), timeout=30)
+            for _ in range(6)
+        ]
+        write_config(config, secrets, {"new": "key-new"}, base=standalone_sandbox, interval=3600)
+        os.kill(supervisor, signal.SIGHUP)
+        answers: list[int] = []
+        for _ in range(200):
+            # A new connection each time, so both workers are asked.
+            answers.append(
+                httpx.post(
+                    url, json={"query": QUERY}, headers=bearer("key-new"), timeout=30
+                ).status_code
+            )
+            if answers[-6:] == [200] * 6:
+                break
+            time.sleep(0.05)
+        workers_after = _children(supervisor)
+    assert [r.status_code for r in still] == [200] * 6
+    assert answers[-6:] == [200] * 6
+    assert workers_before == workers_after
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is `pid`: the supervisor's workers."""
+    found = set()
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path("/proc", entry, "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.add(int(entry))
+    return found
