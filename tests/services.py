@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
+from sandbox import CODAT_API_KEY, DEMO_ACCOUNT, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -127,6 +129,43 @@ class GatewayProcess:
         assert self.process.stdout is not None
         for chunk in iter(self.process.stdout.readline, b""):
             self._chunks.append(chunk)
+
+
+# The sandbox's credentials, as the environment a configured `serve` reads them from.
+SANDBOX_ENV = {
+    "LAYER_CLIENT_ID": LAYER_CLIENT_ID,
+    "LAYER_CLIENT_SECRET": LAYER_CLIENT_SECRET,
+    "CODAT_API_KEY": CODAT_API_KEY,
+    "LAGO_API_KEY": DEMO_ACCOUNT.lago_api_key,
+}
+
+
+def sandbox_config(base: str, *, top: str = "", tenant: str = "allow_anonymous = true") -> str:
+    """A settings file: `top` (top-level keys, then tables), then tenant "acme" with the keys
+    `tenant` holds, connected to the demo account of the standalone sandbox at `base`; its
+    secrets are `${VAR}` references to SANDBOX_ENV."""
+    return f"""{top}
+[[tenants]]
+id = "acme"
+{tenant}
+
+[tenants.layer]
+business_id = "{DEMO_ACCOUNT.layer_business_id}"
+client_id = "${{LAYER_CLIENT_ID}}"
+client_secret = "${{LAYER_CLIENT_SECRET}}"
+base_url = "{base}/layer"
+token_url = "{base}/layer-auth/oauth2/token"
+
+[tenants.codat]
+company_id = "{DEMO_ACCOUNT.codat_company_id}"
+api_key = "${{CODAT_API_KEY}}"
+base_url = "{base}/codat"
+
+[tenants.lago]
+api_key = "${{LAGO_API_KEY}}"
+base_url = "{base}/lago/api/v1"
+organization_id = "{DEMO_ACCOUNT.lago_organization_id}"
+"""
 
 
 @contextlib.contextmanager

@@ -22,10 +22,9 @@ from sandbox import (
     DEMO_ACCOUNT,
     FAULTS_PATH,
     LAGO_WEBHOOK_HMAC_KEY,
-    LAYER_CLIENT_ID,
     LAYER_CLIENT_SECRET,
 )
-from tests.services import free_port, gateway_process
+from tests.services import SANDBOX_ENV, free_port, gateway_process, sandbox_config
 
 pytestmark = pytest.mark.timeout(120)
 QUERY = "{ customers(first: 9) { edges { node { provider displayName } } } }"
@@ -74,37 +73,8 @@ def test_a_configured_gateway_reads_the_standalone_sandbox(tmp_path: Path) -> No
     sandbox_port, gateway_port = free_port(), free_port()
     base = f"http://127.0.0.1:{sandbox_port}"
     config = tmp_path / "gateway.toml"
-    config.write_text(
-        f"""
-[[tenants]]
-id = "acme"
-api_keys = ["${{ACME_KEY}}"]
-
-[tenants.layer]
-business_id = "{DEMO_ACCOUNT.layer_business_id}"
-client_id = "${{LAYER_CLIENT_ID}}"
-client_secret = "${{LAYER_CLIENT_SECRET}}"
-base_url = "{base}/layer"
-token_url = "{base}/layer-auth/oauth2/token"
-
-[tenants.codat]
-company_id = "{DEMO_ACCOUNT.codat_company_id}"
-api_key = "${{CODAT_API_KEY}}"
-base_url = "{base}/codat"
-
-[tenants.lago]
-api_key = "${{LAGO_API_KEY}}"
-base_url = "{base}/lago/api/v1"
-""",
-        encoding="utf-8",
-    )
-    env = {
-        "ACME_KEY": "acme-gateway-key",
-        "LAYER_CLIENT_ID": LAYER_CLIENT_ID,
-        "LAYER_CLIENT_SECRET": LAYER_CLIENT_SECRET,
-        "CODAT_API_KEY": CODAT_API_KEY,
-        "LAGO_API_KEY": DEMO_ACCOUNT.lago_api_key,
-    }
+    config.write_text(sandbox_config(base, tenant='api_keys = ["${ACME_KEY}"]'), encoding="utf-8")
+    env = {"ACME_KEY": "acme-gateway-key", **SANDBOX_ENV}
     with (
         gateway_process(["sandbox", "--port", str(sandbox_port)], f"{base}/lago/api/v1/customers"),
         gateway_process(

@@ -20,8 +20,7 @@ import httpx
 import pytest
 
 from gateway.cli import main
-from sandbox import CODAT_API_KEY, DEMO_ACCOUNT, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET
-from tests.services import GatewayProcess, free_port, gateway_process
+from tests.services import SANDBOX_ENV, GatewayProcess, free_port, gateway_process, sandbox_config
 
 pytestmark = pytest.mark.timeout(180)
 QUERY = "query Slow { customers(first: 3) { edges { node { provider } } } }"
@@ -105,36 +104,8 @@ def configured(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     sandbox_port = free_port()
     sandbox = f"http://127.0.0.1:{sandbox_port}"
     config = tmp_path / "gateway.toml"
-    config.write_text(
-        f"""
-[[tenants]]
-id = "acme"
-allow_anonymous = true
-
-[tenants.layer]
-business_id = "{DEMO_ACCOUNT.layer_business_id}"
-client_id = "${{LAYER_CLIENT_ID}}"
-client_secret = "${{LAYER_CLIENT_SECRET}}"
-base_url = "{sandbox}/layer"
-token_url = "{sandbox}/layer-auth/oauth2/token"
-
-[tenants.codat]
-company_id = "{DEMO_ACCOUNT.codat_company_id}"
-api_key = "${{CODAT_API_KEY}}"
-base_url = "{sandbox}/codat"
-
-[tenants.lago]
-api_key = "${{LAGO_API_KEY}}"
-base_url = "{sandbox}/lago/api/v1"
-""",
-        encoding="utf-8",
-    )
-    env = {
-        "LAYER_CLIENT_ID": LAYER_CLIENT_ID,
-        "LAYER_CLIENT_SECRET": LAYER_CLIENT_SECRET,
-        "CODAT_API_KEY": CODAT_API_KEY,
-        "LAGO_API_KEY": DEMO_ACCOUNT.lago_api_key,
-    }
+    config.write_text(sandbox_config(sandbox), encoding="utf-8")
+    env = dict(SANDBOX_ENV)
     args = ["sandbox", "--port", str(sandbox_port), "--fault", SLOW_LAGO]
     with gateway_process(args, f"{sandbox}/layer-auth/oauth2/token"):
         yield config, env

@@ -16,14 +16,18 @@ from gateway.ids import encode_id
 from gateway.providers.lago import LAGO
 from gateway.settings.model import CacheSettings
 from sandbox import (
-    CODAT_API_KEY,
     DEMO_ACCOUNT,
-    LAYER_CLIENT_ID,
-    LAYER_CLIENT_SECRET,
     SECOND_ACCOUNT,
 )
 from tests.cache.test_caching import CUSTOMER, shared_name, twin_tenants
-from tests.services import RedisServer, free_port, gateway_process, redis_server
+from tests.services import (
+    SANDBOX_ENV,
+    RedisServer,
+    free_port,
+    gateway_process,
+    redis_server,
+    sandbox_config,
+)
 from tests.support import gateway_client
 
 pytestmark = pytest.mark.timeout(180)
@@ -42,42 +46,12 @@ def redis() -> Iterator[RedisServer]:
 
 def write_config(path: Path, sandbox: str, cache_url: str) -> Path:
     path.write_text(
-        f"""
-[cache]
-url = "{cache_url}"
-
-[[tenants]]
-id = "acme"
-allow_anonymous = true
-
-[tenants.layer]
-business_id = "{DEMO_ACCOUNT.layer_business_id}"
-client_id = "${{LAYER_CLIENT_ID}}"
-client_secret = "${{LAYER_CLIENT_SECRET}}"
-base_url = "{sandbox}/layer"
-token_url = "{sandbox}/layer-auth/oauth2/token"
-
-[tenants.codat]
-company_id = "{DEMO_ACCOUNT.codat_company_id}"
-api_key = "${{CODAT_API_KEY}}"
-base_url = "{sandbox}/codat"
-
-[tenants.lago]
-api_key = "${{LAGO_API_KEY}}"
-base_url = "{sandbox}/lago/api/v1"
-organization_id = "{DEMO_ACCOUNT.lago_organization_id}"
-""",
-        encoding="utf-8",
+        sandbox_config(sandbox, top=f'[cache]\nurl = "{cache_url}"\n'), encoding="utf-8"
     )
     return path
 
 
-ENV = {
-    "LAYER_CLIENT_ID": LAYER_CLIENT_ID,
-    "LAYER_CLIENT_SECRET": LAYER_CLIENT_SECRET,
-    "CODAT_API_KEY": CODAT_API_KEY,
-    "LAGO_API_KEY": DEMO_ACCOUNT.lago_api_key,
-}
+ENV = SANDBOX_ENV
 
 
 def ask(url: str, first: int, name: str | None = None, query: str = LIST) -> dict[str, Any]:
