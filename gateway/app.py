@@ -20,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from gateway.auth.callers import Authenticator
@@ -30,6 +30,8 @@ from gateway.cache.entry import CachePolicy
 from gateway.cache.store import CacheStore
 from gateway.cache.upstream import UpstreamCache
 from gateway.domain.provider import Provider
+from gateway.events.bus import EventBus
+from gateway.events.relay import ChangeFeed, RedisRelay
 from gateway.http.access_log import AccessLog
 from gateway.http.endpoint import GraphQLEndpoint
 from gateway.http.manifest import ManifestFile
@@ -103,6 +105,8 @@ def create_app(
     verifier = verifier_for(settings.auth.jwt) if settings.auth.jwt is not None else None
     authenticator = Authenticator(directory, settings.auth, verifier)
     manifest = ManifestFile(settings.persisted.manifest_path)
+    bus = EventBus(settings.limits.max_subscribers_per_tenant, settings.limits.subscriber_queue)
+    feed = ChangeFeed(bus, RedisRelay(settings.cache.url) if settings.cache.url else None)
     endpoint = GraphQLEndpoint(
         build_schema(settings, registry.providers, customer_types),
         settings,
@@ -119,8 +123,9 @@ def create_app(
         response_cache=_response_cache(settings, store, clock),
         cache_policies=list(policies.values()),
         schema_id=rules_id(settings.auth.field_scopes),
+        live=bus,
     )
-    webhooks = WebhookEndpoint(registry, directory, cache, clock, settings.webhooks)
+    webhooks = WebhookEndpoint(registry, directory, cache, clock, settings.webhooks, feed)
 
     def swap_schema(new: Settings) -> None:
         # Only `[auth]` reloads: limits, mode and introspection stay as the process started.
@@ -166,6 +171,9 @@ def create_app(
                 stack.callback(reloader.remove_sighup)
                 reloading = asyncio.create_task(reloader.watch(settings.reload_interval_seconds))
                 stack.push_async_callback(_stop, reloading)
+            stack.push_async_callback(feed.aclose)
+            relaying = asyncio.create_task(feed.listen())
+            stack.push_async_callback(_stop, relaying)
             await stack.enter_async_context(metrics.running())
             yield
 
@@ -193,6 +201,7 @@ def create_app(
         routes=[
             Route("/", _to_playground),
             Route("/graphql", endpoint),
+            WebSocketRoute("/graphql", endpoint),
             Route("/webhooks/{provider}", webhooks),
             Route("/healthz", _healthz),
             Route("/livez", _livez),

@@ -22,6 +22,7 @@ from gateway.settings.model import Settings
 from resolvers.limits import limit_extensions
 from resolvers.query import Query
 from resolvers.scopes import apply_field_scopes, root_scopes
+from resolvers.subscription import Subscription
 from resolvers.types.codat import CodatCustomer
 from resolvers.types.customer import ProviderCustomerType, register_customer_types
 from resolvers.types.datetime import DATE_TIME
@@ -71,6 +72,7 @@ def build_schema(
         extensions.append(DisableIntrospection)
     schema = GatewaySchema(
         query=Query,
+        subscription=Subscription,
         types=list(customer_types),
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.mode == "production"),

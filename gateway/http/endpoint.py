@@ -26,6 +26,7 @@ import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -35,6 +36,7 @@ from gateway.auth.jwt import TokenRejected
 from gateway.cache.entry import CachePolicy
 from gateway.context import Context
 from gateway.errors import TenantError
+from gateway.events.bus import EventBus
 from gateway.http.access_log import note_graphql
 from gateway.http.documents import Document, Documents
 from gateway.http.freshness import NO_DEMAND, FreshnessDemand
@@ -60,6 +62,7 @@ from gateway.http.response_cache import (
     ResponseCache,
     default_max_age,
 )
+from gateway.http.websocket import WebSocketSession
 from gateway.ledger import UpstreamLedger, end_ledger, start_ledger
 from gateway.observability.logs import request_id as current_request_id
 from gateway.observability.metrics import REJECTED, Metrics, OperationLabels
@@ -128,6 +131,7 @@ class GraphQLEndpoint:
         response_cache: ResponseCache | None = None,
         cache_policies: Sequence[CachePolicy] = (),
         schema_id: str = "",
+        live: EventBus | None = None,
     ) -> None:
         self.schema = schema
         # What separates answers of this schema from another's in the response cache.
@@ -142,8 +146,16 @@ class GraphQLEndpoint:
         self.labels = OperationLabels(settings.limits.max_operation_labels)
         # Freshness of a GET answer that read no provider at all.
         self.default_max_age = default_max_age(cache_policies)
+        # The event bus subscriptions read (gateway/http/websocket.py, docs/live.md).
+        self.live = live
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            if self.live is None:
+                await WebSocket(scope, receive, send).close(4404, "Subscriptions are off")
+                return
+            await WebSocketSession(self, self.live, WebSocket(scope, receive, send)).run()
+            return
         response = await self.handle(Request(scope, receive))
         await response(scope, receive, send)
 

@@ -32,6 +32,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -44,6 +45,9 @@ from starlette.types import Scope as AsgiScope
 from gateway.cache.keys import Account
 from gateway.cache.store import RETRY_PAUSE_SECONDS
 from gateway.cache.upstream import UpstreamCache
+from gateway.domain.change import Change
+from gateway.domain.customer import CustomerKey
+from gateway.events.relay import ChangeFeed
 from gateway.http.rejection import Rejection, retry_after, webhook_response
 from gateway.providers.base import WebhookReceiver
 from gateway.providers.registry import AnyConnector, Registry
@@ -81,12 +85,15 @@ class WebhookEndpoint:
         cache: UpstreamCache,
         clock: Callable[[], float] = time.time,
         settings: WebhookSettings | None = None,
+        feed: ChangeFeed | None = None,
     ) -> None:
         self.registry = registry
         self.tenants = tenants
         self.cache = cache
         self.clock = clock
         self.settings = settings or WebhookSettings()
+        # Live subscribers hear of each change an applied delivery names (docs/live.md).
+        self.feed = feed
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -216,9 +223,22 @@ class WebhookEndpoint:
                 retry_after(RETRY_PAUSE_SECONDS),
             )
         log.info("%s webhook for tenant %s: %s", provider, tenant, action)
+        if action in _CHANGED:
+            await self._publish(destination, event)
         return JSONResponse({"received": True, "action": action})
 
+    async def _publish(self, destination: _Destination, event: dict[str, Any]) -> None:
+        changed = destination.receiver.changed(event)
+        if self.feed is None or changed is None:
+            return
+        account = destination.account
+        key = CustomerKey(account.provider, account.id, changed[0])
+        at = datetime.fromtimestamp(self.clock(), UTC)
+        await self.feed.publish(Change(account.tenant, key, changed[1], at))
 
+
+# What an applied delivery did when it told of a change ("stale": older than what is known).
+_CHANGED = frozenset({"replaced", "retired"})
 _INTERNAL = Rejection(500, "INTERNAL_SERVER_ERROR", "internal server error")
 
 

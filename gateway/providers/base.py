@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from gateway.cache.keys import Account
 from gateway.cache.upstream import UpstreamCache
+from gateway.domain.change import ChangeKind
 from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
 from gateway.domain.provider import Provider
@@ -125,6 +126,11 @@ class WebhookReceiver(Protocol[ConnectionT]):
         event: dict[str, Any],
     ) -> str:
         """What the event did: "replaced", "retired", "stale" or "ignored"."""
+        ...
+
+    def changed(self, event: dict[str, Any]) -> tuple[str, ChangeKind] | None:
+        """The customer (its native id) a verified event says changed, and how; None when
+        the event names no one customer (live subscribers hear of it only then)."""
         ...
 
 

@@ -147,6 +147,10 @@ class LimitSettings(WithProviderTables):
     # Per-tenant request rate (None: unlimited unless a tenant sets its own).
     tenant_requests_per_second: float | None = Field(default=None, gt=0)
     tenant_burst: int = Field(default=50, ge=1)
+    # Live updates (docs/live.md): open subscriptions per tenant, on this instance, and the
+    # changes one may fall behind by before it is closed as too slow.
+    max_subscribers_per_tenant: int = Field(default=100, ge=1)
+    subscriber_queue: int = Field(default=64, ge=1)
     # `[limits.<provider>]`: overrides of the connector's own limits, which sit below each
     # provider's documented limits, leaving room for other clients of the key.
     providers: Mapping[str, ProviderLimits] = {}

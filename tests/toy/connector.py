@@ -15,6 +15,7 @@ from pydantic import BaseModel, SecretStr
 
 from gateway.cache.keys import Account
 from gateway.cache.upstream import UpstreamCache
+from gateway.domain.change import ChangeKind
 from gateway.domain.customer import Customer, CustomerKey, CustomerStatus
 from gateway.domain.filter import CustomerFilter
 from gateway.domain.provider import Provider
@@ -163,6 +164,9 @@ class ToyWebhooks:
     ) -> str:
         await cache.retire(account)
         return "retired"
+
+    def changed(self, event: dict[str, Any]) -> tuple[str, ChangeKind] | None:
+        return None
 
 
 class ToyConnector:

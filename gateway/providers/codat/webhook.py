@@ -8,6 +8,7 @@ from pydantic import SecretStr
 
 from gateway.cache.keys import Account
 from gateway.cache.upstream import UpstreamCache
+from gateway.domain.change import ChangeKind
 from gateway.providers.codat.connection import CodatConnection
 from gateway.webhooks.signatures import StandardWebhooks
 
@@ -39,6 +40,10 @@ class CodatWebhooks(StandardWebhooks):
             return "ignored"
         await cache.retire(account)
         return "retired"
+
+    def changed(self, event: dict[str, Any]) -> tuple[str, ChangeKind] | None:
+        # A sync names how many records changed, never which: no one customer to tell of.
+        return None
 
 
 __all__ = ["CodatWebhooks"]

@@ -43,12 +43,14 @@ from pydantic import SecretStr
 from gateway.cache.entry import Entry, Origin
 from gateway.cache.keys import Account
 from gateway.cache.upstream import UpstreamCache
+from gateway.domain.change import ChangeKind
 from gateway.providers.lago.connection import LagoConnection
 from gateway.providers.lago.public_key import PublicKeys
 from gateway.webhooks.locks import record_lock
 from gateway.webhooks.signatures import Verdict, same_digest
 
 CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated"})
+_KINDS = {"customer.created": ChangeKind.CREATED, "customer.updated": ChangeKind.UPDATED}
 
 
 def lago_signature(hmac_key: str, body: bytes) -> str:
@@ -129,6 +131,13 @@ class LagoWebhooks:
             return "ignored"
         async with record_lock(cache.store, account, customer["external_id"]):
             return await _replace_if_newer(account, cache, customer)
+
+    def changed(self, event: dict[str, Any]) -> tuple[str, ChangeKind] | None:
+        customer, kind = event.get("customer"), _KINDS.get(str(event.get("webhook_type")))
+        if kind is None or not isinstance(customer, dict):
+            return None
+        external_id = customer.get("external_id")
+        return (external_id, kind) if isinstance(external_id, str) else None
 
 
 async def _replace_if_newer(

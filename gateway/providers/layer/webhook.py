@@ -8,10 +8,17 @@ from pydantic import SecretStr
 
 from gateway.cache.keys import Account
 from gateway.cache.upstream import UpstreamCache
+from gateway.domain.change import ChangeKind
 from gateway.providers.layer.connection import LayerConnection
 from gateway.webhooks.signatures import StandardWebhooks
 
 CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated", "customer.archived"})
+# An archived customer leaves Layer's lists (they hide archived ones unless asked): DELETED.
+_KINDS = {
+    "customer.created": ChangeKind.CREATED,
+    "customer.updated": ChangeKind.UPDATED,
+    "customer.archived": ChangeKind.DELETED,
+}
 
 
 class LayerWebhooks(StandardWebhooks):
@@ -31,6 +38,12 @@ class LayerWebhooks(StandardWebhooks):
         # the account goes, lists included, since they may now order or filter differently.
         await cache.retire(account)
         return "retired"
+
+    def changed(self, event: dict[str, Any]) -> tuple[str, ChangeKind] | None:
+        kind, data = _KINDS.get(str(event.get("type"))), event.get("data")
+        if kind is None or not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            return None
+        return data["id"], kind
 
 
 __all__ = ["CUSTOMER_EVENTS", "LayerWebhooks"]
