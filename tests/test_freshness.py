@@ -26,8 +26,8 @@ from tests.test_webhooks import COYOTE, GAVIN, GAVIN_ID
 FRESHNESS = "freshness { fetchedAt ageSeconds servedFrom }"
 NODE = f"query($id: ID!) {{ node(id: $id) {{ ... on Customer {{ {FRESHNESS} }} }} }}"
 NODE_WITHIN = (
-    "query($id: ID!, $maxAge: Int) { node(id: $id, maxAge: $maxAge) { ... on Customer { "
-    f"{FRESHNESS} }} }} }}"
+    "query($id: ID!, $maxAge: Int) { node: customer(id: $id, maxAge: $maxAge) { "
+    f"{FRESHNESS} }} }}"
 )
 LIST = f"{{ customers(providers: [LAGO], first: 2) {{ edges {{ node {{ {FRESHNESS} }} }} }} }}"
 
