@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -44,7 +45,7 @@ from gateway.observability.metrics import CONTENT_TYPE, Metrics
 from gateway.observability.tracing import configure_tracing, flush_spans
 from gateway.providers.registry import AnyConnector, Registry, default_connectors
 from gateway.ratelimit import TenantRateLimiter
-from gateway.reload import ConfigReload
+from gateway.reload import ConfigReload, ignore_sighup
 from gateway.resilience.gate import Gates
 from gateway.resilience.policy import Breaker, Resilience, RetryPolicy, Timer
 from gateway.settings.model import JwtSettings, ResilienceSettings, Settings
@@ -52,6 +53,8 @@ from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
 from resolvers.schema import CUSTOMER_TYPES, build_schema
 from resolvers.scopes import rules_id
 from resolvers.types.customer import ProviderCustomerType
+
+log = logging.getLogger("gateway.app")
 
 
 def create_app(
@@ -165,7 +168,9 @@ def create_app(
                 manifest.watch(settings.persisted.reload_interval_seconds)
             )
             stack.push_async_callback(_stop, watcher)
-            if reloader is not None:
+            if reloader is None:
+                stack.callback(ignore_sighup())
+            else:
                 stack.push_async_callback(reloader.aclose)
                 reloader.install_sighup()
                 stack.callback(reloader.remove_sighup)
@@ -237,8 +242,18 @@ def _response_cache(
     return ResponseCache(store, clock, bounds)
 
 
+# How long a background task may take to end once cancelled, before shutdown goes on without
+# it: a client library that swallows the cancellation (redis-py's pub/sub while it connects)
+# must not hold the process up.
+STOP_SECONDS = 5.0
+
+
 async def _stop(task: asyncio.Task[None]) -> None:
     task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=STOP_SECONDS)
+    if not done:
+        log.warning("a background task did not stop within %.0f s; leaving it", STOP_SECONDS)
+        return
     with contextlib.suppress(asyncio.CancelledError):
         await task
 

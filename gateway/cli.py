@@ -65,10 +65,14 @@ def _at_least_zero(text: str) -> int:
     return count
 
 
-def _at_least_one(text: str) -> int:
+# Far above what a machine can use (one event loop a core), far below what exhausts it.
+MAX_WORKERS = 64
+
+
+def _workers(text: str) -> int:
     count = _number(text)
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"{count} is not at least 1")
+    if not 1 <= count <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{count} is not 1 to {MAX_WORKERS} workers")
     return count
 
 
@@ -83,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--config", type=Path, default=None, help="a TOML settings file")
     serve.add_argument(
-        "--workers", type=_at_least_one, default=1, help="uvicorn worker processes (default 1)"
+        "--workers", type=_workers, default=1, help="uvicorn worker processes (default 1)"
     )
     serve.add_argument(
         "--log-format",

@@ -77,6 +77,10 @@ class ConfigReload:
             self._stamp = _stamp(self.path)
             try:
                 new = self.load(self.path)
+                if self.settings.tenants and not new.tenants:
+                    # An empty or truncated file (an editor saving in place, a half-synced
+                    # volume) reads as "no tenants": never a reason to drop every tenant.
+                    raise ConfigError("the file names no tenants; a reload keeps the running ones")
                 tenants = self._tenants(new)
                 self.registry.check(new)
             except ConfigError as exc:
@@ -178,6 +182,23 @@ _SECRET_FILE = re.compile(r"\$\{file:(/[^}]+)\}")
 Stamp = tuple[tuple[str, int, int] | None, ...]
 
 
+def ignore_sighup() -> Callable[[], None]:
+    """With no settings file there is nothing to reload: SIGHUP is logged, not fatal (its
+    default action ends the process). Returns what removes the handler."""
+    loop = asyncio.get_running_loop()
+    message = "SIGHUP: no settings file to reload (serve --config FILE); ignored"
+    try:
+        loop.add_signal_handler(signal.SIGHUP, log.info, message)
+    except (NotImplementedError, RuntimeError, ValueError):
+        return lambda: None
+    return lambda: _remove_sighup(loop)
+
+
+def _remove_sighup(loop: asyncio.AbstractEventLoop) -> None:
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.remove_signal_handler(signal.SIGHUP)
+
+
 def _stamp(path: Path) -> Stamp:
     """The settings file's modification time and size, and each secret file's it names."""
     try:
@@ -195,4 +216,4 @@ def _file_stamp(name: str) -> tuple[str, int, int] | None:
     return name, stat.st_mtime_ns, stat.st_size
 
 
-__all__ = ["RELOADED", "ConfigReload"]
+__all__ = ["RELOADED", "ConfigReload", "ignore_sighup"]

@@ -314,6 +314,9 @@ def example_environment(path: Path, tmp_path: Path) -> dict[str, str]:
             encoding="utf-8",
         )
         env["GATEWAY_MANIFEST_PATH"] = str(manifest)
+    if "GATEWAY_REDIS_URL" in env:
+        # A URL's shape is checked; a placeholder is none.
+        env["GATEWAY_REDIS_URL"] = "rediss://:dummy-password@redis.internal:6380/0"
     return env
 
 
@@ -388,3 +391,38 @@ def test_the_sandbox_redis_example_serves_the_sandbox_through_redis(tmp_path: Pa
     assert {e["node"]["provider"] for e in edges} == {"LAYER", "CODAT", "LAGO"}
     assert ready["status"] == "ready"
     assert (ready["cache"]["backend"], ready["cache"]["reachable"]) == ("redis", True)
+
+
+@pytest.mark.parametrize(
+    ("config", "problem"),
+    [
+        (
+            '[[tenants]]\nid = "a"\n[[tenants]]\nid = "a"\n',
+            "tenant ids must differ; given more than once: a",
+        ),
+        (
+            '[[tenants]]\nid = "a"\napi_keys = ["${K}"]\n'
+            '[[tenants]]\nid = "b"\napi_keys = ["${K}"]\n',
+            "an API key is listed twice",
+        ),
+        (
+            '[cache]\nurl = "notaurl"\n',
+            "cache.url: must be a redis://host:port/db or rediss:// URL",
+        ),
+        ('[cache]\nurl = "redis://h:99999/0"\n', "cache.url: must be a redis://"),
+        ("reload_interval_seconds = 0.000001\n", "reload_interval_seconds"),
+    ],
+)
+def test_settings_that_cannot_work_are_refused_at_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], config: str, problem: str
+) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(config, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("K", "the-same-key")
+        status = main(["check-config", str(path)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert problem in err
+    assert "Traceback" not in err
+    assert "the-same-key" not in err

@@ -5,6 +5,7 @@ production, pointed at `customer-gateway sandbox`."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -241,7 +242,7 @@ def test_serve_with_two_workers_on_one_sandbox() -> None:
         (["serve", "--port", "-5"], "--port: -5 is not a TCP port (0 for any free one)"),
         (["serve", "--port", "http"], "--port: 'http' is not a whole number"),
         (["serve", "--sandbox-port", "70000"], "--sandbox-port: 70000 is not a TCP port"),
-        (["serve", "--workers", "0"], "--workers: 0 is not at least 1"),
+        (["serve", "--workers", "0"], "--workers: 0 is not 1 to 64 workers"),
         (["sandbox", "--port", "-1"], "--port: -1 is not a TCP port (0 for any free one)"),
     ],
 )
@@ -275,3 +276,47 @@ def test_export_schema_to_a_missing_directory_is_one_line_and_exit_2(tmp_path: P
     assert result.stderr.count("\n") == 1
     assert "cannot write" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_on_a_port_in_use_with_redis_exits_rather_than_hangs(tmp_path: Path) -> None:
+    from tests.services import redis_server
+
+    with redis_server() as redis, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "gateway.toml"
+        top = f'[cache]\nurl = "{redis.url}"\n'
+        config.write_text(sandbox_config("http://127.0.0.1:9", top=top), encoding="utf-8")
+        result = subprocess.run(  # noqa: S603 - our own entry point
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **SANDBOX_ENV},
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert "address already in use" in result.stderr.lower()
+
+
+@pytest.mark.parametrize("workers", ["0", "65", "100000000000000000000"])
+def test_serve_refuses_a_worker_count_it_cannot_run(workers: str) -> None:
+    result = subprocess.run(  # noqa: S603 - our own entry point
+        [sys.executable, "-m", "gateway", "serve", "--workers", workers],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "is not 1 to 64 workers" in result.stderr

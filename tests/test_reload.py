@@ -29,7 +29,7 @@ def write_config(
     keys: dict[str, str],
     *,
     base: str = IN_PROCESS_SANDBOX,
-    interval: float = 0.05,
+    interval: float = 0.1,
     extra: str = "",
 ) -> None:
     """acme on the sandbox, its API keys (name -> value) and provider credentials in secret
@@ -426,3 +426,32 @@ def _children(pid: int) -> set[int]:
         if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
             found.add(int(entry))
     return found
+
+
+async def test_an_emptied_file_is_refused_and_every_tenant_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config, secrets = tmp_path / "gateway.toml", tmp_path / "secrets"
+    write_config(config, secrets, {"key": "k"})
+    async with gateway_client(load_settings(config), config_path=config) as gateway:
+        with caplog.at_level(logging.ERROR, logger="gateway.reload"):
+            # An editor saving in place truncates the file before it writes it.
+            config.write_text("", encoding="utf-8")
+
+            async def refused() -> bool:
+                return "names no tenants" in caplog.text
+
+            await wait_until(refused)
+        response = await gateway.http.post("/graphql", json={"query": QUERY}, headers=bearer("k"))
+    assert response.status_code == 200
+
+
+def test_sighup_without_a_settings_file_is_logged_not_fatal() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with gateway_process(["serve", "--port", str(port)], f"{base}/healthz") as process_url:
+        del process_url
+        os.kill(_listening_pid(port), signal.SIGHUP)
+        time.sleep(0.5)
+        alive = httpx.get(f"{base}/livez", timeout=10)
+    assert alive.status_code == 200

@@ -1,8 +1,9 @@
 """A byte store over aiocache that never fails a request.
 
 Memory by default; Redis when a URL is configured, so several processes share entries. When
-the backend errors, the store logs once, reports itself degraded, and acts as an empty cache
-for a short pause before trying the backend again.
+Redis errors, the store logs once, reports itself degraded, and serves from a bounded cache in
+this process for a short pause before trying Redis again: an outage costs sharing, not caching
+(every replica would otherwise send all its reads upstream at once).
 """
 
 from __future__ import annotations
@@ -78,8 +79,11 @@ class CacheStore:
         backend: BaseCache,
         kind: str,
         clock: Callable[[], float] = time.monotonic,
+        fallback: BoundedMemoryCache | None = None,
     ) -> None:
         self.backend = backend
+        # Where operations go while the backend is down (Redis only): entries of this process.
+        self.fallback = fallback
         self.kind = kind
         self._clock = clock
         self._down_until = 0.0
@@ -109,7 +113,8 @@ class CacheStore:
             timeout=OPERATION_TIMEOUT_SECONDS,
             create_connection_timeout=OPERATION_TIMEOUT_SECONDS,
         )
-        return cls(backend, "redis")
+        fallback = BoundedMemoryCache(memory_bounds, serializer=_Bytes())
+        return cls(backend, "redis", fallback=fallback)
 
     @property
     def degraded(self) -> bool:
@@ -153,15 +158,22 @@ class CacheStore:
 
     async def add(self, key: str, value: bytes, ttl: float) -> bool:
         """Set `key` only if absent; False when it exists (or the backend is down)."""
-        if self.degraded:
+        if not self.degraded:
+            try:
+                await self.backend.add(key, value, ttl=_ttl(ttl))
+            except ValueError:
+                return False
+            except Exception as exc:  # noqa: BLE001 - any backend failure degrades, never fails
+                self._failed("add", exc)
+            else:
+                return True
+        else:
             self.unavailable += 1
+        if self.fallback is None:
             return False
         try:
-            await self.backend.add(key, value, ttl=_ttl(ttl))
+            await self.fallback.add(key, value, ttl=_ttl(ttl))
         except ValueError:
-            return False
-        except Exception as exc:  # noqa: BLE001 - any backend failure degrades, never fails
-            self._failed("add", exc)
             return False
         return True
 
@@ -172,8 +184,11 @@ class CacheStore:
         """Delete `key` only while it still holds `value` (a lock's owner token), atomically."""
         if isinstance(self.backend, BoundedMemoryCache):
             self.backend.delete_if(key, value)
-        else:
-            await self.eval(_DELETE_IF, [key], [value])
+            return
+        await self.eval(_DELETE_IF, [key], [value])
+        if self.fallback is not None:
+            # The lock may have been taken here while Redis was down.
+            self.fallback.delete_if(key, value)
 
     async def forget_prefix(self, prefix: str) -> None:
         """Drop every entry under `prefix` now, where the backend can do it cheaply (memory);
@@ -231,20 +246,22 @@ class CacheStore:
             log.warning("cache backend did not close cleanly: %s", type(exc).__name__)
 
     async def _call(self, operation: str, *args: Any, **kwargs: Any) -> Any:
-        if self.degraded:
+        if not self.degraded:
+            try:
+                return await getattr(self.backend, operation)(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001
+                self._failed(operation, exc)
+        else:
             self.unavailable += 1
+        if self.fallback is None:
             return None
-        try:
-            return await getattr(self.backend, operation)(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001
-            self._failed(operation, exc)
-            return None
+        return await getattr(self.fallback, operation)(*args, **kwargs)
 
     def _failed(self, operation: str, exc: Exception) -> None:
         self.unavailable += 1
         if not self.degraded:
             log.warning(
-                "cache backend (%s) failed on %s (%s); serving uncached for %.0fs",
+                "cache backend (%s) failed on %s (%s); serving from this process for %.0fs",
                 self.kind,
                 operation,
                 type(exc).__name__,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -184,6 +184,23 @@ class CachePolicySettings(Section):
 class CacheSettings(WithProviderTables):
     # redis://host:port/db to share entries between processes; memory when absent.
     url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_a_redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        url = urlsplit(value)
+        try:
+            url.port  # noqa: B018 - parsing it is the check
+            database = url.path.lstrip("/")
+            valid = url.scheme in ("redis", "rediss") and (not database or database.isdigit())
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ValueError("must be a redis://host:port/db or rediss:// URL")
+        return value
+
     # Whole clean responses, served without executing the query (gateway/http/response_cache.py).
     responses: bool = True
     lock_lease_seconds: float = Field(default=2.0, gt=0)
@@ -297,7 +314,7 @@ class Settings(BaseSettings):
     cors_origins: tuple[str, ...] = ()
     # How often the settings file is checked for changes (tenants, API keys and `[auth]`
     # reload without a restart; so does SIGHUP: gateway/reload.py).
-    reload_interval_seconds: float = Field(default=2.0, gt=0)
+    reload_interval_seconds: float = Field(default=2.0, ge=0.1)
     # Log lines: JSON objects, or "console" lines for a person at a terminal.
     log_format: Literal["json", "console"] = "json"
     # On SIGTERM: how long in-flight requests may take to finish before they are cancelled.
@@ -312,6 +329,19 @@ class Settings(BaseSettings):
                 "cursor_key is required in production: set GATEWAY_CURSOR_KEY (or "
                 'cursor_key = "${VAR}") to the same random value on every instance'
             )
+        return self
+
+    @model_validator(mode="after")
+    def _tenants_and_keys_are_each_ones(self) -> Settings:
+        # Caches, limits and webhooks are keyed by tenant id, and a key names one tenant:
+        # two tenants under one id would read each other's cached customers.
+        ids = [t.id for t in self.tenants]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"tenant ids must differ; given more than once: {', '.join(twice)}")
+        keys = [k.get_secret_value() for t in self.tenants for k in t.api_keys]
+        if len(keys) != len(set(keys)):
+            raise ValueError("an API key is listed twice (each key names one tenant)")
         return self
 
     @model_validator(mode="after")

@@ -132,9 +132,10 @@ def test_two_processes_share_one_redis(redis: RedisServer, tmp_path: Path) -> No
         assert "data" in hit.json()
 
         redis.stop()
-        # With Redis gone, reads go upstream every time, and nothing fails.
+        # With Redis gone, nothing fails: the first read goes upstream, and the instance then
+        # serves from its own cache (an outage costs sharing, not caching).
         assert ask(one, 5, "el")["extensions"]["upstream"]["calls"] == 3
-        assert ask(one, 5, "el")["extensions"]["upstream"]["calls"] == 3
+        assert ask(one, 5, "el")["extensions"]["upstream"]["calls"] == 0
         ready = httpx.get(f"http://127.0.0.1:{one_port}/readyz", timeout=10).json()
         assert ready["cache"] == {
             "backend": "redis",
