@@ -249,3 +249,19 @@ async def test_a_view_hears_only_its_accounts_and_tenant() -> None:
 def test_a_relayed_change_reads_back_whole() -> None:
     assert decode_change(encode_change(_change(), "me")) == ("me", _change())
     assert decode_change(b"{}") is None
+
+
+def test_a_websocket_gets_one_access_line_with_its_request_id(
+    gateway: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="gateway.access"):
+        headers = {"x-request-id": "ws-1"}
+        with gateway.websocket_connect("/graphql", PROTOCOL, headers=headers) as ws:
+            init(ws)
+        with pytest.raises(WebSocketDisconnect), gateway.websocket_connect("/nowhere") as ws:
+            ws.receive_json()
+    lines = [r for r in caplog.records if r.name == "gateway.access"]
+    accepted = [r for r in lines if getattr(r, "request_id", None) == "ws-1"]
+    assert [(r.method, r.path, r.status) for r in accepted] == [("WEBSOCKET", "/graphql", 101)]  # type: ignore[attr-defined]
+    refused = [r for r in lines if r.path == "/nowhere"]  # type: ignore[attr-defined]
+    assert [r.status for r in refused] == [403]  # type: ignore[attr-defined]

@@ -4,9 +4,10 @@ The outermost middleware. It decides the request id once (the caller's `X-Reques
 is a plain token, else a new one) and passes it on as the request's own `X-Request-Id`, so
 every route, the GraphQL endpoint included, and `RequestIds` on the way back read the same id;
 it holds the id in the logging context for the whole request; and once the answer is sent it
-logs method, path, status and duration. What only the GraphQL route knows (tenant, operation,
-document, the upstream ledger) it hands over with `note_graphql(scope, ...)`, through the
-request's `scope["state"]`.
+logs method, path, status and duration (for a WebSocket, one line when it ends: 101 once
+accepted, the refusal's status otherwise, and how long it was open). What only the GraphQL
+route knows (tenant, operation, document, the upstream ledger) it hands over with
+`note_graphql(scope, ...)`, through the request's `scope["state"]`.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class AccessLog:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         rid = request_id(Headers(scope=scope).get("x-request-id"))
@@ -78,8 +79,14 @@ class AccessLog:
 
         async def send_noting_status(message: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind in ("http.response.start", "websocket.http.response.start"):
                 status = message["status"]
+            elif kind == "websocket.accept":
+                status = 101
+            elif kind == "websocket.close" and status is None:
+                # Closed before it was accepted: the handshake was refused.
+                status = 403
             await send(message)
 
         token = current_request_id.set(rid)
@@ -100,7 +107,8 @@ def _log(scope: Scope, rid: str, status: int | None, seconds: float, access: Gra
     path = _printable(scope.get("path", ""))[:_MAX_PATH]
     fields: dict[str, object] = {
         "request_id": rid,
-        "method": scope.get("method"),
+        # A WebSocket has no method: its line says so, and its status is the handshake's.
+        "method": scope.get("method", "WEBSOCKET"),
         "path": path,
         "status": status,
         "duration_ms": round(seconds * 1000, 1),
