@@ -40,6 +40,7 @@ from gateway.http.persisted import PersistedQueries
 from gateway.http.playground import ASSETS_PATH, asset_directory
 from gateway.http.request_ids import RequestIds
 from gateway.http.response_cache import ResponseCache
+from gateway.http.sse import SseEndpoint
 from gateway.http.webhooks import WebhookEndpoint
 from gateway.observability.metrics import CONTENT_TYPE, Metrics
 from gateway.observability.tracing import configure_tracing, flush_spans
@@ -206,6 +207,7 @@ def create_app(
         routes=[
             Route("/", _to_playground),
             Route("/graphql", endpoint),
+            Route("/graphql/stream", SseEndpoint(endpoint, bus)),
             WebSocketRoute("/graphql", endpoint),
             Route("/webhooks/{provider}", webhooks),
             Route("/healthz", _healthz),
@@ -220,6 +222,7 @@ def create_app(
     app.state.tenants = directory
     app.state.cache = cache
     app.state.gates = shared.gates
+    app.state.bus = bus
     # Set by `serve` on SIGTERM: /readyz answers 503 while in-flight requests finish.
     app.state.draining = False
     return app

@@ -229,18 +229,7 @@ class GraphQLEndpoint:
         return await self._respond(x, executed, trace, lookup)
 
     async def _authenticate(self, x: _Exchange) -> Caller:
-        authorization = x.request.headers.get("authorization")
-        try:
-            x.caller = await self.authenticator.authenticate(authorization)
-        except TokenRejected as exc:
-            # 503 when the identity provider's keys cannot be read: not the token's fault.
-            headers = _INVALID_TOKEN if exc.status == 401 else {}
-            raise Rejection(exc.status, exc.code, exc.message, headers) from None
-        except TenantError as exc:
-            # A token whose claims cannot be served is an invalid token; a missing or unknown
-            # API key is the challenge to send one.
-            headers = _CHALLENGE if exc.code == TenantError.code else _INVALID_TOKEN
-            raise Rejection(401, exc.code, exc.message, headers) from None
+        x.caller = await authenticate(self.authenticator, x.request.headers.get("authorization"))
         x.tenant = x.caller.tenant
         return x.caller
 
@@ -371,4 +360,20 @@ class GraphQLEndpoint:
         return self.labels.label(tenant.id, document.operation, trusted=document.trusted)
 
 
-__all__ = ["GraphQLEndpoint"]
+async def authenticate(authenticator: Authenticator, authorization: str | None) -> Caller:
+    """The caller, or the 401 (503 when the identity provider's keys cannot be read) every
+    HTTP route answers: `/graphql` and `/graphql/stream` alike."""
+    try:
+        return await authenticator.authenticate(authorization)
+    except TokenRejected as exc:
+        # 503 when the identity provider's keys cannot be read: not the token's fault.
+        headers = _INVALID_TOKEN if exc.status == 401 else {}
+        raise Rejection(exc.status, exc.code, exc.message, headers) from None
+    except TenantError as exc:
+        # A token whose claims cannot be served is an invalid token; a missing or unknown
+        # API key is the challenge to send one.
+        headers = _CHALLENGE if exc.code == TenantError.code else _INVALID_TOKEN
+        raise Rejection(401, exc.code, exc.message, headers) from None
+
+
+__all__ = ["GraphQLEndpoint", "authenticate"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +27,10 @@ from strawberry.types import ExecutionResult
 from gateway.auth.callers import Caller
 from gateway.auth.jwt import TokenRejected
 from gateway.errors import TenantError
-from gateway.events.bus import EventBus, SlowConsumer, Subscriber, TooManySubscribers
-from gateway.events.live import LiveContext
-from gateway.http.errors import format_error
+from gateway.events.bus import EventBus, SlowConsumer
 from gateway.http.rejection import Rejection
 from gateway.http.request import _to_graphql_request
+from gateway.http.subscriptions import Live, Refusal, open_subscription, result_payload
 
 if TYPE_CHECKING:
     from gateway.http.endpoint import GraphQLEndpoint
@@ -156,7 +154,7 @@ class WebSocketSession:
 
     async def _stream(self, op_id: str, payload: dict[str, Any], caller: Caller) -> None:
         async for result in execute_subscription(self.endpoint, self.bus, caller, payload):
-            if isinstance(result, _Refusal):
+            if isinstance(result, Refusal):
                 await self._error(op_id, result.message, result.code)
                 return
             await self._send({"type": "next", "id": op_id, "payload": result_payload(result)})
@@ -184,69 +182,24 @@ class WebSocketSession:
                     await self.ws.close(code, reason)
 
 
-class _Refusal:
-    """A subscription that never started: its message and `extensions.code`."""
-
-    def __init__(self, message: str, code: str) -> None:
-        self.message, self.code = message, code
-
-
 async def execute_subscription(
     endpoint: GraphQLEndpoint, bus: EventBus, caller: Caller, payload: dict[str, Any]
-) -> AsyncGenerator[ExecutionResult | _Refusal, None]:
-    """The results of one subscribe payload, for any transport; a refusal comes first and
-    alone. Persisted documents (APQ hashes, trusted ids) are found as for queries."""
-    tenant = caller.tenant
+) -> AsyncGenerator[ExecutionResult | Refusal, None]:
+    """The results of one subscribe payload; a refusal comes first and alone."""
     try:
         request = _to_graphql_request(payload)
-        document = await endpoint.documents.find(
-            tenant.id, request, trusted_only=caller.trusted_only
-        )
     except Rejection as rejection:
-        yield _Refusal(rejection.message, rejection.code)
+        yield Refusal(rejection.status, rejection.message, rejection.code)
+        return
+    opened = await open_subscription(endpoint, bus, caller, request)
+    if not isinstance(opened, Live):
+        yield opened
         return
     try:
-        subscriber: Subscriber = bus.subscribe(tenant)
-    except TooManySubscribers:
-        message = "This tenant has as many live subscriptions open as it may"
-        yield _Refusal(message, "TOO_MANY_SUBSCRIBERS")
-        return
-    try:
-        context = LiveContext(
-            tenant=tenant,
-            settings=endpoint.settings,
-            request_id=uuid.uuid4().hex,
-            scopes=caller.scopes,
-            changes=subscriber,
-        )
-        outcome = await endpoint.schema.subscribe(
-            document.query,
-            variable_values=request.variables,
-            context_value=context,
-            operation_name=request.operation_name,
-            operation_extensions=request.extensions,
-        )
-        if isinstance(outcome, ExecutionResult):
-            # Refused before it ran (does not validate, a limit, not a subscription).
-            yield outcome
-            return
-        await endpoint.documents.register(tenant.id, document)
-        async for result in outcome:
-            if subscriber.overflowed.is_set():
-                raise SlowConsumer
+        async for result in opened.results:
             yield result
-        if subscriber.overflowed.is_set():
-            raise SlowConsumer
     finally:
-        subscriber.close()
-
-
-def result_payload(result: ExecutionResult, request_id: str = "") -> dict[str, Any]:
-    """A result as `next` (or SSE `next`) carries it, its errors coded as for queries."""
-    body: dict[str, Any] = {"data": result.data}
-    if result.errors:
-        body["errors"] = [format_error(e, request_id) for e in result.errors]
-    return body
+        await opened.aclose()
 
 
 __all__ = [
