@@ -92,6 +92,8 @@ class Stream:
 
     async def next_data(self) -> dict[str, Any]:
         event, data = await self.event()
+        while event == ":":  # a keep-alive comment
+            event, data = await self.event()
         assert event == "next"
         parsed: dict[str, Any] = orjson.loads(data)
         return parsed
@@ -167,6 +169,8 @@ async def test_a_verified_webhook_reaches_an_sse_subscriber(method: str) -> None
         assert s.status == 200
         assert s.headers["content-type"].startswith("text/event-stream")
         assert subscribers(app) == 1
+        # A comment first: it carries the headers out before any change comes.
+        assert await s.event() == (":", "")
         await deliver(app)
         change = (await s.next_data())["data"]["customerChanged"]
         assert (change["id"], change["provider"], change["kind"]) == (JOHN, "LAYER", "UPDATED")
@@ -212,7 +216,8 @@ async def test_a_query_or_mutation_is_refused_not_streamed() -> None:
         # in the accepted stream, then `complete`.
         invalid = await c.post(STREAM, json={"query": "subscription { nope }"}, headers=headers)
         assert invalid.status_code == 200
-        next_event, complete = invalid.text.split("\n\n")[:2]
+        opened, next_event, complete = invalid.text.split("\n\n")[:3]
+        assert opened == ":"
         assert next_event.startswith("event: next\ndata: ")
         errors = orjson.loads(next_event.split("data: ", 1)[1])["errors"]
         assert errors[0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
@@ -246,6 +251,8 @@ async def test_a_slow_consumer_gets_an_error_and_complete() -> None:
             event, data = await s.event()
             if event == "complete":
                 break
+            if event == ":":
+                continue
             events.append(orjson.loads(data))
         assert events[-1]["errors"][0]["extensions"]["code"] == "SLOW_CONSUMER"
         assert all("customerChanged" in e["data"] for e in events[:-1])

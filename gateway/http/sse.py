@@ -6,13 +6,13 @@ the npm `graphql-sse` client uses by default; ../shared/specs/graphql-over-http/
     → 200 text/event-stream:  event: next / data: <result>  …  event: complete / data:
 
 One request is one subscription; the client ends it by closing the connection, which releases
-its subscriber. Everything that refuses does so before the stream starts, as a JSON GraphQL
-response with one coded error: the caller (401, as for queries), the request (400, 405, 406,
-413, 415, 422), a query or mutation (422 NOT_A_SUBSCRIPTION), a document that does not parse
-or validate (400/422), the tenant's subscriber cap (429 TOO_MANY_SUBSCRIBERS). A comment line
-keeps an idle stream open through proxies every `KEEP_ALIVE_SECONDS`. A subscriber whose queue
-overflowed gets a `next` with a SLOW_CONSUMER error, then `complete`, rather than being
-buffered without bound.
+its subscriber. Refused before the stream starts, as a JSON GraphQL response with one coded
+error: the caller (401, as for queries), the request (400, 405, 406, 413, 415, 422), a query
+or mutation (422 NOT_A_SUBSCRIPTION), the tenant's subscriber cap (429 TOO_MANY_SUBSCRIBERS).
+A subscription that does not parse or validate is answered as the protocol says: a `next`
+with the errors, then `complete`. A comment line opens the stream at once and keeps an idle
+one open through proxies every `KEEP_ALIVE_SECONDS`. A subscriber whose queue overflowed gets
+a `next` with a SLOW_CONSUMER error, then `complete`, rather than being buffered without bound.
 """
 
 from __future__ import annotations
@@ -114,6 +114,9 @@ class SseEndpoint:
     async def _stream(self, live: Live, rid: str, receive: Receive, send: Send) -> None:
         headers = [*_HEADERS, (b"x-request-id", rid.encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
+        # A first comment at once: uvicorn writes the headers with the first body chunk, and a
+        # client's fetch resolves only on the headers, so it would wait for the first change.
+        await send({"type": "http.response.body", "body": _KEEP_ALIVE, "more_body": True})
         writer = asyncio.create_task(self._write(live, rid, send))
         # The client ends a subscription by going away: notice it between events too.
         watcher = asyncio.create_task(_disconnect(receive))
