@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -30,15 +30,13 @@ from starlette.types import Receive, Scope, Send
 from strawberry.types import ExecutionResult
 
 from gateway.events.bus import EventBus, SlowConsumer
+from gateway.http.endpoint import GraphQLEndpoint, authenticate
 from gateway.http.errors import format_error
 from gateway.http.negotiation import JSON
 from gateway.http.rejection import Rejection, graphql_response
 from gateway.http.request import check_method, read_request, request_id
 from gateway.http.response import _request_error_status
 from gateway.http.subscriptions import Live, open_subscription, result_payload
-
-if TYPE_CHECKING:
-    from gateway.http.endpoint import GraphQLEndpoint
 
 log = logging.getLogger("gateway.http.sse")
 EVENT_STREAM = "text/event-stream"
@@ -88,9 +86,6 @@ class SseEndpoint:
         await self._stream(opened, rid, receive, send)
 
     async def _open(self, request: Request, rid: str) -> Live | Response:
-        # Imported here: endpoint.py imports the transports.
-        from gateway.http.endpoint import authenticate
-
         check_method(request.method)
         if not _accepts_event_stream(request.headers.get("accept")):
             raise Rejection(406, "NOT_ACCEPTABLE", f"Accept {EVENT_STREAM}")
