@@ -19,7 +19,13 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox import CODAT_API_KEY, DEMO_ACCOUNT, LAYER_CLIENT_ID, LAYER_CLIENT_SECRET
+from sandbox import (
+    CODAT_API_KEY,
+    DEMO_ACCOUNT,
+    LAYER_CLIENT_ID,
+    LAYER_CLIENT_SECRET,
+    LAYER_WEBHOOK_SECRET,
+)
 
 
 def free_port() -> int:
@@ -137,13 +143,18 @@ SANDBOX_ENV = {
     "LAYER_CLIENT_SECRET": LAYER_CLIENT_SECRET,
     "CODAT_API_KEY": CODAT_API_KEY,
     "LAGO_API_KEY": DEMO_ACCOUNT.lago_api_key,
+    "LAYER_WEBHOOK_SECRET": LAYER_WEBHOOK_SECRET,
 }
 
 
-def sandbox_config(base: str, *, top: str = "", tenant: str = "allow_anonymous = true") -> str:
+def sandbox_config(
+    base: str, *, top: str = "", tenant: str = "allow_anonymous = true", webhooks: bool = False
+) -> str:
     """A settings file: `top` (top-level keys, then tables), then tenant "acme" with the keys
     `tenant` holds, connected to the demo account of the standalone sandbox at `base`; its
-    secrets are `${VAR}` references to SANDBOX_ENV."""
+    secrets are `${VAR}` references to SANDBOX_ENV. `webhooks`: Layer's deliveries verified
+    with the sandbox's signing secret."""
+    layer_webhooks = 'webhook_secret = "${LAYER_WEBHOOK_SECRET}"' if webhooks else ""
     return f"""{top}
 [[tenants]]
 id = "acme"
@@ -155,6 +166,7 @@ client_id = "${{LAYER_CLIENT_ID}}"
 client_secret = "${{LAYER_CLIENT_SECRET}}"
 base_url = "{base}/layer"
 token_url = "{base}/layer-auth/oauth2/token"
+{layer_webhooks}
 
 [tenants.codat]
 company_id = "{DEMO_ACCOUNT.codat_company_id}"

@@ -1,0 +1,159 @@
+"""Live updates across instances: a webhook delivered to one gateway process reaches a
+subscriber of another through the Redis they share (gateway/events/relay.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import websockets
+
+from gateway.webhooks.signatures import standard_signature
+from sandbox import LAYER_WEBHOOK_SECRET
+from tests.services import (
+    SANDBOX_ENV,
+    free_port,
+    gateway_process,
+    redis_server,
+    require,
+    sandbox_config,
+)
+from tests.test_webhooks import JOHN, JOHN_ID
+
+CHANGED = "subscription { customerChanged { id provider kind } }"
+# The npm clients, at the versions tests/live/package-lock.json pins.
+LIVE = Path(__file__).resolve().parent / "live"
+
+
+def signed_delivery(url: str) -> httpx.Response:
+    body = orjson.dumps({"id": "evt", "type": "customer.updated", "data": {"id": JOHN_ID}})
+    message_id, stamp = f"msg_{time.time_ns()}", int(time.time())
+    return httpx.post(
+        url,
+        content=body,
+        headers={
+            "content-type": "application/json",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": standard_signature(LAYER_WEBHOOK_SECRET, message_id, stamp, body),
+        },
+        timeout=30,
+    )
+
+
+async def first_change(url: str, delivered: asyncio.Event) -> tuple[dict[str, object], float]:
+    """Subscribe on `url`, let the delivery go, and return the first change with the seconds
+    it took to arrive."""
+    protocol = websockets.Subprotocol("graphql-transport-ws")
+    async with websockets.connect(url, subprotocols=[protocol]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": CHANGED}}))
+        # The subscription is registered once the server has read it; give it a moment.
+        await asyncio.sleep(0.5)
+        delivered.set()
+        sent = time.monotonic()
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+            if message["type"] == "next":
+                return message["payload"]["data"]["customerChanged"], time.monotonic() - sent
+
+
+def test_a_webhook_to_one_instance_reaches_a_subscriber_of_another_within_a_second(
+    tmp_path: Path,
+) -> None:
+    sandbox_port, one, two = free_port(), free_port(), free_port()
+    sandbox = f"http://127.0.0.1:{sandbox_port}"
+    with redis_server() as redis:
+        config = tmp_path / "gateway.toml"
+        top = f'[cache]\nurl = "{redis.url}"\n'
+        config.write_text(sandbox_config(sandbox, top=top, webhooks=True), encoding="utf-8")
+        with (
+            gateway_process(
+                ["sandbox", "--port", str(sandbox_port)], f"{sandbox}/lago/api/v1/customers"
+            ),
+            gateway_process(
+                ["serve", "--config", str(config), "--port", str(one)],
+                f"http://127.0.0.1:{one}/healthz",
+                SANDBOX_ENV,
+            ),
+            gateway_process(
+                ["serve", "--config", str(config), "--port", str(two)],
+                f"http://127.0.0.1:{two}/healthz",
+                SANDBOX_ENV,
+            ),
+        ):
+
+            async def run() -> tuple[dict[str, object], float, int]:
+                delivered = asyncio.Event()
+                waiting = asyncio.create_task(
+                    first_change(f"ws://127.0.0.1:{two}/graphql", delivered)
+                )
+                await delivered.wait()
+                response = await asyncio.to_thread(
+                    signed_delivery, f"http://127.0.0.1:{one}/webhooks/layer?tenant=acme"
+                )
+                change, seconds = await waiting
+                return change, seconds, response.status_code
+
+            change, seconds, status = asyncio.run(run())
+    assert status == 200
+    assert change == {"id": JOHN, "provider": "LAYER", "kind": "UPDATED"}
+    assert seconds < 1.0
+
+
+def test_the_npm_graphql_ws_client_on_one_instance_hears_a_webhook_to_another(
+    tmp_path: Path,
+) -> None:
+    node = require("node")
+    client = LIVE / "node_modules" / "graphql-ws"
+    if not client.exists():
+        message = "tests/live has no node_modules: npm ci --prefix tests/live (.ci/run does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    sandbox_port, one, two = free_port(), free_port(), free_port()
+    sandbox = f"http://127.0.0.1:{sandbox_port}"
+    with redis_server() as redis:
+        config = tmp_path / "gateway.toml"
+        top = f'[cache]\nurl = "{redis.url}"\n'
+        config.write_text(sandbox_config(sandbox, top=top, webhooks=True), encoding="utf-8")
+        with (
+            gateway_process(
+                ["sandbox", "--port", str(sandbox_port)], f"{sandbox}/lago/api/v1/customers"
+            ),
+            gateway_process(
+                ["serve", "--config", str(config), "--port", str(one)],
+                f"http://127.0.0.1:{one}/healthz",
+                SANDBOX_ENV,
+            ),
+            gateway_process(
+                ["serve", "--config", str(config), "--port", str(two)],
+                f"http://127.0.0.1:{two}/healthz",
+                SANDBOX_ENV,
+            ),
+        ):
+            subscriber = subprocess.Popen(  # noqa: S603 - node on our own script
+                [node, str(LIVE / "subscribe.mjs"), f"ws://127.0.0.1:{two}/graphql"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            assert subscriber.stdout is not None
+            assert subscriber.stdout.readline().strip() == "ready"
+            sent = time.monotonic()
+            delivered = signed_delivery(f"http://127.0.0.1:{one}/webhooks/layer?tenant=acme")
+            out, err = subscriber.communicate(timeout=30)
+            seconds = time.monotonic() - sent
+    assert delivered.status_code == 200
+    assert subscriber.returncode == 0, err
+    change = json.loads(out.strip().splitlines()[-1])["data"]["customerChanged"]
+    assert change == {"id": JOHN, "provider": "LAYER", "kind": "UPDATED"}
+    assert seconds < 1.0
