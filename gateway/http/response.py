@@ -47,7 +47,7 @@ def result_response(
     errors = [format_error(e, request_id) for e in result.errors or ()]
     errors.extend(format_partial(p) for p in partial_errors)
     request_error = is_request_error(result) and not partial_errors
-    status = _request_error_status(errors) if request_error else 200
+    status = request_error_status(errors) if request_error else 200
     body: dict[str, Any] = {} if request_error else {"data": result.data}
     if errors:
         body["errors"] = errors
@@ -120,7 +120,7 @@ def cache_headers(request: Request, response: Response, max_age: int, *, failed:
     return response
 
 
-def _request_error_status(errors: list[dict[str, Any]]) -> int:
+def request_error_status(errors: list[dict[str, Any]]) -> int:
     codes = {e.get("extensions", {}).get("code") for e in errors}
     return 400 if codes & _UNPARSABLE else 422
 
@@ -131,4 +131,10 @@ def _etags(header: str | None) -> set[str]:
     return {t.strip().removeprefix("W/") for t in header.split(",")}
 
 
-__all__ = ["cache_headers", "cost_report", "is_request_error", "result_response"]
+__all__ = [
+    "cache_headers",
+    "cost_report",
+    "is_request_error",
+    "request_error_status",
+    "result_response",
+]

@@ -35,7 +35,7 @@ from gateway.http.errors import format_error
 from gateway.http.negotiation import JSON
 from gateway.http.rejection import Rejection, graphql_response
 from gateway.http.request import check_method, read_request, request_id
-from gateway.http.response import _request_error_status
+from gateway.http.response import request_error_status
 from gateway.http.subscriptions import Live, open_subscription, result_payload
 
 log = logging.getLogger("gateway.http.sse")
@@ -103,7 +103,7 @@ class SseEndpoint:
             errors = [format_error(e, rid) for e in opened.errors or ()]
             body = orjson.dumps({"errors": errors})
             headers = {"X-Request-Id": rid}
-            return Response(body, _request_error_status(errors), headers, media_type=JSON)
+            return Response(body, request_error_status(errors), headers, media_type=JSON)
         raise Rejection(opened.status, opened.code, opened.message)
 
     async def _stream(self, live: Live, rid: str, receive: Receive, send: Send) -> None:
