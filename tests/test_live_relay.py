@@ -4,10 +4,12 @@ subscriber of another through the Redis they share (gateway/events/relay.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -66,9 +68,9 @@ async def first_change(url: str, delivered: asyncio.Event) -> tuple[dict[str, ob
                 return message["payload"]["data"]["customerChanged"], time.monotonic() - sent
 
 
-def test_a_webhook_to_one_instance_reaches_a_subscriber_of_another_within_a_second(
-    tmp_path: Path,
-) -> None:
+@contextlib.contextmanager
+def two_instances(tmp_path: Path) -> Iterator[tuple[int, int]]:
+    """A standalone sandbox and two `serve` processes on one redis-server: their ports."""
     sandbox_port, one, two = free_port(), free_port(), free_port()
     sandbox = f"http://127.0.0.1:{sandbox_port}"
     with redis_server() as redis:
@@ -90,20 +92,25 @@ def test_a_webhook_to_one_instance_reaches_a_subscriber_of_another_within_a_seco
                 SANDBOX_ENV,
             ),
         ):
+            yield one, two
 
-            async def run() -> tuple[dict[str, object], float, int]:
-                delivered = asyncio.Event()
-                waiting = asyncio.create_task(
-                    first_change(f"ws://127.0.0.1:{two}/graphql", delivered)
-                )
-                await delivered.wait()
-                response = await asyncio.to_thread(
-                    signed_delivery, f"http://127.0.0.1:{one}/webhooks/layer?tenant=acme"
-                )
-                change, seconds = await waiting
-                return change, seconds, response.status_code
 
-            change, seconds, status = asyncio.run(run())
+def test_a_webhook_to_one_instance_reaches_a_subscriber_of_another_within_a_second(
+    tmp_path: Path,
+) -> None:
+    with two_instances(tmp_path) as (one, two):
+
+        async def run() -> tuple[dict[str, object], float, int]:
+            delivered = asyncio.Event()
+            waiting = asyncio.create_task(first_change(f"ws://127.0.0.1:{two}/graphql", delivered))
+            await delivered.wait()
+            response = await asyncio.to_thread(
+                signed_delivery, f"http://127.0.0.1:{one}/webhooks/layer?tenant=acme"
+            )
+            change, seconds = await waiting
+            return change, seconds, response.status_code
+
+        change, seconds, status = asyncio.run(run())
     assert status == 200
     assert change == {"id": JOHN, "provider": "LAYER", "kind": "UPDATED"}
     assert seconds < 1.0
@@ -119,39 +126,19 @@ def test_the_npm_graphql_ws_client_on_one_instance_hears_a_webhook_to_another(
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    sandbox_port, one, two = free_port(), free_port(), free_port()
-    sandbox = f"http://127.0.0.1:{sandbox_port}"
-    with redis_server() as redis:
-        config = tmp_path / "gateway.toml"
-        top = f'[cache]\nurl = "{redis.url}"\n'
-        config.write_text(sandbox_config(sandbox, top=top, webhooks=True), encoding="utf-8")
-        with (
-            gateway_process(
-                ["sandbox", "--port", str(sandbox_port)], f"{sandbox}/lago/api/v1/customers"
-            ),
-            gateway_process(
-                ["serve", "--config", str(config), "--port", str(one)],
-                f"http://127.0.0.1:{one}/healthz",
-                SANDBOX_ENV,
-            ),
-            gateway_process(
-                ["serve", "--config", str(config), "--port", str(two)],
-                f"http://127.0.0.1:{two}/healthz",
-                SANDBOX_ENV,
-            ),
-        ):
-            subscriber = subprocess.Popen(  # noqa: S603 - node on our own script
-                [node, str(LIVE / "subscribe.mjs"), f"ws://127.0.0.1:{two}/graphql"],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            assert subscriber.stdout is not None
-            assert subscriber.stdout.readline().strip() == "ready"
-            sent = time.monotonic()
-            delivered = signed_delivery(f"http://127.0.0.1:{one}/webhooks/layer?tenant=acme")
-            out, err = subscriber.communicate(timeout=30)
-            seconds = time.monotonic() - sent
+    with two_instances(tmp_path) as (one, two):
+        subscriber = subprocess.Popen(  # noqa: S603 - node on our own script
+            [node, str(LIVE / "subscribe.mjs"), f"ws://127.0.0.1:{two}/graphql"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert subscriber.stdout is not None
+        assert subscriber.stdout.readline().strip() == "ready"
+        sent = time.monotonic()
+        delivered = signed_delivery(f"http://127.0.0.1:{one}/webhooks/layer?tenant=acme")
+        out, err = subscriber.communicate(timeout=30)
+        seconds = time.monotonic() - sent
     assert delivered.status_code == 200
     assert subscriber.returncode == 0, err
     change = json.loads(out.strip().splitlines()[-1])["data"]["customerChanged"]
