@@ -38,7 +38,6 @@ from gateway.http.endpoint import GraphQLEndpoint
 from gateway.http.manifest import ManifestFile
 from gateway.http.persisted import PersistedQueries
 from gateway.http.playground import ASSETS_PATH, asset_directory
-from gateway.http.request_ids import RequestIds
 from gateway.http.response_cache import ResponseCache
 from gateway.http.sse import SseEndpoint
 from gateway.http.webhooks import WebhookEndpoint
@@ -183,8 +182,8 @@ def create_app(
             await stack.enter_async_context(metrics.running())
             yield
 
-    # The access log outermost: it times everything and decides the id RequestIds answers with.
-    middleware = [Middleware(AccessLog), Middleware(RequestIds)]
+    # The access log outermost: it times everything and decides the id every answer carries.
+    middleware = [Middleware(AccessLog)]
     if settings.cors_origins:
         middleware.append(
             Middleware(

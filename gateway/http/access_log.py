@@ -2,8 +2,9 @@
 
 The outermost middleware. It decides the request id once (the caller's `X-Request-Id` when it
 is a plain token, else a new one) and passes it on as the request's own `X-Request-Id`, so
-every route, the GraphQL endpoint included, and `RequestIds` on the way back read the same id;
-it holds the id in the logging context for the whole request; and once the answer is sent it
+every route, the GraphQL endpoint included, reads the same id; it puts the id on every answer
+that has none, error answers included; it holds the id in the logging context for the whole
+request; and once the answer is sent it
 logs method, path, status and duration (for a WebSocket, one line when it ends: 101 once
 accepted, the refusal's status otherwise, and how long it was open). What only the GraphQL
 route knows (tenant, operation, document, the upstream ledger) it hands over with
@@ -17,7 +18,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http.request import request_id
@@ -82,6 +83,9 @@ class AccessLog:
             kind = message["type"]
             if kind in ("http.response.start", "websocket.http.response.start"):
                 status = message["status"]
+                headers = MutableHeaders(scope=message)
+                if "x-request-id" not in headers:
+                    headers["x-request-id"] = rid
             elif kind == "websocket.accept":
                 status = 101
             elif kind == "websocket.close" and status is None:
