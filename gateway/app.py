@@ -34,7 +34,9 @@ from gateway.domain.provider import Provider
 from gateway.events.bus import EventBus
 from gateway.events.relay import ChangeFeed, RedisRelay
 from gateway.http.access_log import AccessLog
+from gateway.http.cached_gets import CachedGets
 from gateway.http.endpoint import GraphQLEndpoint
+from gateway.http.known_gets import KnownGets
 from gateway.http.manifest import ManifestFile
 from gateway.http.persisted import PersistedQueries
 from gateway.http.playground import ASSETS_PATH, asset_directory
@@ -110,6 +112,7 @@ def create_app(
     manifest = ManifestFile(settings.persisted.manifest_path)
     bus = EventBus(settings.limits.max_subscribers_per_tenant, settings.limits.subscriber_queue)
     feed = ChangeFeed(bus, RedisRelay(settings.cache.url) if settings.cache.url else None)
+    known_gets = KnownGets()
     endpoint = GraphQLEndpoint(
         build_schema(settings, registry.providers, customer_types),
         settings,
@@ -127,6 +130,7 @@ def create_app(
         cache_policies=list(policies.values()),
         schema_id=rules_id(settings.auth.field_scopes),
         live=bus,
+        known_gets=known_gets,
     )
     webhooks = WebhookEndpoint(registry, directory, cache, clock, settings.webhooks, feed)
 
@@ -182,8 +186,13 @@ def create_app(
             await stack.enter_async_context(metrics.running())
             yield
 
-    # The access log outermost: it times everything and decides the id every answer carries.
-    middleware = [Middleware(AccessLog)]
+    # Response-cache hits of persisted GETs first, ahead of everything: they log and count
+    # themselves. With tracing on, every request takes the full pipeline and its span.
+    cached_gets = CachedGets(endpoint=endpoint, known=known_gets, cors=bool(settings.cors_origins))
+    fast_path = settings.cache.responses and settings.cache.response_fast_path
+    middleware = [Middleware(cached_gets.wrap)] if fast_path and not settings.tracing else []
+    # The access log next: it times everything else and decides the id every answer carries.
+    middleware.append(Middleware(AccessLog))
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -222,6 +231,7 @@ def create_app(
     app.state.cache = cache
     app.state.gates = shared.gates
     app.state.bus = bus
+    app.state.cached_gets = cached_gets
     # Set by `serve` on SIGTERM: /readyz answers 503 while in-flight requests finish.
     app.state.draining = False
     return app

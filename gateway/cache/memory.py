@@ -38,6 +38,9 @@ class BoundedMemoryCache(SimpleMemoryCache):  # type: ignore[misc]
     """A `SimpleMemoryCache` whose byte values are bounded per tenant (see the module)."""
 
     def __init__(self, bounds: Bounds, **kwargs: Any) -> None:
+        # No I/O, so no timeout: aiocache would otherwise run every operation under
+        # `asyncio.wait_for`, a task and two event-loop trips per cache read on Python 3.11.
+        kwargs.setdefault("timeout", None)
         super().__init__(**kwargs)
         self.bounds = bounds
         self._tenants: dict[str, _Usage] = {}

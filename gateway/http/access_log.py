@@ -103,11 +103,15 @@ class AccessLog:
             status = status or 500
             raise
         finally:
-            _log(scope, rid, status, time.perf_counter() - started, access)
+            log_access(scope, rid, status, time.perf_counter() - started, access)
             current_request_id.reset(token)
 
 
-def _log(scope: Scope, rid: str, status: int | None, seconds: float, access: GraphQLAccess) -> None:
+def log_access(
+    scope: Scope, rid: str, status: int | None, seconds: float, access: GraphQLAccess
+) -> None:
+    """Write one request's line; `AccessLog` does for every request it sees (the response
+    cache's fast path, which answers ahead of it, writes its own)."""
     path = _printable(scope.get("path", ""))[:_MAX_PATH]
     fields: dict[str, object] = {
         "request_id": rid,
@@ -135,7 +139,9 @@ def _log(scope: Scope, rid: str, status: int | None, seconds: float, access: Gra
 
 def _printable(text: str) -> str:
     # A decoded path may hold control characters (%0A): escaped, so a line stays one line.
+    if text.isprintable():
+        return text
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
-__all__ = ["AccessLog", "GraphQLAccess", "note_graphql"]
+__all__ = ["AccessLog", "GraphQLAccess", "log_access", "note_graphql"]

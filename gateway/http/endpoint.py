@@ -40,6 +40,7 @@ from gateway.events.bus import EventBus
 from gateway.http.access_log import note_graphql
 from gateway.http.documents import Document, Documents
 from gateway.http.freshness import NO_DEMAND, FreshnessDemand
+from gateway.http.known_gets import KnownGets
 from gateway.http.negotiation import JSON
 from gateway.http.persisted import PersistedQueries
 from gateway.http.playground import playground_response, wants_playground
@@ -132,6 +133,7 @@ class GraphQLEndpoint:
         cache_policies: Sequence[CachePolicy] = (),
         schema_id: str = "",
         live: EventBus | None = None,
+        known_gets: KnownGets | None = None,
     ) -> None:
         self.schema = schema
         # What separates answers of this schema from another's in the response cache.
@@ -148,6 +150,9 @@ class GraphQLEndpoint:
         self.default_max_age = default_max_age(cache_policies)
         # The event bus subscriptions read (gateway/http/websocket.py, docs/live.md).
         self.live = live
+        # What persisted GETs resolved to, for the response cache's fast path to find again
+        # (gateway/http/cached_gets.py); None: no fast path.
+        self.known_gets = known_gets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -213,7 +218,7 @@ class GraphQLEndpoint:
         # document work and no labelled metric.
         caller = await self._authenticate(x)
         tenant = caller.tenant
-        await self._rate_limit(caller)
+        await rate_limit(self.rate_limiter, self.authenticator, caller)
         graphql_request = await read_request(x.request)
         document = await self.documents.find(
             tenant.id, graphql_request, trusted_only=caller.trusted_only
@@ -224,35 +229,25 @@ class GraphQLEndpoint:
         bypass = trace or x.report_cost or x.freshness.live
         lookup = await self._look_up(x.request, caller, document, bypass)
         if lookup.hit is not None:
+            self._remember(x, graphql_request, document)
             return await self._from_cache(x, tenant, document, lookup.hit)
         executed = await self._execute(x, tenant, graphql_request, document, lookup.generations)
-        return await self._respond(x, executed, trace, lookup)
+        response, stored = await self._respond(x, executed, trace, lookup)
+        if stored:
+            self._remember(x, graphql_request, document)
+        return response
+
+    def _remember(self, x: _Exchange, graphql_request: GraphQLRequest, document: Document) -> None:
+        """A persisted GET whose answer is in the response cache: the fast path may answer
+        its query string from now on."""
+        if self.known_gets is not None and x.request.method == "GET" and x.tenant is not None:
+            query_string = x.request.scope["query_string"]
+            self.known_gets.remember(x.tenant.id, query_string, graphql_request, document)
 
     async def _authenticate(self, x: _Exchange) -> Caller:
         x.caller = await authenticate(self.authenticator, x.request.headers.get("authorization"))
         x.tenant = x.caller.tenant
         return x.caller
-
-    async def _rate_limit(self, caller: Caller) -> None:
-        if self.rate_limiter is None:
-            return
-        # The user's own share first: a request it refuses spends none of the tenant's, so
-        # one user over its limit cannot starve the others. Tokens without a `sub` share one.
-        if caller.via == "jwt":
-            auth = self.authenticator.settings
-            wait = await self.rate_limiter.acquire_subject(
-                caller.tenant,
-                caller.subject or "",
-                auth.subject_requests_per_second,
-                auth.subject_burst,
-            )
-            if wait is not None:
-                message = "Too many requests for this user; retry after the Retry-After seconds"
-                raise Rejection(429, "RATE_LIMITED", message, retry_after(wait))
-        wait = await self.rate_limiter.acquire(caller.tenant)
-        if wait is not None:
-            message = "Too many requests for this tenant; retry after the Retry-After seconds"
-            raise Rejection(429, "RATE_LIMITED", message, retry_after(wait))
 
     def _traced(self, request: Request, tenant: Tenant) -> bool:
         """`X-Gateway-Trace: upstream`, honoured in development or for a tenant allowed it."""
@@ -289,7 +284,7 @@ class GraphQLEndpoint:
         await self.documents.register(tenant.id, document)
         headers = {"X-Request-Id": x.id, "X-Response-Cache": "hit"}
         response = Response(hit.body, media_type=x.media_type, headers=headers)
-        return cache_headers(x.request, response, hit.max_age, failed=False)
+        return cache_headers(x.request, response, hit.max_age, failed=False, etag=hit.etag)
 
     async def _execute(
         self,
@@ -336,7 +331,8 @@ class GraphQLEndpoint:
 
     async def _respond(
         self, x: _Exchange, executed: _Executed, trace: bool, lookup: Lookup
-    ) -> Response:
+    ) -> tuple[Response, bool]:
+        """The answer, and whether it went into the response cache."""
         partial_errors, ledger = executed.context.partial_errors, executed.ledger
         response = result_response(
             executed.result,
@@ -349,15 +345,41 @@ class GraphQLEndpoint:
             freshness=x.freshness.shown,
         )
         fresh_for = self.default_max_age if ledger.freshness is None else ledger.freshness
-        if executed.clean and lookup.key is not None and self.response_cache is not None:
-            await self.response_cache.put(lookup.key, bytes(response.body), fresh_for)
+        stored, cache = False, self.response_cache
+        if executed.clean and lookup.key is not None and cache is not None:
+            stored = await cache.put(lookup.key, bytes(response.body), fresh_for)
         # Ages shown are true when sent: a client keeping the answer must ask again.
         max_age = 0 if x.freshness.shown else int(fresh_for)
-        return cache_headers(x.request, response, max_age, failed=not executed.clean)
+        return cache_headers(x.request, response, max_age, failed=not executed.clean), stored
 
     def _label(self, tenant: Tenant, document: Document) -> str:
         # Admitted to the tenant's label budget only once the operation has run.
         return self.labels.label(tenant.id, document.operation, trusted=document.trusted)
+
+
+async def rate_limit(
+    limiter: TenantRateLimiter | None, authenticator: Authenticator, caller: Caller
+) -> None:
+    """Spend one request of the caller's budgets, or raise the 429."""
+    if limiter is None:
+        return
+    # The user's own share first: a request it refuses spends none of the tenant's, so
+    # one user over its limit cannot starve the others. Tokens without a `sub` share one.
+    if caller.via == "jwt":
+        auth = authenticator.settings
+        wait = await limiter.acquire_subject(
+            caller.tenant,
+            caller.subject or "",
+            auth.subject_requests_per_second,
+            auth.subject_burst,
+        )
+        if wait is not None:
+            message = "Too many requests for this user; retry after the Retry-After seconds"
+            raise Rejection(429, "RATE_LIMITED", message, retry_after(wait))
+    wait = await limiter.acquire(caller.tenant)
+    if wait is not None:
+        message = "Too many requests for this tenant; retry after the Retry-After seconds"
+        raise Rejection(429, "RATE_LIMITED", message, retry_after(wait))
 
 
 async def authenticate(authenticator: Authenticator, authorization: str | None) -> Caller:
@@ -376,4 +398,4 @@ async def authenticate(authenticator: Authenticator, authorization: str | None) 
         raise Rejection(401, exc.code, exc.message, headers) from None
 
 
-__all__ = ["GraphQLEndpoint", "authenticate"]
+__all__ = ["GraphQLEndpoint", "authenticate", "rate_limit"]

@@ -15,7 +15,6 @@ Usage: `response = result_response(result, context.partial_errors, ledger, ...)`
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +25,7 @@ from strawberry.types import ExecutionResult
 
 from gateway.context import PartialError
 from gateway.http.errors import format_error, format_partial
+from gateway.http.response_cache import etag_of
 from gateway.ledger import UpstreamLedger
 
 # Request errors from reading the document itself; every other request error (validation,
@@ -93,11 +93,14 @@ def is_request_error(result: ExecutionResult) -> bool:
 VARY = "Accept, Authorization"
 
 
-def cache_headers(request: Request, response: Response, max_age: int, *, failed: bool) -> Response:
+def cache_headers(
+    request: Request, response: Response, max_age: int, *, failed: bool, etag: str | None = None
+) -> Response:
     """Cache headers for a GET: `private` (data is per tenant), as fresh as the least fresh
     upstream answer used, `no-store` when anything failed; an ETag and 304 on a match. `Vary`
     names what else the answer depends on: the caller (Authorization) and the media type
-    (Accept), so no cache, the browser's included, hands one caller's answer to another."""
+    (Accept), so no cache, the browser's included, hands one caller's answer to another.
+    `etag`: the body's, when known (a stored answer's), else computed here."""
     if request.method != "GET":
         return response
     response.headers["Vary"] = VARY
@@ -105,9 +108,9 @@ def cache_headers(request: Request, response: Response, max_age: int, *, failed:
         response.headers["Cache-Control"] = "private, no-store"
         return response
     response.headers["Cache-Control"] = f"private, max-age={max_age}"
-    etag = '"' + hashlib.sha256(response.body).hexdigest()[:32] + '"'
+    etag = etag or etag_of(bytes(response.body))
     response.headers["ETag"] = etag
-    if etag in _etags(request.headers.get("if-none-match")):
+    if etag_matches(etag, request.headers.get("if-none-match")):
         return Response(
             status_code=304,
             headers={
@@ -125,15 +128,17 @@ def request_error_status(errors: list[dict[str, Any]]) -> int:
     return 400 if codes & _UNPARSABLE else 422
 
 
-def _etags(header: str | None) -> set[str]:
-    if not header:
-        return set()
-    return {t.strip().removeprefix("W/") for t in header.split(",")}
+def etag_matches(etag: str, if_none_match: str | None) -> bool:
+    """Whether `If-None-Match` names `etag` (weakly: a `W/` tag matches its strong twin)."""
+    if not if_none_match:
+        return False
+    return etag in {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
 
 
 __all__ = [
     "cache_headers",
     "cost_report",
+    "etag_matches",
     "is_request_error",
     "request_error_status",
     "result_response",

@@ -29,6 +29,8 @@ from gateway.domain.provider import Provider
 from gateway.settings.model import CacheSettings
 from gateway.tenants import Tenant
 
+# Tenants and account views whose key figures are kept (views are bounded per tenant too).
+_MAX_TENANT_OBJECTS = 4096
 # An answer fresh for less than this is not worth storing.
 MIN_TTL_SECONDS = 1.0
 # What a tenant may hold when the caller gives no bounds (the settings' defaults).
@@ -53,6 +55,8 @@ class CachedResponse:
     expires_at: float
     # The seconds it stays fresh, from when it was read.
     max_age: int
+    # The body's ETag, computed once when it was stored.
+    etag: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,9 @@ class ResponseCache:
         self.store = store
         self.clock = clock
         self.entries = bounded_store(store, bounds)
+        self._accounts: dict[
+            int, tuple[Tenant, tuple[list[Account], list[str], list[list[str]]]]
+        ] = {}
 
     async def lookup(
         self,
@@ -109,13 +116,10 @@ class ResponseCache:
         served schema's field rules, so a reload that scopes a field retires older answers."""
         if values is None:
             return None, {}
-        accounts = sorted(
-            (Account(tenant.id, s.provider, s.account) for s in tenant.sources),
-            key=lambda a: (a.provider.value, a.id),
-        )
-        generations = await self.store.multi_get_numbers([generation_key(a) for a in accounts])
+        accounts, generation_keys, view_accounts = self._accounts_of(tenant)
+        generations = await self.store.multi_get_numbers(generation_keys)
         try:
-            view = [[[a.provider.value, a.id] for a in accounts], _sorted(scopes), schema]
+            view = [view_accounts, _sorted(scopes), schema]
             material = orjson.dumps(
                 [query, operation, values, generations, view], option=orjson.OPT_SORT_KEYS
             )
@@ -127,25 +131,58 @@ class ResponseCache:
         read = {(a.tenant, a.provider, a.id): g for a, g in zip(accounts, generations, strict=True)}
         return f"{VERSION}:{tenant.id}:response:{digest}", read
 
+    def _accounts_of(self, tenant: Tenant) -> tuple[list[Account], list[str], list[list[str]]]:
+        """The tenant's (or view's) accounts in key order, their generation keys and how the
+        key names them: worked out once per tenant object, not on every lookup."""
+        known = self._accounts.get(id(tenant))
+        if known is not None and known[0] is tenant:
+            return known[1]
+        accounts = sorted(
+            (Account(tenant.id, s.provider, s.account) for s in tenant.sources),
+            key=lambda a: (a.provider.value, a.id),
+        )
+        worked_out = (
+            accounts,
+            [generation_key(a) for a in accounts],
+            [[a.provider.value, a.id] for a in accounts],
+        )
+        if len(self._accounts) >= _MAX_TENANT_OBJECTS:
+            self._accounts.clear()  # tenants and views are few and long-lived: rarely reached
+        # The tenant is held with its figures, so its id cannot be reused while they are kept.
+        self._accounts[id(tenant)] = (tenant, worked_out)
+        return worked_out
+
     async def get(self, key: str) -> CachedResponse | None:
         raw = await self.entries.get(namespace_of(key), key)
         if raw is None:
             return None
         header, _, body = raw.partition(b"\n")
+        expiry, _, tag = header.partition(b" ")
         try:
-            expires_at = float(header)
+            expires_at = float(expiry)
         except ValueError:
             return None
         now = self.clock()
         if expires_at <= now:
             return None
-        return CachedResponse(body, expires_at, int(expires_at - now))
+        # An entry another version stored without its tag gets one now.
+        etag = tag.decode() if tag else etag_of(body)
+        return CachedResponse(body, expires_at, int(expires_at - now), etag)
 
-    async def put(self, key: str, body: bytes, ttl: float) -> None:
+    async def put(self, key: str, body: bytes, ttl: float) -> bool:
+        """Store an answer; False when it is too short-lived to be worth it."""
         if ttl < MIN_TTL_SECONDS:
-            return
+            return False
         expires_at = self.clock() + ttl
-        await self.entries.set(namespace_of(key), key, f"{expires_at!r}\n".encode() + body, ttl)
+        # The ETag goes in with the body: every hit then writes it without hashing the body.
+        header = f"{expires_at!r} {etag_of(body)}\n".encode()
+        await self.entries.set(namespace_of(key), key, header + body, ttl)
+        return True
+
+
+def etag_of(body: bytes) -> str:
+    """A strong ETag for a GET answer's bytes."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def _sorted(scopes: frozenset[str] | None) -> list[str] | None:
@@ -161,4 +198,5 @@ __all__ = [
     "Lookup",
     "ResponseCache",
     "default_max_age",
+    "etag_of",
 ]

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -154,6 +155,9 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        # Each labelled child, looked up once: `labels()` validates and locks on every call.
+        # As bounded as the labels themselves (operation labels have a budget).
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self._breaker_states: Callable[[], dict[Provider, list[str]]] = dict
         self._providers: Sequence[Provider] = ()
         self._worker: WorkerProcess | None = None
@@ -169,6 +173,14 @@ class Metrics:
             GCCollector(registry=r)
             self._exposed = r
 
+    def labelled(self, metric: Counter | Histogram, *values: str) -> Any:
+        """`metric.labels(*values)`, kept for the next time."""
+        key = (id(metric), values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
+
     def watch_breakers(
         self, states: Callable[[], dict[Provider, list[str]]], providers: Sequence[Provider]
     ) -> None:
@@ -181,8 +193,8 @@ class Metrics:
         self, label: str, status: int, seconds: float, ledger: UpstreamLedger | None
     ) -> None:
         """Count one request; `label` comes from `OperationLabels` (or is `REJECTED`)."""
-        self.requests.labels(label, str(status)).inc()
-        self.request_seconds.labels(label).observe(seconds)
+        self.labelled(self.requests, label, str(status)).inc()
+        self.labelled(self.request_seconds, label).observe(seconds)
         if ledger is None:
             return
         for provider, code, took in ledger.attempts:

@@ -203,6 +203,9 @@ class CacheSettings(WithProviderTables):
 
     # Whole clean responses, served without executing the query (gateway/http/response_cache.py).
     responses: bool = True
+    # Hits of persisted GETs answered ahead of routing, with no GraphQL work at all
+    # (gateway/http/cached_gets.py); off: every request takes the full pipeline.
+    response_fast_path: bool = True
     lock_lease_seconds: float = Field(default=2.0, gt=0)
     # Without `url`, the memory backend holds at most this much per tenant (upstream answers,
     # webhook receipts), least recently used out first. Per tenant, so a process holds up to

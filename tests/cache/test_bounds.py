@@ -107,8 +107,9 @@ async def test_one_tenants_traffic_never_evicts_anothers(cache_url: str | None) 
 async def test_the_byte_limit_evicts_and_refuses_an_oversized_answer(
     cache_url: str | None,
 ) -> None:
-    # Each answer to listing(10) is about 480 bytes: two fit in 1 KiB, a third does not.
-    settings = bounded(cache_url, response_max_bytes_per_tenant=1024)
+    # Each answer to listing(10) is about 480 bytes, stored with its expiry and ETag (about 55
+    # more): two fit in 1,152 bytes, a third does not.
+    settings = bounded(cache_url, response_max_bytes_per_tenant=1152)
     async with gateway_client(settings) as gateway:
         queries = [listing(10, pad) for pad in range(3)]
         for q in queries:
