@@ -125,7 +125,7 @@ def _edges(
         positions[stream_of(taken)] = taken.after
         if index >= cut:
             cursor = encode_cursor(Cursor(fingerprint, dict(positions)), key)
-            edges.append(Edge(taken.customer, cursor))
+            edges.append(Edge(taken.customer, cursor, taken.freshness))
     return tuple(edges)
 
 

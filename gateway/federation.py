@@ -34,6 +34,7 @@ from gateway.cursor import (
 )
 from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
+from gateway.domain.freshness import Freshness
 from gateway.errors import (
     FilterScanLimit,
     GatewayError,
@@ -52,6 +53,8 @@ DEFAULT_MAX_SCAN_PAGES = LimitSettings().max_filter_scan_pages
 class Edge:
     customer: Customer
     cursor: str
+    # How fresh this read of the customer is; None: as `customer.freshness` says.
+    freshness: Freshness | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +129,8 @@ async def list_customers(
     edges = []
     for taken in shown:
         positions[stream_of(taken)] = taken.after
-        edges.append(Edge(taken.customer, encode_cursor(Cursor(fingerprint, dict(positions)), key)))
+        cursor = encode_cursor(Cursor(fingerprint, dict(positions)), key)
+        edges.append(Edge(taken.customer, cursor, taken.freshness))
         errors.extend(taken.unreadable)
     end_cursor = edges[-1].cursor if edges else after
     resumed = _resume_stopped(stopped, candidates, shown, positions, rank)

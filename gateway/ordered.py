@@ -38,7 +38,7 @@ from gateway.federation import (
 )
 from gateway.order_cursor import Place, decode_place, encode_place
 from gateway.providers.base import CustomerSource
-from gateway.scan import EVERY, scan_from_start
+from gateway.scan import EVERY, Taken, scan_from_start
 
 
 async def list_customers_ordered(
@@ -74,9 +74,9 @@ async def list_customers_ordered(
             start_cursor=cursor,
             has_previous_page=cursor is not None,
         )
-    customers, unreadable = read
+    taken, unreadable = read
     sort_key = cmp_to_key(partial(_compare, order, rank))
-    placed = sorted(((place_of(order, c), c) for c in customers), key=lambda p: sort_key(p[0]))
+    placed = sorted(((place_of(order, t.customer), t) for t in taken), key=lambda p: sort_key(p[0]))
     keys = [sort_key(p) for p, _ in placed]
     if backward:
         end = len(placed) if mark is None else bisect_left(keys, sort_key(mark))
@@ -84,7 +84,10 @@ async def list_customers_ordered(
     else:
         begin = 0 if mark is None else bisect_right(keys, sort_key(mark))
         end = min(begin + size, len(placed))
-    edges = tuple(Edge(c, encode_place(fingerprint, p, key)) for p, c in placed[begin:end])
+    edges = tuple(
+        Edge(t.customer, encode_place(fingerprint, p, key), t.freshness)
+        for p, t in placed[begin:end]
+    )
     return FederatedPage(
         edges=edges,
         has_next_page=end < len(placed),
@@ -111,21 +114,21 @@ def place_of(order: CustomerOrder, customer: Customer) -> Place:
 
 async def _read_all(
     sources: list[CustomerSource], filter: CustomerFilter, max_pages: int
-) -> tuple[list[Customer], list[GatewayError]] | UpstreamError:
+) -> tuple[list[Taken], list[GatewayError]] | UpstreamError:
     """Every matching customer of every stream, and the records that could not be read; or
     the first provider failure."""
     live = [s for s in sources if s.can_match(filter)]
     reads = await scan_from_start([(s, EVERY) for s in live], filter, max_pages, OrderScanLimit)
     if isinstance(reads, tuple):
         return reads[0]
-    customers: list[Customer] = []
+    every: list[Taken] = []
     unreadable: list[GatewayError] = []
     for read in reads:
         for taken in read.taken:
             unreadable.extend(taken.unreadable)
-            customers.append(taken.customer)
+            every.append(taken)
         unreadable.extend(read.unreadable)
-    return customers, unreadable
+    return every, unreadable
 
 
 def _compare(order: CustomerOrder, rank: dict[StreamKey, int], a: Place, b: Place) -> int:

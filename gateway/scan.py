@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from gateway.cursor import START, StreamPosition, is_carriable_token
 from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
+from gateway.domain.freshness import Freshness
 from gateway.errors import RecordUnreadable, StreamScanLimit, UpstreamBadResponse, UpstreamError
 from gateway.providers.base import CustomerSource
 
@@ -29,6 +30,8 @@ class Taken:
     # Records the gateway could not read between the previous customer read and this one:
     # reported with this customer, so a listing reports each one once, where it would be.
     unreadable: tuple[RecordUnreadable, ...] = ()
+    # How fresh the read of its page was (`Page.freshness`).
+    freshness: Freshness | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,7 @@ async def scan(
             else:
                 # Point past a finished page, so resuming never re-reads it.
                 after = StreamPosition(page.next_token, 0, yielded, page.next_token is None)
-            taken.append(Taken(customer, after, tuple(passed)))
+            taken.append(Taken(customer, after, tuple(passed), page.freshness))
             passed.clear()
             if len(taken) == count:
                 return Scan(tuple(taken), None)

@@ -175,7 +175,7 @@ class Query:
         info.context.partial_errors.extend(PartialError(e, path) for e in page.errors)
         return CustomerConnection(
             edges=[
-                CustomerEdge(cursor=e.cursor, node=customer_from_domain(e.customer))
+                CustomerEdge(cursor=e.cursor, node=customer_from_domain(e.customer, e.freshness))
                 for e in page.edges
             ],
             page_info=PageInfo(

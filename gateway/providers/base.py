@@ -20,6 +20,7 @@ from gateway.cache.upstream import UpstreamCache
 from gateway.domain.change import ChangeKind
 from gateway.domain.customer import Customer
 from gateway.domain.filter import CustomerFilter
+from gateway.domain.freshness import Freshness
 from gateway.domain.provider import Provider
 from gateway.errors import GatewayError, RecordUnreadable
 from gateway.providers.transport import RetryAfterReader, retry_after_seconds
@@ -38,6 +39,9 @@ class Page:
 
     `unreadable` holds the records of the page the gateway could not read, each with the
     number of `items` before it, so a listing reports each one once, where it would have been.
+    `freshness` is how fresh this read of the page is: its items are shared by every read of
+    the same cached bytes, so they do not carry it (a page of 100 copied on every read cost
+    more than the rest of a request); a listing hands it on beside each customer it shows.
     """
 
     items: tuple[Customer, ...]
@@ -46,6 +50,7 @@ class Page:
     unreadable: tuple[tuple[int, RecordUnreadable], ...] = ()
     # How many customers the query sent matches in all, when the provider says (totalCount).
     total: int | None = None
+    freshness: Freshness | None = None
 
 
 class CustomerSource(Protocol):

@@ -4,9 +4,11 @@ A client says what differs: its URLs and headers, which statuses mean something 
 endpoint (a 404 on a get is "no such customer"), and how a body maps to customers. The
 transport below has already retried what could be retried.
 
-Parsed answers are shared by every read of the same bytes, so the customers a read returns
-are stamped afterwards (`stamped`, `stamped_page`) with the freshness of the entry that read
-got (docs/freshness.md).
+Parsed answers are shared by every read of the same bytes, so what a read returns is stamped
+afterwards with the freshness of the entry that read got (docs/freshness.md): a customer read
+by id is copied with it (`stamped`); a page carries it beside its shared items
+(`stamped_page`), since copying every item of every page read cost more than the rest of a
+request.
 """
 
 from __future__ import annotations
@@ -198,8 +200,8 @@ def stamped(customer: Customer, entry: Entry) -> Customer:
 
 
 def stamped_page(page: Page, entry: Entry) -> Page:
-    """`page`'s customers stamped as read from `entry` (see `stamped`)."""
-    return dataclasses.replace(page, items=tuple(stamped(c, entry) for c in page.items))
+    """`page` as read from `entry`: its `freshness` is the entry's; its items are untouched."""
+    return Page(page.items, page.next_token, page.unreadable, page.total, entry.freshness)
 
 
 def settle(results: Sequence[T | BaseException]) -> list[T | GatewayError]:

@@ -16,6 +16,7 @@ from strawberry.types import Info
 
 from gateway.context import Context, PartialError
 from gateway.domain import customer as domain
+from gateway.domain.freshness import Freshness as DomainFreshness
 from gateway.ids import encode_id
 from resolvers.reads import EVERYTHING, READS
 from resolvers.types.enums import CustomerStatus, CustomerType, LinkEvidence, Provider
@@ -199,8 +200,15 @@ def register_customer_types(types: Iterable[type[ProviderCustomerType]]) -> None
         _BY_DETAILS[t.details] = t.from_domain
 
 
-def customer_from_domain(c: domain.Customer) -> CustomerInterface:
-    return _BY_DETAILS[type(c.details)](c)
+def customer_from_domain(
+    c: domain.Customer, freshness: DomainFreshness | None = None
+) -> CustomerInterface:
+    """The provider's GraphQL type for `c`; `freshness`: this read's, when a listing carried
+    it beside the customer (`Edge.freshness`) rather than in it."""
+    customer = _BY_DETAILS[type(c.details)](c)
+    if freshness is not None:
+        customer.freshness = Freshness.from_domain(freshness)
+    return customer
 
 
 __all__ = [

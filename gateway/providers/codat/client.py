@@ -57,8 +57,7 @@ class CodatSource(ProviderClient):
         listed = self._read_page(entry)
         more = listed.has_next and (listed.items or listed.unreadable)
         next_token = str(page + 1) if more else None
-        items = tuple(stamped(c, entry) for c in listed.items)
-        return Page(items, next_token, listed.unreadable, total=listed.total)
+        return Page(listed.items, next_token, listed.unreadable, listed.total, entry.freshness)
 
     def _page(self, raw: bytes) -> _Listed:
         body = self._parse(CodatCustomerList, self._json(raw))
