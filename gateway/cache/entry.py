@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeGuard
@@ -65,15 +66,56 @@ class Entry:
     def decode(cls, raw: bytes | None) -> Entry | None:
         if raw is None:
             return None
+        known = _RECENT.get(raw)
+        if known is not None:
+            return known
         header, _, body = raw.partition(b"\n")
         try:
             status, stored_at, *written_by = header.decode().split(" ")
             origin = Origin(written_by[0]) if written_by else Origin.UPSTREAM
             if len(written_by) > 1:
                 return None
-            return cls(int(status), body, float(stored_at), origin)
+            entry = cls(int(status), body, float(stored_at), origin)
         except ValueError:
             return None
+        _RECENT.keep(raw, entry)
+        return entry
+
+
+class _RecentEntries:
+    """Entries decoded from stored bytes, by those bytes, least recently used out first.
+
+    Every read of a cached page decoded it again: the body (up to ~170 KB) copied out from
+    behind its header, then hashed and compared in full by the parsed-answer memo
+    (gateway/cache/decoded.py), since a new bytes object has no cached hash. Kept here, the
+    same stored bytes give the same entry and the same body object, so the memo finds its
+    parse at once. The memory backend hands back the very object it holds (its hash is
+    cached: a hit is O(1)); bytes from Redis are hashed once per read, as before, never
+    copied. Bounded by count and by the stored bytes held.
+    """
+
+    def __init__(self, size: int, max_bytes: int) -> None:
+        self.size, self.max_bytes, self.bytes = size, max_bytes, 0
+        self._entries: OrderedDict[bytes, Entry] = OrderedDict()
+
+    def get(self, raw: bytes) -> Entry | None:
+        entry = self._entries.get(raw)
+        if entry is not None:
+            self._entries.move_to_end(raw)
+        return entry
+
+    def keep(self, raw: bytes, entry: Entry) -> None:
+        if len(raw) > self.max_bytes or raw in self._entries:
+            return
+        self._entries[raw] = entry
+        self.bytes += len(raw)
+        while len(self._entries) > self.size or self.bytes > self.max_bytes:
+            evicted, _ = self._entries.popitem(last=False)
+            self.bytes -= len(evicted)
+
+
+# About as many pages as the parsed-answer memo keeps (gateway/cache/decoded.py).
+_RECENT = _RecentEntries(size=512, max_bytes=16 * 1024 * 1024)
 
 
 Fetch = Callable[[], Awaitable[Entry]]

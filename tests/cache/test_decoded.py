@@ -49,3 +49,21 @@ def test_a_read_entry_survives_and_an_oversized_body_is_not_kept() -> None:
     decoded.get(b"e" * 101, "k", parse)
     assert calls == 6
     assert decoded.body_bytes <= 100
+
+
+def test_a_stored_entry_read_again_is_not_copied_again() -> None:
+    """Reading the same stored bytes gives the same entry, body and all: a page of ~170 KB is
+    neither copied out of its header nor hashed again for the parsed-answer memo on every
+    read (it was, on every request that read it)."""
+    from gateway.cache.entry import Entry, usable
+
+    raw = Entry(200, b"x" * 170_000, 5.0).encode()
+    first = usable(raw, lambda entry: None)
+    again = usable(raw, lambda entry: None)
+    assert first is not None
+    assert again is not None
+    assert again.body is first.body
+    assert (again.status, again.stored_at, len(again.body)) == (200, 5.0, 170_000)
+    # Bytes of the same value read back from Redis (another object) decode the same.
+    copy = bytes(bytearray(raw))
+    assert usable(copy, lambda entry: None) == first
