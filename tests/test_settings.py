@@ -138,3 +138,35 @@ def test_a_port_outside_tcp_is_refused(tmp_path: Path) -> None:
     config.write_text("port = 83876\n")
     with pytest.raises(ConfigError, match="port: must be less than or equal to 65535"):
         load_settings(config, {})
+
+
+def test_a_misspelt_nested_environment_variable_is_refused_with_the_valid_keys() -> None:
+    """`GATEWAY_LIMITS__MAX_PAGESIZE` used to be ignored without a word, so the limit an
+    operator meant to raise stayed where it was. A variable naming a section of ours is
+    checked like the file's keys; one without `__` may be anyone's (`${GATEWAY_KEY}`)."""
+    from gateway.settings.problems import InvalidSettings
+
+    env = {
+        "GATEWAY_LIMITS__MAX_PAGESIZE": "250",
+        "GATEWAY_CACHE__URL_": "redis://x",
+        "GATEWAY_LIMITS__LAGO__CONCURENCY": "3",
+        # Fine: settings, provider tables, and variables of the operator's own.
+        "GATEWAY_LIMITS__MAX_PAGE_SIZE": "250",
+        "GATEWAY_LIMITS__LAGO__CONCURRENCY": "3",
+        "GATEWAY_KEY": "a-secret-a-file-refers-to",
+        "GATEWAY_SOMETHING__ELSE": "not a section of ours",
+    }
+    with pytest.raises(InvalidSettings) as raised:
+        load_settings(None, env)
+    problems = {p.where: p.message for p in raised.value.problems}
+    assert set(problems) == {
+        "GATEWAY_LIMITS__MAX_PAGESIZE",
+        "GATEWAY_CACHE__URL_",
+        "GATEWAY_LIMITS__LAGO__CONCURENCY",
+    }
+    assert "max_page_size" in problems["GATEWAY_LIMITS__MAX_PAGESIZE"]
+    assert "concurrency" in problems["GATEWAY_LIMITS__LAGO__CONCURENCY"]
+    # Values never appear in a problem: they may be secrets.
+    assert "redis://x" not in str(raised.value)
+    fine = ("GATEWAY_LIMITS__MAX_PAGE_SIZE", "GATEWAY_LIMITS__LAGO__CONCURRENCY", "GATEWAY_KEY")
+    load_settings(None, {name: env[name] for name in (*fine, "GATEWAY_SOMETHING__ELSE")})

@@ -58,6 +58,7 @@ def load_settings(
     registry = registry or Registry(default_connectors())
     data = _read(path) if path is not None else {}
     problems: list[Problem] = []
+    _misspelt_variables(env, registry, problems)
     # Unknown keys first: what is inside a misspelt table is not looked at any further.
     known = without_unknown_keys(data, Settings, (), _connection_models(registry), problems)
     resolved = _resolve(known, env, (), "", _secret_keys(registry), problems)
@@ -129,6 +130,29 @@ def _read(path: Path) -> dict[str, Any]:
         # tomllib says where: "Invalid value (at line 3, column 9)".
         reason = f"not valid TOML: {exc}"
     raise InvalidSettings([Problem("", reason)], str(path))
+
+
+def _misspelt_variables(
+    env: Mapping[str, str], registry: Registry, problems: list[Problem]
+) -> None:
+    """`GATEWAY_<SECTION>__<KEY>` variables that name no setting, each refused as a misspelt
+    key of the file is, with the valid keys (pydantic-settings would ignore them without a
+    word). Only names whose first part is one of our sections: any other `GATEWAY_*` variable
+    may be the operator's own, such as one a `${VAR}` reference reads."""
+    connections = _connection_models(registry)
+    for name in sorted(env):
+        upper = name.upper()
+        if not upper.startswith("GATEWAY_") or "__" not in upper:
+            continue
+        path = upper.removeprefix("GATEWAY_").lower().split("__")
+        if path[0] not in Settings.model_fields:
+            continue
+        nested: Any = "set"
+        for part in reversed(path):
+            nested = {part: nested}
+        found: list[Problem] = []
+        without_unknown_keys(nested, Settings, (), connections, found)
+        problems.extend(Problem(name, p.message) for p in found)
 
 
 def _environment_problem(exc: SettingsError) -> Problem:
