@@ -513,3 +513,29 @@ async def test_a_jwks_server_that_never_answers_is_given_up_on(
         rejection = await rejected(verifier, idp.token(now=clock.now))
         assert (rejection.status, rejection.code) == (503, "JWKS_UNAVAILABLE")
     assert idp.fetches == 1
+
+
+@pytest.mark.parametrize(
+    "variant", ["padded-header", "padded-signature", "nested-cty", "critical-extension"]
+)
+async def test_only_compact_unpadded_unnested_tokens_are_taken(
+    idp: IdentityProvider, clock: Clock, verifier: JwtVerifier, variant: str
+) -> None:
+    """RFC 7515 §2 and §7.1: base64url without padding, one form of each token; a token
+    carrying `=` padding is another spelling of a signed one (padding is ignored by the
+    decoder), so it could be replayed past a cache or log keyed by the token. `cty: JWT`
+    announces a nested token and `crit` extensions the gateway does not implement (§4.1.11):
+    both are refused rather than half-understood."""
+    if variant.startswith("padded"):
+        header, payload, signature = idp.token(now=clock.now).split(".")
+        if variant == "padded-header":
+            header += "="
+        else:
+            signature += "=="
+        token = f"{header}.{payload}.{signature}"
+    elif variant == "nested-cty":
+        token = idp.token(headers={"cty": "JWT"}, now=clock.now)
+    else:
+        token = idp.token(headers={"crit": ["exp"], "exp": 1}, now=clock.now)
+    assert await code_of(verifier, token) == "TOKEN_MALFORMED"
+    assert idp.fetches == 0

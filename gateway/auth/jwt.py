@@ -2,8 +2,9 @@
 
 What a token must be, in the order checked (docs/auth.md):
 
-- at most MAX_TOKEN_CHARS, three base64url parts with a JSON header (before any parsing of
-  its claims and before any key is looked up);
+- at most MAX_TOKEN_CHARS, three unpadded base64url parts with a JSON header, not a nested
+  token (`cty: JWT`) nor one with `crit` extensions (before any parsing of its claims and
+  before any key is looked up);
 - `alg` RS256 or ES256, read from the header before a key is looked up: `none`, HS256 (an
   HMAC keyed with the public key) and every other algorithm are refused outright;
 - a `kid` naming a key of the JWKS (jwks.py), whose type fits the algorithm (RSA for RS256,
@@ -110,10 +111,18 @@ class JwtVerifier:
             # A JWS is base64url and dots; anything else is not one (and some of it, lone
             # surrogates, would not even encode).
             raise TokenRejected("TOKEN_MALFORMED", "the token is not a signed JWT")
+        if "=" in token:
+            # RFC 7515 §2: base64url without padding. The decoder ignores padding, so a padded
+            # copy would be a second spelling of the same signed token.
+            raise TokenRejected("TOKEN_MALFORMED", "the token is not an unpadded compact JWS")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise TokenRejected("TOKEN_MALFORMED", "the token is not a signed JWT") from None
+        if str(header.get("cty", "")).upper() == "JWT":
+            # A nested token (RFC 7519 §5.2): its claims would be the inner token's, which
+            # this verifier never opens.
+            raise TokenRejected("TOKEN_MALFORMED", "nested tokens (cty JWT) are not accepted")
         alg, kid = header.get("alg"), header.get("kid")
         if alg not in ALGORITHMS:
             raise TokenRejected(
