@@ -26,10 +26,11 @@ from gateway.providers.records import Unreadable, fresh, record_id
 from gateway.providers.upstream import Upstream
 
 PAGE_SIZE = 100
-# An index page (`index_page`): `pageSize` may reach 5000, but Codat's own PagingInfo schema
-# says 2000, so one read lists a company of up to 2000 customers (about 1 KB each, well
-# inside the response cap, `max_response_bytes`).
-INDEX_PAGE_SIZE = 2000
+# An index page (`index_page`): one read lists a company of up to this many customers.
+# `pageSize` may reach 5000 (2000 says Codat's PagingInfo schema), but a body past the
+# response cap (`max_response_bytes`, 5 MiB) is refused and counts against the breaker: this
+# leaves each record 5 KB, several times what a customer with addresses and contacts takes.
+INDEX_PAGE_SIZE = 1000
 # Codat answers 409 while the customers dataset has never been read or is still syncing.
 _NOT_SYNCED = 409
 

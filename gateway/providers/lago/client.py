@@ -17,9 +17,10 @@ from gateway.providers.lago.wire import LagoCustomer, LagoCustomerEnvelope, Lago
 from gateway.providers.upstream import Upstream
 
 PAGE_SIZE = 100
-# An index page (`index_page`): the server caps `per_page` nowhere (Kaminari without
-# `max_per_page`), so one read lists an organisation of up to this many customers; about
-# 2 KB each, well inside the response cap (`max_response_bytes`, 5 MiB by default).
+# An index page (`index_page`): one read lists an organisation of up to this many customers.
+# The server caps `per_page` nowhere (Kaminari without `max_per_page`), but a body past the
+# response cap (`max_response_bytes`, 5 MiB) is refused and counts against the breaker: this
+# leaves each record 5 KB, more than twice what a customer with taxes and integrations takes.
 INDEX_PAGE_SIZE = 1000
 # Lago addresses a customer by its external id: the provider id an unreadable record reports.
 _ID = "external_id"
