@@ -29,7 +29,7 @@ from gateway.providers.lago.client import PAGE_SIZE as LAGO_PAGE
 from gateway.providers.layer import LAYER
 from gateway.providers.layer.client import PAGE_SIZE as LAYER_PAGE
 from gateway.settings.load import tenant_settings
-from gateway.settings.model import Settings
+from gateway.settings.model import LimitSettings, Settings
 from sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT, Sandbox, tenant_config
 from sandbox.seed.custom import CustomRecords
 from sandbox.server import serve_on_loopback
@@ -46,12 +46,12 @@ PAGE = "query($n: Int) { customers(first: $n) { edges { node { id %s } } } }"
 BULK = 700
 
 
-def bulk_records(sandbox: Sandbox) -> CustomRecords:
-    """BULK more Codat and Lago customers: copies of a generated one, without evidence."""
+def bulk_records(sandbox: Sandbox, count: int = BULK) -> CustomRecords:
+    """`count` more Codat and Lago customers: copies of a generated one, without evidence."""
     codat = sandbox.data.codat_companies[DEMO_ACCOUNT.codat_company_id][-1]
     lago = sandbox.data.lago_organizations[DEMO_ACCOUNT.lago_api_key][-1]
     records: dict[str, list[dict[str, Any]]] = {"codat": [], "lago": []}
-    for n in range(BULK):
+    for n in range(count):
         c = copy.deepcopy(codat) | {"id": f"bulk-{n:04d}", "emailAddress": None}
         records["codat"].append(c | {"taxNumber": None, "registrationNumber": None})
         x = copy.deepcopy(lago) | {"lago_id": f"00000000-0000-4000-8000-{n:012d}"}
@@ -111,6 +111,23 @@ async def test_sameas_on_a_page_costs_one_read_per_provider_of_many_listing_page
     # (docs/links.md): its index is the listing's own pages, the first already read.
     assert extra["LAYER"] == math.ceil(layer / LAYER_PAGE) - 1
     assert warm == {"LAYER": 0, "CODAT": 0, "LAGO": 0}
+
+
+async def test_an_account_past_the_bound_of_index_pages_is_indexed_in_part() -> None:
+    sandbox = Sandbox(custom=bulk_records(Sandbox(), CODAT_INDEX_PAGE))
+    tenant = tenant_settings(tenant_config("links", "http://sandbox.invalid", DEMO_ACCOUNT))
+    one_page = Settings(tenants=(tenant,), limits=LimitSettings(max_filter_scan_pages=1))
+    async with gateway_client(one_page, sandbox) as gateway:
+        body = await gateway.query(PAGE % "sameAs { evidence }", {"n": 5})
+    # Each account now holds more than one index page.
+    assert sorted(
+        (e["extensions"]["code"], e["extensions"]["provider"]) for e in body["errors"]
+    ) == [
+        ("LINK_SCAN_LIMIT", "CODAT"),
+        ("LINK_SCAN_LIMIT", "LAGO"),
+        ("LINK_SCAN_LIMIT", "LAYER"),
+    ]
+    assert len(body["data"]["customers"]["edges"]) == 5
 
 
 async def test_an_account_of_one_listing_page_costs_nothing_after_the_page_read_it() -> None:
