@@ -2,11 +2,15 @@
 
 The first `sameAs` a request resolves loads the view's index: every account of the caller's
 tenant (a JWT caller's narrowed view: `Tenant.sources`) is listed from its first page, all at
-once, through the upstream cache, the same cached pages `customers` reads, up to
-`limits.max_filter_scan_pages` pages each. Every other `sameAs` of the request, however many
-customers a page holds, awaits that same load (a DataLoader with one key), so links cost one
-index build per account per request, never a read per customer. Evidence is checked on the
-indexed version of both records, so each link is seen from both of its ends.
+once, through the upstream cache, up to `limits.max_filter_scan_pages` pages each: in the
+source's own index pages when it has them (`AccountListing`: one read for a whole Codat company
+or Lago organisation, none when a cached listing page already holds it), else in the listing's
+pages `customers` reads too (Layer). Cached like any answer, the index costs no call once
+warm, until its TTL or a webhook's generation bump retires it. Every other `sameAs` of the
+request, however many customers a page holds, awaits that same load (a DataLoader with one
+key), so links never cost a read per customer. Evidence is checked on the indexed version of
+both records, so each link is seen from both of its ends. Why no provider is asked for a
+page's candidates by a filter: docs/links.md.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from gateway.domain.links import Link, LinkEvidence, LinkIndex, link_keys
 from gateway.domain.provider import Provider
 from gateway.errors import GatewayError, LinkScanLimit
 from gateway.observability.tracing import tracer
-from gateway.providers.base import CustomerSource
+from gateway.providers.base import AccountListing, CustomerSource
 from gateway.providers.client import settle
 from gateway.tenants import Tenant
 
@@ -97,11 +101,16 @@ class LinkResolver:
         return ViewIndex(LinkIndex(link_keys(c) for c in _unique(customers)), tuple(errors))
 
     async def _read(self, source: CustomerSource) -> tuple[list[Customer], LinkScanLimit | None]:
-        """The account's customers, from its first page, at most `max_pages` pages."""
+        """The account's customers, from its first page, at most `max_pages` pages: the
+        source's own index pages when it has them (one read for a whole Codat company or
+        Lago organisation), else its listing's."""
         customers: list[Customer] = []
         token: str | None = None
         for _ in range(self._max_pages):
-            page = await source.list_page(EMPTY_FILTER, token)
+            if isinstance(source, AccountListing):
+                page = await source.index_page(token)
+            else:
+                page = await source.list_page(EMPTY_FILTER, token)
             customers.extend(page.items)
             if page.next_token is None:
                 return customers, None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import httpx
 from pydantic import SecretStr
@@ -83,6 +83,18 @@ class CustomerSource(Protocol):
         self, native_ids: Sequence[str]
     ) -> dict[str, Customer | GatewayError | None]:
         """Several customers at once; a failed id carries its error, the others their data."""
+        ...
+
+
+@runtime_checkable
+class AccountListing(Protocol):
+    """A source that lists its whole account in larger pages than `list_page` takes, for an
+    account-wide index (`sameAs`, docs/links.md); a source without it is indexed through
+    `list_page`. Usage: `page = await source.index_page(page.next_token)`, from None."""
+
+    async def index_page(self, token: str | None) -> Page:
+        """Every customer of the account, unfiltered, one large page at a time; the first
+        page is taken from the cache when a `list_page` answer there already holds them all."""
         ...
 
 
@@ -181,4 +193,4 @@ class Connector(Protocol[ConnectionModelT]):
     def source(self, connection: ConnectionModelT, upstream: Upstream) -> CustomerSource: ...
 
 
-__all__ = ["Connector", "CustomerSource", "Page", "Policy", "WebhookReceiver"]
+__all__ = ["AccountListing", "Connector", "CustomerSource", "Page", "Policy", "WebhookReceiver"]

@@ -154,6 +154,15 @@ class ProviderClient:
             deadline=self._upstream.timer,
         )
 
+    async def _cached(
+        self, resource: str, params: Mapping[str, str], validate: Validate
+    ) -> Entry | None:
+        """The fresh, valid entry of a read if the cache holds one; never a provider call."""
+        (entry,) = await self._upstream.cache.lookup_many(
+            self._cache_account, resource, [params], validate=validate
+        )
+        return entry
+
     def _decoding(self, kind: str, parse: Callable[[bytes], T]) -> Callable[[Entry], T]:
         """A parse as the cache's `validate`: parsed into the shared memo under `kind`, so a
         later `decoded.get(entry.body, kind, parse)` costs no second parse."""

@@ -12,7 +12,7 @@ import orjson
 
 from gateway.cache.entry import Entry
 from gateway.domain.customer import Customer
-from gateway.domain.filter import CustomerFilter
+from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
 from gateway.errors import GatewayError, RecordUnreadable, UpstreamUnavailable
 from gateway.providers.base import Page
 from gateway.providers.client import ProviderClient, settle, stamped
@@ -26,6 +26,11 @@ from gateway.providers.records import Unreadable, fresh, record_id
 from gateway.providers.upstream import Upstream
 
 PAGE_SIZE = 100
+# An index page (`index_page`): one read lists a company of up to this many customers.
+# `pageSize` may reach 5000 (2000 says Codat's PagingInfo schema), but a body past the
+# response cap (`max_response_bytes`, 5 MiB) is refused and counts against the breaker: this
+# leaves each record 5 KB, several times what a customer with addresses and contacts takes.
+INDEX_PAGE_SIZE = 1000
 # Codat answers 409 while the customers dataset has never been read or is still syncing.
 _NOT_SYNCED = 409
 
@@ -50,10 +55,29 @@ class CodatSource(ProviderClient):
 
     async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
         page = int(token) if token else 1
+        return self._as_page(await self._list_entry(self._list_params(filter, page)), page)
+
+    async def index_page(self, token: str | None) -> Page:
+        # A filtered read (`query`) matches stored text exactly, so it would miss a tax id
+        # another provider writes differently, and a page's emails, tax ids and ids soon pass
+        # the query's 2048 characters: `sameAs` indexes the company instead.
+        if token is None:
+            first = await self._cached(
+                "customers", self._list_params(EMPTY_FILTER, 1), self._read_page
+            )
+            if first is not None and not self._read_page(first).has_next:
+                return self._as_page(first, 1)
+        page = int(token) if token else 1
+        params = {"page": str(page), "pageSize": str(INDEX_PAGE_SIZE), "orderBy": "id"}
+        return self._as_page(await self._list_entry(params), page)
+
+    def _list_params(self, filter: CustomerFilter, page: int) -> dict[str, str]:
         params = {"page": str(page), "pageSize": str(PAGE_SIZE), "orderBy": "id"}
         if self._pushdown and (query := filter_query(filter)):
             params["query"] = query
-        entry = await self._list_entry(params)
+        return params
+
+    def _as_page(self, entry: Entry, page: int) -> Page:
         listed = self._read_page(entry)
         more = listed.has_next and (listed.items or listed.unreadable)
         next_token = str(page + 1) if more else None
@@ -207,4 +231,4 @@ def _batches(ids: list[str]) -> list[list[str]]:
     return batches
 
 
-__all__ = ["PAGE_SIZE", "CodatSource"]
+__all__ = ["INDEX_PAGE_SIZE", "PAGE_SIZE", "CodatSource"]

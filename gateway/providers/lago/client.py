@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 
+from gateway.cache.entry import Entry
 from gateway.domain.customer import Customer, CustomerStatus
-from gateway.domain.filter import CustomerFilter, pushed_word
+from gateway.domain.filter import EMPTY_FILTER, CustomerFilter, pushed_word
 from gateway.errors import RecordUnreadable
 from gateway.providers.base import Page
 from gateway.providers.client import ProviderClient, drop_empty, stamped_page
@@ -16,6 +17,11 @@ from gateway.providers.lago.wire import LagoCustomer, LagoCustomerEnvelope, Lago
 from gateway.providers.upstream import Upstream
 
 PAGE_SIZE = 100
+# An index page (`index_page`): one read lists an organisation of up to this many customers.
+# The server caps `per_page` nowhere (Kaminari without `max_per_page`), but a body past the
+# response cap (`max_response_bytes`, 5 MiB) is refused and counts against the breaker: this
+# leaves each record 5 KB, more than twice what a customer with taxes and integrations takes.
+INDEX_PAGE_SIZE = 1000
 # Lago addresses a customer by its external id: the provider id an unreadable record reports.
 _ID = "external_id"
 
@@ -47,17 +53,36 @@ class LagoSource(ProviderClient):
         return filter.statuses is None or CustomerStatus.ACTIVE in filter.statuses
 
     async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
+        return await self._list(self._list_params(filter, token))
+
+    async def index_page(self, token: str | None) -> Page:
+        # Lago filters by one search term or one external id at a time, never by a page's
+        # emails, tax ids and integration ids at once: `sameAs` indexes the organisation.
+        if token is None:
+            listed = self._list_params(EMPTY_FILTER, None)
+            first = await self._cached("customers", listed, self._page_of)
+            if first is not None and (page := self._page_of(first)).next_token is None:
+                return stamped_page(page, first)
+        return await self._list({"page": token or "1", "per_page": str(INDEX_PAGE_SIZE)})
+
+    def _list_params(self, filter: CustomerFilter, token: str | None) -> dict[str, str]:
         params = {"page": token or "1", "per_page": str(PAGE_SIZE)}
         if self._pushdown:
             params |= drop_empty(
                 {"search_term": search_term(filter), "external_id": filter.external_id}
             )
+        return params
+
+    async def _list(self, params: dict[str, str]) -> Page:
         # List items lack the get-only fields, so they are not stored as gets.
-        page = self._decoding("page", self._page)
+        page = self._page_of
         entry = await self._read(
             "customers", params, lambda: self._fetch(self._customers_url, params), page
         )
         return stamped_page(page(entry), entry)
+
+    def _page_of(self, entry: Entry) -> Page:
+        return self._decoding("page", self._page)(entry)
 
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         # Lago addresses customers by external id only; the native id is the external id.
@@ -94,4 +119,4 @@ def search_term(filter: CustomerFilter) -> str | None:
     return pushed_word(text) if text else None
 
 
-__all__ = ["PAGE_SIZE", "LagoSource", "rate_limit_reset", "search_term"]
+__all__ = ["INDEX_PAGE_SIZE", "PAGE_SIZE", "LagoSource", "rate_limit_reset", "search_term"]
