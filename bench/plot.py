@@ -37,7 +37,7 @@ def plot(results: Sequence[GoalResult], path: Path, title: str) -> None:
         panel.set_xlabel("round")
         panel.set_ylabel(_axis(goal.metric))
         panel.set_title(goal.title, fontsize=9, wrap=True)
-        panel.legend(fontsize=7, loc="lower right")
+        panel.legend(fontsize=7, loc="best", framealpha=0.6)
     for panel in list(axes.flat)[len(results) :]:
         panel.set_visible(False)
     figure.suptitle(title, fontsize=10)

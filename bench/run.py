@@ -188,7 +188,7 @@ def same_bytes(what: str, gateway_body: bytes, floor_body: bytes) -> None:
 
 
 def answer(response: httpx.Response, what: str) -> bytes:
-    if response.status_code != 200 or b'"errors"' in response.content:
+    if response.status_code != 200 or "errors" in response.json():
         raise BenchError(f"{what}: {response.status_code} {response.text[:600]}")
     return response.content
 
@@ -226,6 +226,15 @@ def zero_upstream_calls(shot: Shot, what: str) -> None:
         raise BenchError(
             f"{what}: {upstream['calls']} upstream calls with a warm cache: {upstream}"
         )
+
+
+def response_cache_hits(gw: Running) -> float:
+    """The gateway's count of response-cache hits (/metrics)."""
+    text = httpx.get(gw.url.replace("/graphql", "/metrics"), timeout=30).text
+    for line in text.splitlines():
+        if line.startswith("gateway_response_cache_total") and 'result="hit"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 def providers_called(fan: Fan) -> set[str]:
@@ -266,6 +275,10 @@ def one_worker_phase(work: Path) -> Iterator[tuple[list[Case], int, Running]]:
         ):
             cached = persisted_get(gw.url, 20)
             cached.send()  # stores the answer in the response cache
+            hits = response_cache_hits(gw)
+            cached.send()
+            if response_cache_hits(gw) != hits + 1:
+                raise BenchError("the persisted GET is not served from the response cache")
             same_bytes(
                 "response-cached GET against the executed POST",
                 answer(cached.send(), "cached GET"),
@@ -274,7 +287,7 @@ def one_worker_phase(work: Path) -> Iterator[tuple[list[Case], int, Running]]:
             same_bytes(
                 "bare Starlette floor",
                 answer(cached.send(), "cached GET"),
-                Shot(static.url).send().content,
+                Shot(static.url, "GET").send().content,
             )
             for n in (20, 100, BIG):
                 floor_body = answer(page_post(strawberry.url, n).send(), f"plain Strawberry, {n}")
@@ -289,9 +302,8 @@ def one_worker_phase(work: Path) -> Iterator[tuple[list[Case], int, Running]]:
             zero_upstream_calls(persisted, "persisted document, 1000")
             fan1, fan3 = Fan(latent.url, ("LAGO",)), Fan(latent.url, None)
             fan3.send()  # Layer's token, fetched once
-            if providers_called(fan3) != {"LAYER", "CODAT", "LAGO"} or providers_called(fan1) != {
-                "LAGO"
-            }:
+            three, one = providers_called(fan3), providers_called(fan1)
+            if three != {"LAYER", "CODAT", "LAGO"} or one != {"LAGO"}:
                 raise BenchError("fan-out: the requests do not read the providers they name")
             cases = [
                 Case(CACHED, cached),
