@@ -108,7 +108,7 @@ def npm_client(package: str) -> str:
     """node's path, once tests/live holds `package`; skipped without them, failed in CI."""
     node = require("node")
     if not (LIVE / "node_modules" / package).exists():
-        message = "tests/live has no node_modules: npm ci --prefix tests/live (.ci/run does)"
+        message = f"tests/live has no {package}: npm ci --prefix tests/live (.ci/run does)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
