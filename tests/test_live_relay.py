@@ -34,8 +34,8 @@ CHANGED = "subscription { customerChanged { id provider kind } }"
 LIVE = Path(__file__).resolve().parent / "live"
 
 
-def signed_delivery(url: str) -> httpx.Response:
-    body = orjson.dumps({"id": "evt", "type": "customer.updated", "data": {"id": JOHN_ID}})
+def signed_delivery(url: str, event_type: str = "customer.updated") -> httpx.Response:
+    body = orjson.dumps({"id": "evt", "type": event_type, "data": {"id": JOHN_ID}})
     message_id, stamp = f"msg_{time.time_ns()}", int(time.time())
     return httpx.post(
         url,
@@ -68,15 +68,24 @@ async def first_change(url: str, delivered: asyncio.Event) -> tuple[dict[str, ob
                 return message["payload"]["data"]["customerChanged"], time.monotonic() - sent
 
 
+OTHER_KEY = "other-tenant-key-0123456789"
+
+
 @contextlib.contextmanager
 def two_instances(tmp_path: Path) -> Iterator[tuple[int, int]]:
-    """A standalone sandbox and two `serve` processes on one redis-server: their ports."""
+    """A standalone sandbox and two `serve` processes on one redis-server: their ports. Two
+    tenants on the sandbox's demo account: "acme", anonymous, and "other", keyed OTHER_KEY."""
     sandbox_port, one, two = free_port(), free_port(), free_port()
     sandbox = f"http://127.0.0.1:{sandbox_port}"
     with redis_server() as redis:
         config = tmp_path / "gateway.toml"
         top = f'[cache]\nurl = "{redis.url}"\n'
-        config.write_text(sandbox_config(sandbox, top=top, webhooks=True), encoding="utf-8")
+        other = sandbox_config(sandbox, tenant='api_keys = ["${OTHER_KEY}"]', webhooks=True)
+        text = sandbox_config(sandbox, top=top, webhooks=True) + other.replace(
+            'id = "acme"', 'id = "other"'
+        )
+        config.write_text(text, encoding="utf-8")
+        env = {**SANDBOX_ENV, "OTHER_KEY": OTHER_KEY}
         with (
             gateway_process(
                 ["sandbox", "--port", str(sandbox_port)], f"{sandbox}/lago/api/v1/customers"
@@ -84,15 +93,49 @@ def two_instances(tmp_path: Path) -> Iterator[tuple[int, int]]:
             gateway_process(
                 ["serve", "--config", str(config), "--port", str(one)],
                 f"http://127.0.0.1:{one}/healthz",
-                SANDBOX_ENV,
+                env,
             ),
             gateway_process(
                 ["serve", "--config", str(config), "--port", str(two)],
                 f"http://127.0.0.1:{two}/healthz",
-                SANDBOX_ENV,
+                env,
             ),
         ):
             yield one, two
+
+
+def npm_client(package: str) -> str:
+    """node's path, once tests/live holds `package`; skipped without them, failed in CI."""
+    node = require("node")
+    if not (LIVE / "node_modules" / package).exists():
+        message = f"tests/live has no {package}: npm ci --prefix tests/live (.ci/run does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return node
+
+
+def subscribed(node: str, script: str, url: str, token: str | None = None) -> subprocess.Popen[str]:
+    """A tests/live script subscribed at `url`: it has said "ready", and will print the first
+    change as one JSON line and exit."""
+    args = [node, str(LIVE / script), url, *([token] if token else [])]
+    subscriber = subprocess.Popen(  # noqa: S603 - node on our own script
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert subscriber.stdout is not None
+    ready = subscriber.stdout.readline().strip()
+    if ready != "ready":
+        subscriber.kill()
+        _, err = subscriber.communicate(timeout=10)
+        pytest.fail(f"{script} did not subscribe: {ready} {err}")
+    return subscriber
+
+
+def first_change_of(subscriber: subprocess.Popen[str]) -> dict[str, object]:
+    out, err = subscriber.communicate(timeout=30)
+    assert subscriber.returncode == 0, err
+    change: dict[str, object] = json.loads(out.strip().splitlines()[-1])["data"]["customerChanged"]
+    return change
 
 
 def test_a_webhook_to_one_instance_reaches_a_subscriber_of_another_within_a_second(
@@ -119,28 +162,47 @@ def test_a_webhook_to_one_instance_reaches_a_subscriber_of_another_within_a_seco
 def test_the_npm_graphql_ws_client_on_one_instance_hears_a_webhook_to_another(
     tmp_path: Path,
 ) -> None:
-    node = require("node")
-    client = LIVE / "node_modules" / "graphql-ws"
-    if not client.exists():
-        message = "tests/live has no node_modules: npm ci --prefix tests/live (.ci/run does)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    node = npm_client("graphql-ws")
     with two_instances(tmp_path) as (one, two):
-        subscriber = subprocess.Popen(  # noqa: S603 - node on our own script
-            [node, str(LIVE / "subscribe.mjs"), f"ws://127.0.0.1:{two}/graphql"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert subscriber.stdout is not None
-        assert subscriber.stdout.readline().strip() == "ready"
+        subscriber = subscribed(node, "subscribe.mjs", f"ws://127.0.0.1:{two}/graphql")
         sent = time.monotonic()
         delivered = signed_delivery(f"http://127.0.0.1:{one}/webhooks/layer?tenant=acme")
-        out, err = subscriber.communicate(timeout=30)
+        change = first_change_of(subscriber)
         seconds = time.monotonic() - sent
     assert delivered.status_code == 200
-    assert subscriber.returncode == 0, err
-    change = json.loads(out.strip().splitlines()[-1])["data"]["customerChanged"]
     assert change == {"id": JOHN, "provider": "LAYER", "kind": "UPDATED"}
     assert seconds < 1.0
+
+
+def test_the_npm_graphql_sse_client_on_one_instance_hears_a_webhook_to_another(
+    tmp_path: Path,
+) -> None:
+    node = npm_client("graphql-sse")
+    with two_instances(tmp_path) as (one, two):
+        url = f"http://127.0.0.1:{two}/graphql/stream"
+        subscriber = subscribed(node, "subscribe-sse.mjs", url)
+        sent = time.monotonic()
+        delivered = signed_delivery(f"http://127.0.0.1:{one}/webhooks/layer?tenant=acme")
+        change = first_change_of(subscriber)
+        seconds = time.monotonic() - sent
+    assert delivered.status_code == 200
+    assert change == {"id": JOHN, "provider": "LAYER", "kind": "UPDATED"}
+    assert seconds < 1.0
+
+
+def test_a_graphql_sse_subscriber_of_another_tenant_hears_none_of_its_changes(
+    tmp_path: Path,
+) -> None:
+    node = npm_client("graphql-sse")
+    with two_instances(tmp_path) as (one, two):
+        url = f"http://127.0.0.1:{two}/graphql/stream"
+        acme = subscribed(node, "subscribe-sse.mjs", url)
+        other = subscribed(node, "subscribe-sse.mjs", url, OTHER_KEY)
+        webhooks = f"http://127.0.0.1:{one}/webhooks/layer"
+        assert signed_delivery(f"{webhooks}?tenant=acme").status_code == 200
+        # acme's change has reached instance two (acme's subscriber there heard it) before
+        # "other" has a change of its own: were it handed acme's, that would come first.
+        assert first_change_of(acme)["kind"] == "UPDATED"
+        assert signed_delivery(f"{webhooks}?tenant=other", "customer.created").status_code == 200
+        heard = first_change_of(other)
+    assert heard == {"id": JOHN, "provider": "LAYER", "kind": "CREATED"}

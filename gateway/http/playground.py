@@ -40,6 +40,23 @@ query Customers($first: Int = 9) {
 }
 """
 KEY_HEADER_HINT = '{\n  "Authorization": "Bearer <your gateway API key>"\n}'
+# The page runs only the vendored files and its own playground.js, and talks only to this
+# origin: 'self' in connect-src covers ws:/wss: to the same host (CSP Level 3), which
+# subscriptions use. Fonts and a few icons are data: URLs inside graphiql.min.css. The one
+# style GraphiQL injects (a scroll lock behind its settings dialogs) is refused, harmlessly:
+# the page never scrolls (playground.css).
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+    )
+)
 
 
 # Vendored beside this module (graphiql/VENDOR.md); packaged with it as data files.
@@ -77,7 +94,8 @@ def playground_response(request: Request, settings: Settings, request_id: str) -
     # Pre-fill the Authorization header unless some caller may go without a key.
     needs_key = not settings.uses_sandbox and not any(t.allow_anonymous for t in settings.tenants)
     page = render_graphiql(str(request.url.path), needs_key=needs_key)
-    return HTMLResponse(page, headers={"X-Request-Id": request_id})
+    headers = {"X-Request-Id": request_id, "Content-Security-Policy": CONTENT_SECURITY_POLICY}
+    return HTMLResponse(page, headers=headers)
 
 
 def asset_directory() -> str:
@@ -86,6 +104,7 @@ def asset_directory() -> str:
 
 __all__ = [
     "ASSETS_PATH",
+    "CONTENT_SECURITY_POLICY",
     "EXAMPLE_QUERY",
     "asset_directory",
     "playground_response",
