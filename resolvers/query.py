@@ -13,6 +13,7 @@ from strawberry.types import Info
 from gateway.backward import list_customers_before
 from gateway.context import Context, PartialError
 from gateway.cursor import CursorKey
+from gateway.domain.customer import Customer
 from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
 from gateway.errors import BadUserInput
 from gateway.federation import FederatedPage, list_customers
@@ -36,11 +37,24 @@ MAX_AGE = (
 )
 
 
+async def load_customer(
+    context: Context, global_id: str, max_age: int | None = None
+) -> Customer | None:
+    """The body of `node` and `customer` (the latter checks `max_age` first), shared with
+    compiled operations (resolvers/compiled/)."""
+    # Another tenant's account, or a provider this tenant has not connected, loads as None.
+    return await context.customers_within(max_age).load(decode_id(global_id))
+
+
+async def read_customer(context: Context, id: str, max_age: int | None = None) -> Customer | None:
+    """`Query.customer`'s body: `maxAge` checked, then the customer loaded."""
+    return await load_customer(context, id, _max_age(max_age))
+
+
 async def _load(
     info: GatewayInfo, global_id: str, max_age: int | None = None
 ) -> CustomerInterface | None:
-    # Another tenant's account, or a provider this tenant has not connected, loads as None.
-    customer = await info.context.customers_within(max_age).load(decode_id(global_id))
+    customer = await load_customer(info.context, global_id, max_age)
     return customer_from_domain(customer) if customer else None
 
 
@@ -149,7 +163,8 @@ class Query:
         id: strawberry.ID,
         max_age: Annotated[int | None, strawberry.argument(description=MAX_AGE)] = None,
     ) -> CustomerInterface | None:
-        return await _load(info, id, _max_age(max_age))
+        customer = await read_customer(info.context, id, max_age)
+        return customer_from_domain(customer) if customer else None
 
     @strawberry.field(
         description="A customer by your own id. Codat keeps no external ids, so CODAT gives "
@@ -250,4 +265,4 @@ def _direction(first: int | None, after: str | None, last: int | None, before: s
     return backward
 
 
-__all__ = ["CustomersRead", "Query", "read_customers"]
+__all__ = ["CustomersRead", "Query", "load_customer", "read_customer", "read_customers"]

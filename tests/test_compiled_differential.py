@@ -20,7 +20,7 @@ import hashlib
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,11 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.domain.customer import CustomerKey
 from gateway.http.endpoint import GraphQLEndpoint
-from gateway.settings.model import PerformanceSettings, Settings
+from gateway.ids import encode_id
+from gateway.providers.lago import LAGO
+from gateway.settings.model import AuthSettings, PerformanceSettings, Settings
 from resolvers.compiled import CompiledOperations
 from resolvers.schema import build_schema
 from sandbox import DEMO_ACCOUNT, Sandbox
@@ -72,6 +75,8 @@ def compiler_of(gateway: GatewayClient) -> CompiledOperations | None:
 class Pair:
     compiled: GatewayClient
     fallback: GatewayClient
+    # Global ids of the first customers, once asked for (the hypothesis test's).
+    ids: list[str] = field(default_factory=list)
 
     @property
     def compiler(self) -> CompiledOperations:
@@ -263,6 +268,31 @@ async def test_jwt_account_views_answer_the_same() -> None:
     assert compiled >= 40
 
 
+async def test_the_cost_report_is_the_same_compiled() -> None:
+    query = "query($n: Int) { customers(first: $n) { edges { node { id } } } }"
+    async with pair() as gateways:
+        ran, response = await gateways.both(query, {"n": 4}, {"x-gateway-cost": "report"})
+    assert ran
+    cost = orjson.loads(response.content)["extensions"]["cost"]
+    assert cost["actual"]["upstreamCalls"] >= 3
+    assert cost["estimated"]["upstreamCalls"] > 0
+
+
+async def test_fields_a_scope_rule_guards_are_left_to_graphql_core() -> None:
+    rules = AuthSettings(field_scopes={"Customer.taxes": ("billing",)})
+    async with pair(Settings(auth=rules)) as gateways:
+        guarded, _ = await gateways.both("{ customers { edges { node { id taxes { rate } } } } }")
+        plain, _ = await gateways.both("{ customers { edges { node { id displayName } } } }")
+        compiled = 0
+        for query in CORPUS:
+            ran, response = await gateways.both(query, VARIABLES)
+            assert not (ran and "taxes" in query), query
+            compiled += _ran_or_refused(gateways, query, ran, response) == "compiled"
+    assert not guarded
+    assert plain
+    assert compiled >= 40
+
+
 async def test_the_response_cache_stores_the_compiled_answer() -> None:
     query = "{ customers(first: 3) { edges { node { id displayName } } } }"
     async with pair(responses=True) as gateways:
@@ -312,16 +342,16 @@ def selection(draw: Any, doc: Doc, kind: Any, depth: int) -> str:
     repeated, nested), with __typename, inline fragments and fragment spreads."""
     named = _named(kind)
     fields = [
-        (name, field)
-        for name, field in named.fields.items()
-        if not field.args and (depth > 0 or not hasattr(_named(field.type), "fields"))
+        (name, definition)
+        for name, definition in named.fields.items()
+        if not definition.args and (depth > 0 or not hasattr(_named(definition.type), "fields"))
     ]
     chosen = draw(st.lists(st.sampled_from(fields), min_size=1, max_size=8))
     parts = []
     is_customer = any(i.name == "Customer" for i in getattr(named, "interfaces", ())) or (
         named.name == "Customer"
     )
-    for name, field in chosen:
+    for name, definition in chosen:
         if (is_customer and name in NOT_COMPILED) or name in NOT_COMPILED_CONNECTION:
             if not doc.may_refuse:
                 continue
@@ -330,7 +360,7 @@ def selection(draw: Any, doc: Doc, kind: Any, depth: int) -> str:
         if draw(st.integers(0, 4)) == 0:
             doc.aliases += 1
             alias = f"a{doc.aliases}: "
-        sub = _named(field.type)
+        sub = _named(definition.type)
         inner = (
             " { " + selection(draw, doc, sub, depth - 1) + " }" if hasattr(sub, "fields") else ""
         )
@@ -363,6 +393,8 @@ FILTERS = (
 @st.composite
 def documents(draw: Any) -> tuple[str, dict[str, Any], bool, frozenset[str]]:
     doc = Doc([], may_refuse=draw(st.integers(0, 4)) == 0)
+    if draw(st.integers(0, 2)) == 0:
+        return one_customer(draw, doc)
     connection = SCHEMA.type_map["CustomerConnection"]
     assert isinstance(connection, GraphQLObjectType)
     body = selection(draw, doc, connection, 4)
@@ -382,6 +414,41 @@ def documents(draw: Any) -> tuple[str, dict[str, Any], bool, frozenset[str]]:
     variables = {"n": draw(st.sampled_from((1, 2, 5, 20)))}
     failing = draw(st.sampled_from((frozenset(), frozenset({"/codat/"}))))
     return query, variables, not doc.uses_not_compiled, failing
+
+
+# A customer id by its place among the first page's (resolved per example: `Pair.ids`), or
+# one that does not decode, or one of an account the tenant does not have.
+IDS = (0, 1, 2, 3, 4, 5, "bad", "elsewhere")
+
+
+def one_customer(draw: Any, doc: Doc) -> tuple[str, dict[str, Any], bool, frozenset[str]]:
+    """`customer(id:)` or `node(id:)`, selecting over Customer."""
+    body = selection(draw, doc, SCHEMA.type_map["Customer"], 3)
+    if draw(st.booleans()):
+        max_age = draw(st.sampled_from(("", ", maxAge: 60", ", maxAge: -1")))
+        root = f"customer(id: $id{max_age}) {{ {body} }}"
+    else:
+        root = f"node(id: $id) {{ id ... on Customer {{ {body} }} }}"
+    alias = draw(st.sampled_from(("", "one: ")))
+    query = " ".join([f"query One($id: ID!) {{ {alias}{root} }}", *doc.fragments])
+    failing = draw(st.sampled_from((frozenset(), frozenset({"/lago/"}))))
+    return query, {"id": draw(st.sampled_from(IDS))}, not doc.uses_not_compiled, failing
+
+
+async def _resolve_ids(pair: Pair, variables: dict[str, Any]) -> dict[str, Any]:
+    if "id" not in variables:
+        return variables
+    pick = variables["id"]
+    if pick == "bad":
+        return {"id": "not-a-global-id"}
+    if pick == "elsewhere":
+        return {"id": encode_id(CustomerKey(LAGO, "no-such-account", "c-1"))}
+    if not pair.ids:
+        query = "{ customers(first: 6) { edges { node { id } } } }"
+        _, response = await pair.both(query)
+        edges = orjson.loads(response.content)["data"]["customers"]["edges"]
+        pair.ids.extend(e["node"]["id"] for e in edges)
+    return {"id": pair.ids[pick]}
 
 
 @pytest.fixture(scope="module")
@@ -409,6 +476,7 @@ def test_generated_documents_answer_the_same(
 ) -> None:
     loop, gateways = hypothesis_pair
     query, variables, compilable, failing = generated
+    variables = loop.run_until_complete(_resolve_ids(gateways, variables))
     ran, response = loop.run_until_complete(gateways.both(query, variables, failing=failing))
     refused_request = "data" not in orjson.loads(response.content)
     if compilable and not refused_request:

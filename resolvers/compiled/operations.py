@@ -45,7 +45,7 @@ from resolvers.limits.analysis import DocumentAnalysis
 from resolvers.limits.cost import estimate, type_coverage
 from resolvers.limits.refusals import cost_refusal, document_refusals
 from resolvers.limits.validation import validate
-from resolvers.query import read_customers
+from resolvers.query import load_customer, read_customer, read_customers
 
 MAX_PLANS = 256
 _RULES = tuple(specified_rules)
@@ -171,7 +171,7 @@ class CompiledOperations:
                 return None
             reported = len(context.partial_errors)
             try:
-                read = await read_customers(context, (key,), **arguments)
+                read = await _read(context, value, arguments)
             except Exception as exc:  # noqa: BLE001 - reported as graphql-core reports it
                 errors.append(located_error(exc, list(value.nodes), [key]))
                 if isinstance(value.field.type, GraphQLNonNull):
@@ -185,6 +185,15 @@ class CompiledOperations:
                 del context.partial_errors[reported:]
                 return None
         return ExecutionResult(data=data, errors=errors or None, extensions=extensions)
+
+
+async def _read(context: Context, root: RootField, arguments: dict[str, Any]) -> Any:
+    """What the root field's resolver reads (resolvers/query.py), before it maps it."""
+    if root.name == "customers":
+        return await read_customers(context, (root.key,), **arguments)
+    if root.name == "customer":
+        return await read_customer(context, **arguments)
+    return await load_customer(context, arguments["id"])
 
 
 def _compile(

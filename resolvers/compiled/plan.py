@@ -57,6 +57,8 @@ Writer = Callable[[Any], Any]
 # Collecting fields with no directive in the document reads no variable.
 _NO_VARIABLES = VariableValues({}, {})
 _INT_RANGE = range(-(2**31), 2**31)
+# The root fields a plan reads (resolvers/compiled/operations.py calls their bodies).
+ROOT_FIELDS = frozenset({"customers", "customer", "node"})
 
 
 class Unrepresentable(Exception):
@@ -65,9 +67,10 @@ class Unrepresentable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RootField:
-    """`customers` at the root: its response key, its nodes, and the connection's writer."""
+    """A read at the root: its response key, its field and nodes, and its value's writer."""
 
     key: str
+    name: str
     nodes: tuple[FieldNode, ...]
     field: GraphQLField
     write: Writer
@@ -105,12 +108,12 @@ def compile_operation(
             root.append((key, root_type.name))
             continue
         field = root_type.fields[name]
-        if name != "customers" or not _compilable(field, group, root=True):
+        if name not in ROOT_FIELDS or not _compilable(field, group, root=True):
             return None
         write = writers.value(field.type, group)
         if write is None:
             return None
-        root.append((key, RootField(key, tuple(d.node for d in group), field, write)))
+        root.append((key, RootField(key, name, tuple(d.node for d in group), field, write)))
     # One read per operation: graphql-core would run several root reads concurrently, and
     # their partial errors would come in the order they finish.
     if sum(isinstance(v, RootField) for _, v in root) != 1:
@@ -165,10 +168,11 @@ class _Writers:
             get = getter(kind, name, is_customer)
             if get is None or not _compilable(field, fields):
                 return None
-            write = self.value(field.type, fields)
+            fused = _leaf_field(get, field.type)
+            write = fused or self.value(field.type, fields)
             if write is None:
                 return None
-            parts.append((key, _field(get, write)))
+            parts.append((key, fused or _field(get, write)))
         return _record(tuple(parts))
 
     def _abstract(self, kind: GraphQLAbstractType, group: FieldDetailsList) -> Writer | None:
@@ -217,6 +221,42 @@ def leaf_writer(kind: GraphQLLeafType) -> Writer:
 
         return write_enum
     return lambda v: _coerced(coerce, v)
+
+
+def _leaf_field(get: Getter, kind: GraphQLOutputType) -> Writer | None:
+    """A String, ID, Boolean or enum field as one closure (its getter, null check and
+    coercion together: the writer's most common step, so the one made cheapest)."""
+    non_null = isinstance(kind, GraphQLNonNull)
+    if isinstance(kind, GraphQLNonNull):
+        kind = kind.of_type
+    if kind is GraphQLString or kind is GraphQLID or kind is GraphQLBoolean:
+        plain = bool if kind is GraphQLBoolean else str
+        coerce = kind.coerce_output_value
+
+        def write_plain(source: Any) -> Any:
+            value = get(source)
+            if type(value) is plain:
+                return value
+            if value is None:
+                if non_null:
+                    raise Unrepresentable("null in a non-null position")
+                return None
+            return _coerced(coerce, value)
+
+        return write_plain
+    if isinstance(kind, GraphQLEnumType):
+        enum = leaf_writer(kind)
+
+        def write_enum(source: Any) -> Any:
+            value = get(source)
+            if value is None:
+                if non_null:
+                    raise Unrepresentable("null in a non-null position")
+                return None
+            return enum(value)
+
+        return write_enum
+    return None
 
 
 def _coerced(coerce: Callable[[Any], Any], value: Any) -> Any:
@@ -306,4 +346,12 @@ def _plain_selections(selection_set: SelectionSetNode) -> bool:
     return True
 
 
-__all__ = ["Plan", "RootField", "Unrepresentable", "Writer", "compile_operation", "leaf_writer"]
+__all__ = [
+    "ROOT_FIELDS",
+    "Plan",
+    "RootField",
+    "Unrepresentable",
+    "Writer",
+    "compile_operation",
+    "leaf_writer",
+]
