@@ -56,9 +56,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Headers that must agree; X-Request-Id differs by design.
 COMPARED_HEADERS = ("content-type", "cache-control", "etag", "vary")
 # Fields the compiler leaves to graphql-core (resolvers/compiled/fields.py), on any type
-# implementing Customer, and on the connection.
+# implementing Customer.
 NOT_COMPILED = frozenset({"raw", "freshness", "sameAs"})
-NOT_COMPILED_CONNECTION = frozenset({"totalCount"})
 
 
 def compiler_of(gateway: GatewayClient) -> CompiledOperations | None:
@@ -268,6 +267,23 @@ async def test_jwt_account_views_answer_the_same() -> None:
     assert compiled >= 40
 
 
+async def test_total_count_is_counted_once_compiled() -> None:
+    query = """query($p: [Provider!], $f: CustomerFilter) {
+      customers(first: 2, providers: $p, filter: $f) { n: totalCount edges { cursor } }
+    }"""
+    async with pair() as gateways:
+        known, counted = await gateways.both(query, {"p": ["LAGO", "CODAT"]})
+        unknown, refused = await gateways.both(query, {"f": {"name": "a"}})
+        twice, _ = await gateways.both("{ customers(first: 1) { a: totalCount b: totalCount } }")
+    assert known
+    assert unknown
+    assert not twice
+    assert orjson.loads(counted.content)["data"]["customers"]["n"] > 0
+    error = orjson.loads(refused.content)["errors"][0]
+    assert error["path"] == ["customers", "n"]
+    assert error["extensions"]["code"] == "TOTAL_COUNT_UNKNOWN"
+
+
 async def test_the_cost_report_is_the_same_compiled() -> None:
     query = "query($n: Int) { customers(first: $n) { edges { node { id } } } }"
     async with pair() as gateways:
@@ -329,6 +345,8 @@ class Doc:
     may_refuse: bool = False
     uses_not_compiled: bool = False
     aliases: int = 0
+    # Response keys of `totalCount`: a plan runs one count, not two concurrently.
+    counts: set[str] = field(default_factory=set)
 
 
 def _named(kind: Any) -> Any:
@@ -352,7 +370,7 @@ def selection(draw: Any, doc: Doc, kind: Any, depth: int) -> str:
         named.name == "Customer"
     )
     for name, definition in chosen:
-        if (is_customer and name in NOT_COMPILED) or name in NOT_COMPILED_CONNECTION:
+        if is_customer and name in NOT_COMPILED:
             if not doc.may_refuse:
                 continue
             doc.uses_not_compiled = True
@@ -365,6 +383,9 @@ def selection(draw: Any, doc: Doc, kind: Any, depth: int) -> str:
             " { " + selection(draw, doc, sub, depth - 1) + " }" if hasattr(sub, "fields") else ""
         )
         parts.append(alias + name + inner)
+        if name == "totalCount":
+            doc.counts.add(alias or name)
+            doc.uses_not_compiled |= len(doc.counts) > 1
     if not parts or draw(st.booleans()):
         parts.append("__typename")
     if isinstance(named, GraphQLInterfaceType) and named.name == "Customer" and depth > 0:

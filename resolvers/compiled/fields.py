@@ -8,8 +8,9 @@ from its provider type's `domain_fields` is not compiled: the document falls bac
 graphql-core. The differential test (tests/test_compiled_differential.py) selects every field
 of the schema and checks each compiled one against graphql-core's answer.
 
-Deliberately missing: `raw` (guarded by every field rule), `freshness` (computed per answer),
-`sameAs` and `totalCount` (resolvers that read more than the object).
+Deliberately missing: `raw` (guarded by every field rule), `freshness` (computed per answer)
+and `sameAs` (a resolver that reads more than the object). `totalCount` is the one resolver a
+plan runs: the runner awaits the read's count before writing.
 """
 
 from __future__ import annotations
@@ -64,10 +65,16 @@ CONNECTION_FIELDS: Mapping[str, Mapping[str, Getter]] = {
     "CustomerConnection": {
         "edges": attrgetter("page.edges"),
         "pageInfo": attrgetter("page"),
+        # Awaited by the runner (resolvers/compiled/operations.py) before the writer runs.
+        "totalCount": attrgetter("total_count"),
     },
     "CustomerEdge": _same("cursor") | {"node": attrgetter("customer")},
     "PageInfo": _same("has_next_page", "has_previous_page", "start_cursor", "end_cursor"),
 }
+
+
+# The one field with a resolver of its own that a plan runs: `CustomersRead.count`.
+COUNT = ("CustomerConnection", "totalCount")
 
 
 def getter(kind: GraphQLObjectType, field_name: str, is_customer: bool) -> Getter | None:
@@ -101,4 +108,4 @@ def _definition(thing: GraphQLObjectType | GraphQLField) -> Any:
     return (thing.extensions or {}).get("strawberry-definition")
 
 
-__all__ = ["CONNECTION_FIELDS", "CUSTOMER", "Getter", "getter"]
+__all__ = ["CONNECTION_FIELDS", "COUNT", "CUSTOMER", "Getter", "getter"]

@@ -38,6 +38,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.arguments import convert_arguments
 
 from gateway.context import Context
+from gateway.federation import FederatedPage
 from gateway.settings.model import LimitSettings
 from resolvers.compiled.plan import Plan, RootField, Unrepresentable, compile_operation
 from resolvers.limits.analyses import ANALYSES
@@ -45,7 +46,7 @@ from resolvers.limits.analysis import DocumentAnalysis
 from resolvers.limits.cost import estimate, type_coverage
 from resolvers.limits.refusals import cost_refusal, document_refusals
 from resolvers.limits.validation import validate
-from resolvers.query import load_customer, read_customer, read_customers
+from resolvers.query import CustomersRead, load_customer, read_customer, read_customers
 
 MAX_PLANS = 256
 _RULES = tuple(specified_rules)
@@ -179,12 +180,34 @@ class CompiledOperations:
                     return ExecutionResult(data=None, errors=errors, extensions=extensions)
                 data[key] = None
                 continue
+            if value.count is not None:
+                read = await _counted(read, value, errors)
             try:
                 data[key] = value.write(read)
             except Unrepresentable:
                 del context.partial_errors[reported:]
                 return None
         return ExecutionResult(data=data, errors=errors or None, extensions=extensions)
+
+
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """A `customers` read with its `totalCount` (None when counting failed)."""
+
+    page: FederatedPage
+    total_count: int | None
+
+
+async def _counted(read: CustomersRead, root: RootField, errors: list[GraphQLError]) -> _Counted:
+    """`totalCount` as its resolver gives it: an error located at the field, value null."""
+    assert root.count is not None
+    key, nodes = root.count
+    try:
+        total: int | None = await read.count()
+    except Exception as exc:  # noqa: BLE001 - reported as graphql-core reports it
+        errors.append(located_error(exc, list(nodes), [root.key, key]))
+        total = None
+    return _Counted(read.page, total)
 
 
 async def _read(context: Context, root: RootField, arguments: dict[str, Any]) -> Any:

@@ -51,7 +51,7 @@ from graphql.execution.collect_fields import (
 )
 from graphql.execution.values import VariableValues
 
-from resolvers.compiled.fields import Getter, getter
+from resolvers.compiled.fields import COUNT, Getter, getter
 
 Writer = Callable[[Any], Any]
 # Collecting fields with no directive in the document reads no variable.
@@ -74,6 +74,8 @@ class RootField:
     nodes: tuple[FieldNode, ...]
     field: GraphQLField
     write: Writer
+    # `customers { totalCount }`: its response key and nodes, when selected (once).
+    count: tuple[str, tuple[FieldNode, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +112,14 @@ def compile_operation(
         field = root_type.fields[name]
         if name not in ROOT_FIELDS or not _compilable(field, group, root=True):
             return None
+        writers.counted.clear()
         write = writers.value(field.type, group)
-        if write is None:
+        # Two counts would run concurrently on graphql-core, erring in the order they end.
+        if write is None or len(writers.counted) > 1:
             return None
-        root.append((key, RootField(key, name, tuple(d.node for d in group), field, write)))
+        count = writers.counted[0] if writers.counted else None
+        nodes = tuple(d.node for d in group)
+        root.append((key, RootField(key, name, nodes, field, write, count)))
     # One read per operation: graphql-core would run several root reads concurrently, and
     # their partial errors would come in the order they finish.
     if sum(isinstance(v, RootField) for _, v in root) != 1:
@@ -132,6 +138,8 @@ class _Writers:
         self.fragments = fragments
         self.operation = operation
         self.customer = schema.get_type("Customer")
+        # Each `totalCount` selected on the connection: its key and nodes.
+        self.counted: list[tuple[str, tuple[FieldNode, ...]]] = []
 
     def value(self, kind: GraphQLOutputType, group: FieldDetailsList) -> Writer | None:
         """A writer of one value of `kind` selected by `group`, nulls included."""
@@ -166,7 +174,14 @@ class _Writers:
                 continue
             field = kind.fields[name]
             get = getter(kind, name, is_customer)
-            if get is None or not _compilable(field, fields):
+            if (kind.name, name) == COUNT:
+                # Its resolver's value, awaited by the runner before the writer runs.
+                if _guarded(field) or any(d.node.arguments for d in fields):
+                    return None
+                self.counted.append((key, tuple(d.node for d in fields)))
+            elif not _compilable(field, fields):
+                return None
+            if get is None:
                 return None
             fused = _leaf_field(get, field.type)
             write = fused or self.value(field.type, fields)
@@ -311,7 +326,7 @@ def _compilable(field: GraphQLField, group: FieldDetailsList, *, root: bool = Fa
     """A field the plan can write: not guarded by a field rule (resolvers/scopes.py wraps its
     resolver); at the root, the read the runner makes itself; below it, a plain attribute
     (no resolver of its own) selected without arguments."""
-    if getattr(field.resolve, "__module__", None) == "resolvers.scopes":
+    if _guarded(field):
         return False
     definition = (field.extensions or {}).get("strawberry-definition")
     if definition is None:
@@ -319,6 +334,11 @@ def _compilable(field: GraphQLField, group: FieldDetailsList, *, root: bool = Fa
     if root:
         return True
     return definition.base_resolver is None and not any(d.node.arguments for d in group)
+
+
+def _guarded(field: GraphQLField) -> bool:
+    """Whether a field rule guards `field` (resolvers/scopes.py wraps its resolver)."""
+    return getattr(field.resolve, "__module__", None) == "resolvers.scopes"
 
 
 def _details_class(kind: GraphQLObjectType) -> type | None:
