@@ -49,6 +49,7 @@ from gateway.settings.model import AuthSettings, PerformanceSettings, Settings
 from resolvers.compiled import CompiledOperations
 from resolvers.schema import build_schema
 from sandbox import DEMO_ACCOUNT, Sandbox
+from sandbox.faults import parse_fault
 from tests.support import GatewayClient, gateway_client
 from tests.test_frontend_access import identity_provider, settings_for
 
@@ -239,6 +240,25 @@ async def test_a_failing_provider_gives_the_same_partial_answer() -> None:
         "LAYER",
         "CODAT",
     }
+
+
+@pytest.mark.parametrize("fault", ["lago=error:500", "codat=malformed", "layer=malformed:shape"])
+async def test_a_sandbox_fault_gives_the_same_answer(fault: str) -> None:
+    """The sandbox's own faults (`--sandbox-fault`), on both gateways' shared sandbox."""
+    documents = [
+        "{ customers(first: 5) { edges { cursor node { id provider status } } } }",
+        "{ customers(first: 3) { totalCount pageInfo { hasNextPage } } }",
+        "query($n: Int) { c: customers(first: $n) { edges { node { ...on LagoCustomer { slug } "
+        "...on CodatCustomer { codatStatus } ...on LayerCustomer { memo } } } } }",
+    ]
+    provider, injected = parse_fault(fault)
+    async with pair() as gateways:
+        gateways.compiled.sandbox.faults.set(provider, injected)
+        for query in documents:
+            ran, response = await gateways.both(query, {"n": 4})
+            assert ran, query
+            codes = [e["extensions"]["code"] for e in orjson.loads(response.content)["errors"]]
+            assert "UPSTREAM_BAD_RESPONSE" in codes or "UPSTREAM_UNAVAILABLE" in codes, codes
 
 
 async def test_a_bad_argument_is_the_same_error_compiled() -> None:
