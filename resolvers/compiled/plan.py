@@ -1,8 +1,9 @@
 """A persisted operation compiled once: what it reads, and a writer for exactly its fields.
 
 `compile_operation` turns a parsed, validated document into a `Plan`, or None when any part of
-it is beyond the compiler: a root field other than `customers` and `__typename`, a field with
-its own resolver or arguments, a field a `[auth.field_scopes]` rule guards, a directive
+it is beyond the compiler: a root field other than `customers`, `customer`, `node` and
+`__typename`, or two reads; a field with its own resolver (but one `totalCount`, which the
+runner awaits) or arguments, a field a `[auth.field_scopes]` rule guards, a directive
 (`@skip`, `@include`, `@defer`), a fragment with variables, a possible type of an abstract field
 the compiler has no fields for (resolvers/compiled/fields.py). The writers are closures over
 the schema the endpoint serves: the same field types, nullability and scalar coercion as
