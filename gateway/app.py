@@ -52,6 +52,7 @@ from gateway.resilience.gate import Gates
 from gateway.resilience.policy import Breaker, Resilience, RetryPolicy, Timer
 from gateway.settings.model import JwtSettings, ResilienceSettings, Settings
 from gateway.tenants import SharedUpstream, TenantDirectory, build_tenant
+from resolvers.compiled import CompiledOperations
 from resolvers.schema import CUSTOMER_TYPES, build_schema
 from resolvers.scopes import rules_id
 from resolvers.types.customer import ProviderCustomerType
@@ -131,6 +132,7 @@ def create_app(
         schema_id=rules_id(settings.auth.field_scopes),
         live=bus,
         known_gets=known_gets,
+        compiler=CompiledOperations() if settings.performance.compile_persisted else None,
     )
     webhooks = WebhookEndpoint(registry, directory, cache, clock, settings.webhooks, feed)
 

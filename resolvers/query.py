@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated
 
@@ -12,9 +13,10 @@ from strawberry.types import Info
 from gateway.backward import list_customers_before
 from gateway.context import Context, PartialError
 from gateway.cursor import CursorKey
+from gateway.domain.customer import Customer
 from gateway.domain.filter import EMPTY_FILTER, CustomerFilter
 from gateway.errors import BadUserInput
-from gateway.federation import list_customers
+from gateway.federation import FederatedPage, list_customers
 from gateway.ids import decode_id
 from gateway.ledger import demanding_max_age
 from gateway.loaders.external_ids import first_by_external_id
@@ -35,11 +37,24 @@ MAX_AGE = (
 )
 
 
+async def load_customer(
+    context: Context, global_id: str, max_age: int | None = None
+) -> Customer | None:
+    """The body of `node` and `customer` (the latter checks `max_age` first), shared with
+    compiled operations (resolvers/compiled/)."""
+    # Another tenant's account, or a provider this tenant has not connected, loads as None.
+    return await context.customers_within(max_age).load(decode_id(global_id))
+
+
+async def read_customer(context: Context, id: str, max_age: int | None = None) -> Customer | None:
+    """`Query.customer`'s body: `maxAge` checked, then the customer loaded."""
+    return await load_customer(context, id, _max_age(max_age))
+
+
 async def _load(
     info: GatewayInfo, global_id: str, max_age: int | None = None
 ) -> CustomerInterface | None:
-    # Another tenant's account, or a provider this tenant has not connected, loads as None.
-    customer = await info.context.customers_within(max_age).load(decode_id(global_id))
+    customer = await load_customer(info.context, global_id, max_age)
     return customer_from_domain(customer) if customer else None
 
 
@@ -53,6 +68,66 @@ async def _count(sources: list[CustomerSource], filter: CustomerFilter, max_age:
     # Resolved after `customers` returns: its maxAge must hold for the count's reads too.
     with demanding_max_age(max_age):
         return await count_customers(sources, filter)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomersRead:
+    """What `customers` read: the page, and how to count every customer it pages through."""
+
+    page: FederatedPage
+    sources: tuple[CustomerSource, ...]
+    filter: CustomerFilter
+    max_age: int | None
+
+    def count(self) -> Awaitable[int]:
+        """`totalCount`: what an ordered page counted already, else the providers' totals."""
+        if self.page.total is not None:
+            return _known(self.page.total)
+        return _count(list(self.sources), self.filter, self.max_age)
+
+
+async def read_customers(
+    context: Context,
+    path: tuple[str | int, ...],
+    *,
+    providers: list[Provider] | None = None,
+    filter: CustomerFilterInput | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    order_by: CustomerOrderInput | None = None,
+    max_age: int | None = None,
+) -> CustomersRead:
+    """The body of `Query.customers`, shared with compiled operations (resolvers/compiled/):
+    checks the arguments, reads the page and reports each failed provider at `path`."""
+    max_age = _max_age(max_age)
+    limits = context.settings.limits
+    backward = _direction(first, after, last, before)
+    asked = last if backward else first
+    size = limits.default_page_size if asked is None else asked
+    if not 0 < size <= limits.max_page_size:
+        name = "last" if backward else "first"
+        raise BadUserInput(f"{name} must be between 1 and {limits.max_page_size}")
+    sources = context.tenant.sources
+    wanted = set(providers) if providers is not None else {s.provider for s in sources}
+    chosen = tuple(s for s in sources if s.provider in wanted)
+    domain_filter = filter.to_domain() if filter else EMPTY_FILTER
+    read = list_customers_before if backward else list_customers
+    if order_by is not None:
+        read = partial(list_customers_ordered, order=order_by.to_domain(), backward=backward)
+    with demanding_max_age(max_age):
+        page = await read(
+            chosen,
+            domain_filter,
+            size,
+            before if backward else after,
+            tenant=context.tenant.id,
+            key=CursorKey.of(context.settings.cursor_key),
+            max_scan_pages=limits.max_filter_scan_pages,
+        )
+    context.partial_errors.extend(PartialError(e, path) for e in page.errors)
+    return CustomersRead(page, chosen, domain_filter, max_age)
 
 
 @strawberry.type
@@ -88,7 +163,8 @@ class Query:
         id: strawberry.ID,
         max_age: Annotated[int | None, strawberry.argument(description=MAX_AGE)] = None,
     ) -> CustomerInterface | None:
-        return await _load(info, id, _max_age(max_age))
+        customer = await read_customer(info.context, id, max_age)
+        return customer_from_domain(customer) if customer else None
 
     @strawberry.field(
         description="A customer by your own id. Codat keeps no external ids, so CODAT gives "
@@ -145,34 +221,19 @@ class Query:
         order_by: CustomerOrderInput | None = None,
         max_age: Annotated[int | None, strawberry.argument(description=MAX_AGE)] = None,
     ) -> CustomerConnection:
-        max_age = _max_age(max_age)
-        context = info.context
-        limits = context.settings.limits
-        backward = _direction(first, after, last, before)
-        asked = last if backward else first
-        size = limits.default_page_size if asked is None else asked
-        if not 0 < size <= limits.max_page_size:
-            name = "last" if backward else "first"
-            raise BadUserInput(f"{name} must be between 1 and {limits.max_page_size}")
-        sources = context.tenant.sources
-        wanted = set(providers) if providers is not None else {s.provider for s in sources}
-        chosen = [s for s in sources if s.provider in wanted]
-        domain_filter = filter.to_domain() if filter else EMPTY_FILTER
-        read = list_customers_before if backward else list_customers
-        if order_by is not None:
-            read = partial(list_customers_ordered, order=order_by.to_domain(), backward=backward)
-        with demanding_max_age(max_age):
-            page = await read(
-                chosen,
-                domain_filter,
-                size,
-                before if backward else after,
-                tenant=context.tenant.id,
-                key=CursorKey.of(context.settings.cursor_key),
-                max_scan_pages=limits.max_filter_scan_pages,
-            )
-        path = tuple(info.path.as_list())
-        info.context.partial_errors.extend(PartialError(e, path) for e in page.errors)
+        read = await read_customers(
+            info.context,
+            tuple(info.path.as_list()),
+            providers=providers,
+            filter=filter,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            order_by=order_by,
+            max_age=max_age,
+        )
+        page = read.page
         return CustomerConnection(
             edges=[
                 CustomerEdge(cursor=e.cursor, node=customer_from_domain(e.customer, e.freshness))
@@ -184,9 +245,7 @@ class Query:
                 start_cursor=page.start_cursor,
                 end_cursor=page.end_cursor,
             ),
-            count=partial(_known, page.total)
-            if page.total is not None
-            else partial(_count, chosen, domain_filter, max_age),
+            count=read.count,
         )
 
 
@@ -206,4 +265,4 @@ def _direction(first: int | None, after: str | None, last: int | None, before: s
     return backward
 
 
-__all__ = ["Query"]
+__all__ = ["CustomersRead", "Query", "load_customer", "read_customer", "read_customers"]

@@ -97,7 +97,7 @@ BAD_REPORT = [
     "limits.lagoo: no provider of that name is registered (known: codat, lago, layer)",
     "limits.max_depth: must be greater than or equal to 2",
     "limitz: unknown key 'limitz'; valid: auth, cache, cors_origins, cursor_key, drain_seconds, "
-    "graphiql, host, introspection, limits, log_format, mode, persisted, port, "
+    "graphiql, host, introspection, limits, log_format, mode, performance, persisted, port, "
     "reload_interval_seconds, resilience, tenants, tracing, webhooks",
     "mode: 'prod' is not allowed; valid: 'development' or 'production'",
     "persisted.manifest_path: /nonexistent/manifest.json does not exist",

@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import strawberry
 from starlette.requests import Request
@@ -80,6 +81,21 @@ _INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="customer-gateway", error="i
 _INTERNAL = Rejection(500, "INTERNAL_SERVER_ERROR", "Internal server error")
 
 
+class OperationCompiler(Protocol):
+    """Runs a persisted operation from a compiled plan (resolvers/compiled/), or answers None
+    when graphql-core must run it."""
+
+    async def execute(
+        self,
+        schema: strawberry.Schema,
+        schema_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        context: Context,
+    ) -> ExecutionResult | None: ...
+
+
 @dataclass
 class _Exchange:
     """One request on its way through the pipeline, and what its metrics and span learn."""
@@ -134,6 +150,7 @@ class GraphQLEndpoint:
         schema_id: str = "",
         live: EventBus | None = None,
         known_gets: KnownGets | None = None,
+        compiler: OperationCompiler | None = None,
     ) -> None:
         self.schema = schema
         # What separates answers of this schema from another's in the response cache.
@@ -153,6 +170,8 @@ class GraphQLEndpoint:
         # What persisted GETs resolved to, for the response cache's fast path to find again
         # (gateway/http/cached_gets.py); None: no fast path.
         self.known_gets = known_gets
+        # Persisted operations run from compiled plans (docs/compiled.md); None: never.
+        self.compiler = compiler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -314,6 +333,17 @@ class GraphQLEndpoint:
     async def _run_schema(
         self, method: str, graphql_request: GraphQLRequest, document: Document, context: Context
     ) -> ExecutionResult:
+        if self.compiler is not None and document.via is not None:
+            compiled = await self.compiler.execute(
+                self.schema,
+                self.schema_id,
+                document.query,
+                graphql_request.operation_name,
+                graphql_request.variables,
+                context,
+            )
+            if compiled is not None:
+                return compiled
         allowed = {OperationType.QUERY} if method == "GET" else None
         try:
             return await self.schema.execute(
@@ -398,4 +428,4 @@ async def authenticate(authenticator: Authenticator, authorization: str | None) 
         raise Rejection(401, exc.code, exc.message, headers) from None
 
 
-__all__ = ["GraphQLEndpoint", "authenticate", "rate_limit"]
+__all__ = ["GraphQLEndpoint", "OperationCompiler", "authenticate", "rate_limit"]

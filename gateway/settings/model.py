@@ -235,6 +235,14 @@ class PersistedSettings(Section):
     reload_interval_seconds: float = Field(default=1.0, gt=0)
 
 
+class PerformanceSettings(Section):
+    """How the gateway trades generality for speed (docs/compiled.md)."""
+
+    # Persisted and trusted operations the compiler handles run from a compiled plan instead
+    # of graphql-core's executor, with byte-identical answers; false: always graphql-core.
+    compile_persisted: bool = True
+
+
 class WebhookSettings(Section):
     """Provider webhook deliveries: replay protection and deduplication."""
 
@@ -299,6 +307,7 @@ class Settings(BaseSettings):
     resilience: ResilienceSettings = ResilienceSettings()
     persisted: PersistedSettings = PersistedSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    performance: PerformanceSettings = PerformanceSettings()
     auth: AuthSettings = AuthSettings()
     # Signs `customers` cursors (HMAC-SHA256), so a client cannot forge a position or replay
     # another tenant's. Instances behind one endpoint need the same key; unset, each process
@@ -392,6 +401,7 @@ __all__ = [
     "JwtSettings",
     "LimitSettings",
     "LinkEvidenceName",
+    "PerformanceSettings",
     "PersistedSettings",
     "ProviderLimits",
     "ResilienceSettings",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import ClassVar
+from operator import attrgetter
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,6 +13,26 @@ from strawberry.scalars import JSON
 from gateway.domain.customer import Customer
 from gateway.providers.codat.details import CodatDetails
 from resolvers.types.customer import CustomerInterface, common_fields
+
+# Each own field's value from the domain customer, by Python name: `from_domain` and compiled
+# operations (resolvers/compiled/) both read them.
+_VALUES: Mapping[str, Callable[[Customer], Any]] = {
+    name: attrgetter(f"details.{source}")
+    for name, source in {
+        "customer_name": "customer_name",
+        "contact_name": "contact_name",
+        "email_address": "email_address",
+        "default_currency": "default_currency",
+        "phone": "phone",
+        "codat_status": "status",
+        "is_deleted": "is_deleted",
+        "deleted_in_source": "deleted_in_source",
+        "supplemental_data": "supplemental_data",
+        "modified_date": "modified_date",
+        "source_modified_date": "source_modified_date",
+        "synced_at": "modified_date",
+    }.items()
+}
 
 
 @strawberry.type(description="A customer of a company connected to Codat.")
@@ -48,26 +70,14 @@ class CodatCustomer(CustomerInterface):
     )
 
     details: ClassVar[type] = CodatDetails
+    # Own fields as domain values, for compiled operations.
+    domain_fields: ClassVar[Mapping[str, Callable[[Customer], Any]]] = _VALUES
 
     @classmethod
     def from_domain(cls, c: Customer) -> CodatCustomer:
         details = c.details
         assert isinstance(details, CodatDetails)
-        return cls(
-            **common_fields(c),
-            customer_name=details.customer_name,
-            contact_name=details.contact_name,
-            email_address=details.email_address,
-            default_currency=details.default_currency,
-            phone=details.phone,
-            codat_status=details.status,
-            is_deleted=details.is_deleted,
-            deleted_in_source=details.deleted_in_source,
-            supplemental_data=details.supplemental_data,
-            modified_date=details.modified_date,
-            source_modified_date=details.source_modified_date,
-            synced_at=details.modified_date,
-        )
+        return cls(**common_fields(c), **{name: value(c) for name, value in _VALUES.items()})
 
 
 __all__ = ["CodatCustomer"]

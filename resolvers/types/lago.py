@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import ClassVar
+from operator import attrgetter
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -110,6 +112,45 @@ class LagoErrorDetail:
         return LagoErrorDetail(lago_id=e.lago_id, error_code=e.error_code, details=e.details)
 
 
+def _details(**sources: str) -> dict[str, Callable[[Customer], Any]]:
+    return {name: attrgetter(f"details.{source}") for name, source in sources.items()}
+
+
+# Each own field's value from the domain customer, by Python name: `from_domain` and compiled
+# operations (resolvers/compiled/) both read them.
+_VALUES = _details(
+    lago_id="lago_id",
+    sequential_id="sequential_id",
+    slug="slug",
+    billing_entity_code="billing_entity_code",
+    account_type="account_type",
+    lago_customer_type="customer_type",
+    name="name",
+    firstname="firstname",
+    lastname="lastname",
+    legal_number="legal_number",
+    lago_email="email",
+    phone="phone",
+    url="url",
+    logo_url="logo_url",
+    tax_identification_number="tax_identification_number",
+    timezone_override="timezone",
+    applicable_timezone="applicable_timezone",
+    net_payment_term="net_payment_term",
+    finalize_zero_amount_invoice="finalize_zero_amount_invoice",
+    skip_invoice_custom_sections="skip_invoice_custom_sections",
+    external_salesforce_id="external_salesforce_id",
+)
+# The nested ones, as domain values: `from_domain` converts each to its GraphQL type.
+_OBJECTS = _details(
+    billing_address="billing_address",
+    shipping_address="shipping_address",
+    billing_configuration="billing_configuration",
+    applicable_invoice_custom_sections="applicable_invoice_custom_sections",
+    error_details="error_details",
+)
+
+
 @strawberry.type(description="A customer of a Lago organisation.")
 class LagoCustomer(CustomerInterface):
     lago_id: str
@@ -146,6 +187,8 @@ class LagoCustomer(CustomerInterface):
     error_details: list[LagoErrorDetail]
 
     details: ClassVar[type] = details_.LagoDetails
+    # Own fields as domain values (nested ones unconverted), for compiled operations.
+    domain_fields: ClassVar[Mapping[str, Callable[[Customer], Any]]] = {**_VALUES, **_OBJECTS}
 
     @classmethod
     def from_domain(cls, c: Customer) -> LagoCustomer:
@@ -154,33 +197,13 @@ class LagoCustomer(CustomerInterface):
         billing = details.billing_configuration
         return cls(
             **common_fields(c),
-            lago_id=details.lago_id,
-            sequential_id=details.sequential_id,
-            slug=details.slug,
-            billing_entity_code=details.billing_entity_code,
-            account_type=details.account_type,
-            lago_customer_type=details.customer_type,
-            name=details.name,
-            firstname=details.firstname,
-            lastname=details.lastname,
-            legal_number=details.legal_number,
-            lago_email=details.email,
-            phone=details.phone,
-            url=details.url,
-            logo_url=details.logo_url,
+            **{name: value(c) for name, value in _VALUES.items()},
             billing_address=LagoAddress.from_domain(details.billing_address),
             shipping_address=(
                 LagoAddress.from_domain(details.shipping_address)
                 if details.shipping_address
                 else None
             ),
-            tax_identification_number=details.tax_identification_number,
-            timezone_override=details.timezone,
-            applicable_timezone=details.applicable_timezone,
-            net_payment_term=details.net_payment_term,
-            finalize_zero_amount_invoice=details.finalize_zero_amount_invoice,
-            skip_invoice_custom_sections=details.skip_invoice_custom_sections,
-            external_salesforce_id=details.external_salesforce_id,
             billing_configuration=BillingConfiguration.from_domain(billing) if billing else None,
             applicable_invoice_custom_sections=[
                 InvoiceCustomSection.from_domain(s)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from operator import attrgetter
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,6 +13,24 @@ from gateway.domain.customer import Customer
 from gateway.providers.layer.details import LayerDetails
 from resolvers.types.customer import CustomerInterface, common_fields
 from resolvers.types.nested import Tag
+
+# Each own field's value from the domain customer, by Python name: `from_domain` and compiled
+# operations (resolvers/compiled/) both read them.
+_VALUES: Mapping[str, Callable[[Customer], Any]] = {
+    name: attrgetter(f"details.{source}")
+    for name, source in {
+        "individual_name": "individual_name",
+        "layer_company_name": "company_name",
+        "layer_email": "email",
+        "mobile_phone": "mobile_phone",
+        "office_phone": "office_phone",
+        "address_string": "address_string",
+        "layer_status": "status",
+        "memo": "memo",
+        "layer_metadata": "metadata",
+        "object_type": "type",
+    }.items()
+}
 
 
 @strawberry.type(description="A customer of a Layer business.")
@@ -30,6 +50,11 @@ class LayerCustomer(CustomerInterface):
     object_type: str | None = strawberry.field(description="Layer's `type`, e.g. CustomerData.")
 
     details: ClassVar[type] = LayerDetails
+    # Own fields as domain values (nested ones unconverted), for compiled operations.
+    domain_fields: ClassVar[Mapping[str, Callable[[Customer], Any]]] = {
+        **_VALUES,
+        "transaction_tags": attrgetter("tags"),
+    }
 
     @classmethod
     def from_domain(cls, c: Customer) -> LayerCustomer:
@@ -37,17 +62,8 @@ class LayerCustomer(CustomerInterface):
         assert isinstance(details, LayerDetails)
         return cls(
             **common_fields(c),
-            individual_name=details.individual_name,
-            layer_company_name=details.company_name,
-            layer_email=details.email,
-            mobile_phone=details.mobile_phone,
-            office_phone=details.office_phone,
-            address_string=details.address_string,
-            layer_status=details.status,
-            memo=details.memo,
-            layer_metadata=details.metadata,
+            **{name: value(c) for name, value in _VALUES.items()},
             transaction_tags=[Tag.from_domain(t) for t in c.tags],
-            object_type=details.type,
         )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import ClassVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,6 +16,8 @@ from resolvers.types.enums import AddressType, CustomerStatus, IntegrationKind, 
 
 @strawberry.type
 class Address:
+    """Each field shows its namesake of the domain address (`raw`: `formatted`)."""
+
     type: AddressType
     line1: str | None
     line2: str | None
@@ -44,6 +48,9 @@ class Address:
         description="The provider's own type as sent (Codat: Billing, Delivery, Unknown, or "
         "one it adds later, which `type` shows as UNKNOWN); null when the type is ours.",
     )
+    # Fields showing a domain attribute of another name (every other field shows its
+    # namesake): what compiled operations (resolvers/compiled/) read.
+    domain_sources: ClassVar[Mapping[str, str]] = {"raw": "formatted"}
 
     @staticmethod
     def from_domain(a: domain.Address) -> Address:
