@@ -132,7 +132,7 @@ def create_app(
         schema_id=rules_id(settings.auth.field_scopes),
         live=bus,
         known_gets=known_gets,
-        compiler=CompiledOperations() if settings.performance.compile_persisted else None,
+        compiler=CompiledOperations() if settings.performance.compile != "off" else None,
     )
     webhooks = WebhookEndpoint(registry, directory, cache, clock, settings.webhooks, feed)
 

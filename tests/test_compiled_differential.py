@@ -1,10 +1,10 @@
 """Compiled persisted operations answer byte for byte as graphql-core does (docs/compiled.md).
 
-Two gateways over one sandbox, the same but for `performance.compile_persisted`, get the same
-persisted requests: status, body bytes, caching headers and the upstream calls made must be
-the same. Each request is also classified on the compiling gateway (its plan ran, or it went
-to graphql-core), and the classification is asserted: a document the compiler refuses is
-never silently counted as an equal answer of the compiler.
+Two gateways over one sandbox, the same but for `performance.compile` ("all" against "off"),
+get the same requests, persisted or free-form: status, body bytes, caching headers and the
+upstream calls made must be the same. Each request is also classified on the compiling
+gateway (its plan ran, or it went to graphql-core), and the classification is asserted: a
+document the compiler refuses is never silently counted as an equal answer of the compiler.
 
 The documents: (1) every query document in the test suite, docs/ and README.md that reads
 `customers`, plain, with a provider failing and as a JWT caller narrowed to some accounts;
@@ -45,7 +45,7 @@ from gateway.domain.customer import CustomerKey
 from gateway.http.endpoint import GraphQLEndpoint
 from gateway.ids import encode_id
 from gateway.providers.lago import LAGO
-from gateway.settings.model import AuthSettings, PerformanceSettings, Settings
+from gateway.settings.model import AuthSettings, CacheSettings, PerformanceSettings, Settings
 from resolvers.compiled import CompiledOperations
 from resolvers.schema import build_schema
 from sandbox import DEMO_ACCOUNT, Sandbox
@@ -92,17 +92,22 @@ class Pair:
         failing: frozenset[str] = frozenset(),
         *,
         trace: bool = True,
+        persisted: bool = True,
     ) -> tuple[bool, httpx.Response]:
-        """Send the persisted request to both; assert they agree. True when the compiling
-        gateway answered from a plan. `trace`: the answers carry the request's upstream
-        calls and cache hits (`extensions.upstream`), compared with the rest."""
+        """Send the request to both, persisted (APQ) or free-form; assert they agree. True
+        when the compiling gateway answered from a plan. `trace`: the answers carry the
+        request's upstream calls and cache hits (`extensions.upstream`), compared with the
+        rest. A free-form document is compiled on its second sighting, so it is sent to both
+        once first, and the second answers are compared."""
         headers = {**(headers or {}), **({"x-gateway-trace": "upstream"} if trace else {})}
         sha = hashlib.sha256(query.encode()).hexdigest()
-        body = {
-            "query": query,
-            "variables": variables,
-            "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha}},
-        }
+        body: dict[str, Any] = {"query": query, "variables": variables}
+        if persisted:
+            body["extensions"] = {"persistedQuery": {"version": 1, "sha256Hash": sha}}
+        else:
+            for gateway in (self.compiled, self.fallback):
+                gateway.upstream.failing = set(failing)
+                await gateway.http.post("/graphql", json=body, headers=headers)
         ran = self.compiler.ran
         responses = []
         calls = []
@@ -143,10 +148,8 @@ async def pair(base: Settings | None = None, *, responses: bool = False) -> Asyn
     base = base or Settings()
     cache = base.cache.model_copy(update={"responses": responses})
     on, off = (
-        base.model_copy(
-            update={"performance": PerformanceSettings(compile_persisted=c), "cache": cache}
-        )
-        for c in (True, False)
+        base.model_copy(update={"performance": PerformanceSettings(compile=c), "cache": cache})
+        for c in ("all", "off")
     )
     # One stopped clock: no cache entry of either gateway goes stale between their requests.
     now = time.time()
@@ -227,6 +230,51 @@ async def test_every_corpus_document_answers_the_same_compiled_or_not() -> None:
                 outcomes[_ran_or_refused(gateways, query, ran, response)] += 1
     # Most of the suite's `customers` documents are within the compiler's reach.
     assert outcomes["compiled"] >= 40, outcomes
+
+
+async def test_every_corpus_document_sent_free_form_answers_the_same() -> None:
+    """The executed path: documents sent as text, not persisted, run from plans too."""
+    compiled = 0
+    async with pair() as gateways:
+        for query in CORPUS:
+            ran, response = await gateways.both(query, VARIABLES, persisted=False)
+            compiled += _ran_or_refused(gateways, query, ran, response) == "compiled"
+    assert compiled >= 40
+
+
+async def test_a_free_form_document_is_compiled_on_its_second_sighting_only() -> None:
+    """A flood of distinct documents costs no compiling: a document is compiled the second
+    time it is seen (within the last MAX_SIGHTINGS seen), never on its first."""
+    async with pair() as gateways:
+        for n in range(30):
+            await gateways.compiled.query(
+                f"{{ customers(first: {n % 5 + 1}, after: null) "
+                f"{{ edges {{ cursor }} }} a{n}: __typename }}"
+            )
+        assert (gateways.compiler.compiled, gateways.compiler.refused) == (0, 0)
+        query = "{ customers(first: 2) { edges { node { id } } } }"
+        for _ in range(3):
+            await gateways.compiled.query(query)
+        assert (gateways.compiler.compiled, gateways.compiler.ran) == (1, 2)
+
+
+async def test_persisted_mode_compiles_persisted_documents_only() -> None:
+    # No response cache: its hit would answer the persisted request without running it.
+    settings = Settings(
+        performance=PerformanceSettings(compile="persisted"),
+        cache=CacheSettings(responses=False),
+    )
+    query = "{ customers(first: 2) { edges { node { id } } } }"
+    async with gateway_client(settings) as gateway:
+        for _ in range(3):
+            await gateway.query(query)
+        compiler = compiler_of(gateway)
+        assert compiler is not None
+        assert (compiler.compiled, compiler.ran) == (0, 0)
+        sha = hashlib.sha256(query.encode()).hexdigest()
+        persisted = {"persistedQuery": {"version": 1, "sha256Hash": sha}}
+        await gateway.http.post("/graphql", json={"query": query, "extensions": persisted})
+        assert (compiler.compiled, compiler.ran) == (1, 1)
 
 
 async def test_a_failing_provider_gives_the_same_partial_answer() -> None:

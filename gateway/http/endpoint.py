@@ -93,6 +93,8 @@ class OperationCompiler(Protocol):
         operation_name: str | None,
         variables: dict[str, Any] | None,
         context: Context,
+        *,
+        persisted: bool = True,
     ) -> ExecutionResult | None: ...
 
 
@@ -333,7 +335,8 @@ class GraphQLEndpoint:
     async def _run_schema(
         self, method: str, graphql_request: GraphQLRequest, document: Document, context: Context
     ) -> ExecutionResult:
-        if self.compiler is not None and document.via is not None:
+        persisted = document.via is not None
+        if self.compiler is not None and (persisted or self.settings.performance.compile == "all"):
             compiled = await self.compiler.execute(
                 self.schema,
                 self.schema_id,
@@ -341,6 +344,7 @@ class GraphQLEndpoint:
                 graphql_request.operation_name,
                 graphql_request.variables,
                 context,
+                persisted=persisted,
             )
             if compiled is not None:
                 return compiled

@@ -238,9 +238,10 @@ class PersistedSettings(Section):
 class PerformanceSettings(Section):
     """How the gateway trades generality for speed (docs/compiled.md)."""
 
-    # Persisted and trusted operations the compiler handles run from a compiled plan instead
-    # of graphql-core's executor, with byte-identical answers; false: always graphql-core.
-    compile_persisted: bool = True
+    # Which operations the compiler handles run from a compiled plan instead of graphql-core's
+    # executor, with byte-identical answers: "all" (free-form documents too, compiled on their
+    # second sighting), "persisted" (persisted and trusted ones only), "off".
+    compile: Literal["all", "persisted", "off"] = "all"
 
 
 class WebhookSettings(Section):

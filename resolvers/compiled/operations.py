@@ -49,6 +49,8 @@ from resolvers.limits.validation import validate
 from resolvers.query import CustomersRead, load_customer, read_customer, read_customers
 
 MAX_PLANS = 256
+# Free-form documents seen once, remembered so the second sighting compiles (bounded).
+MAX_SIGHTINGS = 1024
 _RULES = tuple(specified_rules)
 
 
@@ -73,6 +75,10 @@ class CompiledOperations:
     def __init__(self, max_plans: int = MAX_PLANS) -> None:
         self.max_plans = max_plans
         self._plans: OrderedDict[tuple[str, bytes, str | None], _Compiled] = OrderedDict()
+        # Free-form documents seen once and not compiled yet: a client's documents repeat,
+        # a flood of distinct ones (or a probe) must not cost a compile each on top of
+        # graphql-core's own parse and validation.
+        self._sighted: OrderedDict[tuple[str, bytes, str | None], None] = OrderedDict()
         self.compiled = 0
         self.refused = 0
         self.ran = 0
@@ -97,9 +103,14 @@ class CompiledOperations:
         operation_name: str | None,
         variables: dict[str, Any] | None,
         context: Context,
+        *,
+        persisted: bool = True,
     ) -> ExecutionResult | None:
-        """The operation's result from its plan, or None: graphql-core must run it."""
+        """The operation's result from its plan, or None: graphql-core must run it. A
+        free-form document (`persisted` false) is compiled the second time it is seen."""
         limits = context.settings.limits
+        if not persisted and self._first_sighting(schema_id, query, operation_name):
+            return None
         entry = self._entry(schema, schema_id, query, operation_name, limits)
         if entry.plan is None or entry.analysis is None:
             return None
@@ -109,6 +120,18 @@ class CompiledOperations:
         else:
             self.ran += 1
         return result
+
+    def _first_sighting(self, schema_id: str, query: str, operation_name: str | None) -> bool:
+        key = (schema_id, hashlib.sha256(query.encode()).digest(), operation_name)
+        if key in self._plans:
+            return False
+        if key in self._sighted:
+            del self._sighted[key]
+            return False
+        self._sighted[key] = None
+        if len(self._sighted) > MAX_SIGHTINGS:
+            self._sighted.popitem(last=False)
+        return True
 
     def _entry(
         self,
