@@ -23,7 +23,7 @@ from uvicorn.supervisors import Multiprocess
 
 from gateway import __version__
 from gateway.errors import ConfigError
-from gateway.observability.logs import logging_config
+from gateway.observability.logs import lean_log_records, logging_config
 from gateway.observability.multiprocess import metrics_directory
 from gateway.sandbox_process import (
     SandboxError,
@@ -259,6 +259,7 @@ def _serve(args: argparse.Namespace) -> int:
         stack.enter_context(metrics_directory(args.workers, os.environ))
         if args.workers > 1:
             return _serve_workers(args, settings, announcement, host, port, served)
+        lean_log_records()
         try:
             app = create_app(settings, config_path=args.config)
         except ConfigError as exc:
@@ -356,6 +357,7 @@ def worker_app() -> Starlette:
     announcement = os.environ.get(_SANDBOX_ENV)
     if announcement and settings.uses_sandbox:
         settings = with_demo_tenant(settings, read_announcement(Path(announcement)).tenant)
+    lean_log_records()
     app = create_app(settings, config_path=Path(config) if config else None)
     _unready_on_signals(app)
     return app

@@ -82,6 +82,10 @@ class CacheStore:
         fallback: BoundedMemoryCache | None = None,
     ) -> None:
         self.backend = backend
+        # Reads of the memory backend skip aiocache's per-call layers (its enabled switch,
+        # timeout and plugin hooks, none of which the gateway uses): no I/O, and the response
+        # cache's fast path reads it twice per request.
+        self._memory = backend if isinstance(backend, BoundedMemoryCache) else None
         # Where operations go while the backend is down (Redis only): entries of this process.
         self.fallback = fallback
         self.kind = kind
@@ -121,7 +125,10 @@ class CacheStore:
         return self._clock() < self._down_until
 
     async def get(self, key: str) -> bytes | None:
-        value = await self._call("get", key)
+        if self._memory is not None:
+            value = await self._memory._get(key)
+        else:
+            value = await self._call("get", key)
         return value if isinstance(value, bytes) else None
 
     async def get_number(self, key: str) -> int | None:
@@ -143,7 +150,10 @@ class CacheStore:
 
     async def multi_get_numbers(self, keys: list[str]) -> list[int]:
         """Counters kept by `increment`, 0 where absent (or when the backend is down)."""
-        values = await self._call("multi_get", keys) if keys else []
+        if self._memory is not None:
+            values = await self._memory._multi_get(keys) if keys else []
+        else:
+            values = await self._call("multi_get", keys) if keys else []
         numbers = []
         for value in values or [None] * len(keys):
             try:

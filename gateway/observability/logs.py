@@ -60,6 +60,17 @@ class ConsoleLines(logging.Formatter):
         return line
 
 
+def lean_log_records() -> None:
+    """Stop working out, for every record, what no line of ours shows: the caller's file,
+    function and line (a walk up the stack per record), thread and process names. Python's
+    logging documents these switches (HOWTO, "Optimization"). For a serving process only:
+    a test's log capture prints the caller's file and line."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+
+
 def logging_config(level: str = "INFO", log_format: LogFormat = "json") -> dict[str, Any]:
     """A dictConfig for the gateway and uvicorn: `log_format` lines on stderr."""
     formatters: dict[str, dict[str, Any]] = {
@@ -101,6 +112,7 @@ __all__ = [
     "JsonLines",
     "LogFormat",
     "RequestIdFilter",
+    "lean_log_records",
     "logging_config",
     "request_id",
 ]
