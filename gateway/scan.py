@@ -67,9 +67,11 @@ async def scan(
         last = len(page.items) - 1
         # Unreadable records after the page's last item are passed only by resuming on it.
         trailed = any(before > last for before, _ in unread)
-        for index in range(skip, len(page.items)):
-            passed.extend(e for before, e in unread if before == index)
-            customer = page.items[index]
+        items = page.items
+        for index in range(skip, len(items)):
+            if unread:  # rare: most pages read every record
+                passed.extend(e for before, e in unread if before == index)
+            customer = items[index]
             if not filter.matches(customer):
                 continue
             yielded += 1

@@ -18,7 +18,6 @@ import logging
 import time
 from dataclasses import dataclass
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http.request import request_id
@@ -68,14 +67,19 @@ class AccessLog:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        rid = request_id(Headers(scope=scope).get("x-request-id"))
-        headers = [(k, v) for k, v in scope["headers"] if k.lower() != _HEADER]
+        # One pass over the raw headers (this runs on every request): the caller's ids.
+        offered = [v for k, v in scope["headers"] if k.lower() == _HEADER]
+        rid = request_id(offered[0].decode("latin-1") if offered else None)
         access = GraphQLAccess()
         state = scope.get("state")
         # The server's per-request copy of the lifespan state, or a dict of our own.
         state = state if isinstance(state, dict) else {}
         state[_STATE_KEY] = access
-        scope = {**scope, "headers": [*headers, (_HEADER, rid.encode())], "state": state}
+        scope = {**scope, "state": state}
+        if offered != [rid.encode()]:
+            # Anything but the one id kept as sent: the request carries the id decided here.
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != _HEADER]
+            scope["headers"] = [*headers, (_HEADER, rid.encode())]
         status: int | None = None
 
         async def send_noting_status(message: Message) -> None:
@@ -83,9 +87,9 @@ class AccessLog:
             kind = message["type"]
             if kind in ("http.response.start", "websocket.http.response.start"):
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                if "x-request-id" not in headers:
-                    headers["x-request-id"] = rid
+                raw = message.get("headers") or []
+                if not any(k.lower() == _HEADER for k, _ in raw):
+                    message["headers"] = [*raw, (_HEADER, rid.encode())]
             elif kind == "websocket.accept":
                 status = 101
             elif kind == "websocket.close" and status is None:
