@@ -47,9 +47,11 @@ class RunReport:
 
 
 def shared(report: RunReport) -> bool:
-    """Whether other work shared the machine: already loaded before the run, or other
-    processes used a fifth of a core or more on average while it ran."""
-    return report.load_before[0] >= 0.5 or report.others_cores >= 0.2
+    """Whether other work shared the machine: other processes used a fifth of a core or more
+    on average while it ran, or a core's worth of work was still running when it began (the
+    one-minute load average also remembers work that has just finished, so half a core is
+    not enough to say)."""
+    return report.load_before[0] >= 1.0 or report.others_cores >= 0.2
 
 
 def _load(values: tuple[float, float, float]) -> str:

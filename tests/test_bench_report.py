@@ -132,6 +132,11 @@ def test_render_says_when_the_machine_was_shared(load_before: float, others: flo
     assert "**The machine was shared during this run**" in render(report(load_before, others))
 
 
+def test_a_load_average_left_by_finished_work_is_not_sharing() -> None:
+    # The one-minute average still counts work that ended seconds before the run.
+    assert "shared" not in render(report(0.7, 0.0))
+
+
 DOC = f"""# Performance
 
 ## Upstream calls per query
