@@ -181,6 +181,8 @@ def _resume_stopped(
 ) -> list[StreamKey]:
     """Move each stopped provider whose finds were all shown to where its scan stopped, so
     the next page reads on from there; the providers moved, in provider order."""
+    if not stopped:
+        return []
     shown_ids = {id(t) for t in shown}
     unshown = {stream_of(t) for t in candidates if id(t) not in shown_ids}
     moved = sorted((p for p in stopped if p not in unshown), key=rank.__getitem__)
@@ -199,6 +201,8 @@ def _unreadable_after(
 ) -> list[RecordUnreadable]:
     """Unreadable records a scan passed after its last find, for each stream this page
     moves past them: every find shown, and the scan ended (or stopped and was resumed)."""
+    if not any(isinstance(o, Scan) and o.unreadable for o in outcomes):
+        return []
     shown_ids = {id(t) for t in shown}
     unshown = {stream_of(t) for t in candidates if id(t) not in shown_ids}
     found: list[RecordUnreadable] = []
