@@ -277,6 +277,21 @@ async def test_persisted_mode_compiles_persisted_documents_only() -> None:
         assert (compiler.compiled, compiler.ran) == (1, 1)
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["{ __schema { queryType { name } } }", 'query Q { __typename __type(name: "Node") { name } }'],
+)
+async def test_introspection_at_the_root_is_left_to_graphql_core(query: str) -> None:
+    """The compiler refused these by raising (KeyError: introspection fields are not the
+    root type's own), which the endpoint answered 500."""
+    async with pair() as gateways:
+        for persisted in (True, False, False):
+            ran, response = await gateways.both(query, persisted=persisted)
+            assert (ran, response.status_code) == (False, 200)
+            assert "errors" not in response.json()
+        assert gateways.compiler.refused == 1
+
+
 async def test_a_failing_provider_gives_the_same_partial_answer() -> None:
     query = "query { customers(first: 4) { edges { node { id provider } } } }"
     async with pair() as gateways:

@@ -49,6 +49,9 @@ def test_documents_within_reach_are_compiled(query: str) -> None:
         ("{ customers { edges { cursor }", "does not parse"),
         ("subscription { customerChanged { kind } }", "not a query"),
         ("{ customers { edges { node { ...A } } } } fragment A on Customer { ...A }", "a cycle"),
+        ("{ __schema { queryType { name } } }", "introspection"),
+        ('query Q { __typename __type(name: "Customer") { name } }', "introspection"),
+        ("{ customers(first: 1) { edges { cursor } } __schema { types { name } } }", "both"),
     ],
 )
 def test_documents_out_of_reach_have_no_plan(query: str, why: str) -> None:

@@ -18,6 +18,7 @@ errors are taken back, and graphql-core reads again). Usage::
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,7 @@ from resolvers.limits.refusals import cost_refusal, document_refusals
 from resolvers.limits.validation import validate
 from resolvers.query import CustomersRead, load_customer, read_customer, read_customers
 
+log = logging.getLogger("gateway.compiled")
 MAX_PLANS = 256
 # Free-form documents seen once, remembered so the second sighting compiles (bounded).
 MAX_SIGHTINGS = 1024
@@ -259,7 +261,12 @@ def _compile(
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return _Compiled(schema, limits, None)
-    plan = compile_operation(graphql_schema, document, operation)
+    try:
+        plan = compile_operation(graphql_schema, document, operation)
+    except Exception:
+        # A compiler defect must cost the plan, never the answer: graphql-core runs it.
+        log.exception("the compiler failed on a document; graphql-core runs it")
+        return _Compiled(schema, limits, None)
     return _Compiled(schema, limits, plan, analysis, document)
 
 

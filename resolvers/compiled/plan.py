@@ -110,8 +110,9 @@ def compile_operation(
         if name == "__typename":
             root.append((key, root_type.name))
             continue
-        field = root_type.fields[name]
-        if name not in ROOT_FIELDS or not _compilable(field, group, root=True):
+        # Introspection (`__schema`, `__type`) is not among the root type's own fields.
+        field = root_type.fields.get(name)
+        if field is None or name not in ROOT_FIELDS or not _compilable(field, group, root=True):
             return None
         writers.counted.clear()
         write = writers.value(field.type, group)
