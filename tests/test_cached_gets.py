@@ -333,3 +333,24 @@ async def test_each_token_gets_its_own_views_answer_and_trusted_only_tokens_no_a
     assert refused_fast == 1
     assert refused[3].status == 400
     assert b"PERSISTED_QUERY_NOT_IN_LIST" in refused[3].body
+
+
+async def test_an_evicted_apq_registration_is_not_found_by_the_fast_path_either() -> None:
+    """The pipeline answers PERSISTED_QUERY_NOT_FOUND for a hash whose registration was
+    evicted, even while an answer to it is stored; so must the fast path (the review found it
+    serving the stored answer)."""
+    other = "query Other { customers(first: 1) { edges { cursor } } }"
+    other_sha = hashlib.sha256(other.encode()).hexdigest()
+    evicting = Step(
+        json={
+            "query": other,
+            "extensions": {"persistedQuery": {"version": 1, "sha256Hash": other_sha}},
+        }
+    )
+    persisted = PersistedSettings(apq_max_entries_per_tenant=1)
+    answers, fast = await run_both(
+        [register(), get(), get(), evicting, get()], Settings(persisted=persisted)
+    )
+    assert fast == 1
+    assert answers[4].status == 200
+    assert b"PERSISTED_QUERY_NOT_FOUND" in answers[4].body

@@ -13,7 +13,7 @@ not seen (the pipeline's hit teaches it the query string), a miss, a caller that
 authenticate, `Cache-Control` (no-cache and max-age both bypass or bound the cache there),
 `X-Gateway-Trace`, `X-Gateway-Cost`, HTML accepted (the playground), no acceptable media type,
 an `Origin` when CORS is on, a trusted-only caller or `require` mode with an APQ document, a
-manifest that no longer names the document. With tracing on, every request takes the full
+manifest that no longer names the document, an APQ registration evicted or expired. With tracing on, every request takes the full
 pipeline, so every request is traced.
 
 Each answer still counts as any other: one access-log line, the request metrics, the
@@ -109,7 +109,7 @@ class CachedGets:
             return False
         tenant = caller.tenant
         known = self.known.get(tenant.id, scope["query_string"])
-        if known is None or not self._still_resolves(known, caller):
+        if known is None or not await self._still_resolves(known, caller):
             return False
         cache = endpoint.response_cache
         if cache is None:
@@ -141,8 +141,10 @@ class CachedGets:
         self.served += 1
         return True
 
-    def _still_resolves(self, known: KnownGet, caller: Caller) -> bool:
-        """Whether the pipeline would find the same document by the same id now."""
+    async def _still_resolves(self, known: KnownGet, caller: Caller) -> bool:
+        """Whether the pipeline would find the same document by the same id now: in the
+        manifest as it is now, or among the tenant's APQ registrations, which are evicted
+        and expire (one store read, as the pipeline's)."""
         persisted = self.endpoint.documents.persisted
         if not known.trusted and (persisted.mode == "require" or caller.trusted_only):
             return False
@@ -150,7 +152,9 @@ class CachedGets:
         if known.trusted:
             return found == known.query
         # APQ: the pipeline looks in the manifest first (in `allow` mode).
-        return persisted.apq and (found is None or persisted.mode == "off")
+        if not persisted.apq or (found is not None and persisted.mode != "off"):
+            return False
+        return await persisted.registered(caller.tenant.id, known.document_id)
 
     async def _send(
         self,

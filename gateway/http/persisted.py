@@ -132,6 +132,12 @@ class PersistedQueries:
             )
         return Resolved(query, register=sha, via="apq_register")
 
+    async def registered(self, tenant: str, sha: str) -> bool:
+        """Whether `tenant` still has `sha` registered, read as `resolve` reads it (so the
+        registration counts as used, least recently used order and all)."""
+        key = persisted_query_key(tenant, sha)
+        return await self.registrations.get(namespace_of(key), key) is not None
+
     async def register(self, tenant: str, sha: str, query: str) -> None:
         key = persisted_query_key(tenant, sha)
         await self.registrations.set(namespace_of(key), key, query.encode(), self.ttl)
