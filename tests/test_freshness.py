@@ -327,3 +327,27 @@ def test_an_entry_keeps_who_wrote_it_and_reads_the_older_header() -> None:
     assert Entry(200, b"{}", 5.0).encode() == b"200 5.0\n{}"
     assert Entry.decode(b"200 5.0\n{}") == Entry(200, b"{}", 5.0, Origin.UPSTREAM)
     assert Entry.decode(b"200 5.0 nobody\n{}") is None
+
+
+async def test_customers_reached_through_same_as_say_how_fresh_their_read_was(
+    gateway: GatewayClient, clock: FakeClock
+) -> None:
+    """A linked customer comes from the account index's page read: 20 seconds later, with
+    nothing read again, it is a CACHE entry 20 seconds old, as the listed ones are (the review
+    found it reported as read from the provider just now)."""
+    query = (
+        f"{{ customers(first: 6) {{ edges {{ node {{ {FRESHNESS} "
+        f"sameAs {{ customer {{ {FRESHNESS} }} }} }} }} }} }}"
+    )
+    await gateway.query(query)
+    clock.now += 20
+    calls = len(gateway.upstream.requests)
+    body = await gateway.query(query)
+    assert "errors" not in body, body
+    assert len(gateway.upstream.requests) == calls
+    links = [link for e in body["data"]["customers"]["edges"] for link in e["node"]["sameAs"]]
+    assert links, "the sandbox's first customers have links"
+    assert {
+        (x["customer"]["freshness"]["servedFrom"], x["customer"]["freshness"]["ageSeconds"])
+        for x in links
+    } == {("CACHE", 20.0)}

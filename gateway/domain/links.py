@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gateway.domain.customer import Customer, CustomerKey
+from gateway.domain.freshness import Freshness
 
 
 class LinkEvidence(enum.Enum):
@@ -81,13 +82,15 @@ class LinkKeys:
     registration_number: str | None
     emails: frozenset[str]
     customer: Customer
+    # How fresh the read that found the record was (a page's, carried beside its records).
+    freshness: Freshness | None = None
 
     def refers_to(self, other: LinkKeys) -> bool:
         return bool(self.references & other.ids)
 
 
-def link_keys(customer: Customer) -> LinkKeys:
-    """The keys `customer` is linked by."""
+def link_keys(customer: Customer, freshness: Freshness | None = None) -> LinkKeys:
+    """The keys `customer` is linked by; `freshness`: the read's that found it."""
     external = customer.external_id or None
     ids = {customer.key.native_id, *([external] if external else [])}
     references = {i.external_id for i in customer.integration_links if i.external_id}
@@ -101,6 +104,7 @@ def link_keys(customer: Customer) -> LinkKeys:
         registration_number=normalised_identifier(customer.registration_number),
         emails=frozenset(emails),
         customer=customer,
+        freshness=freshness,
     )
 
 

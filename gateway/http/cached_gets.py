@@ -13,8 +13,8 @@ not seen (the pipeline's hit teaches it the query string), a miss, a caller that
 authenticate, `Cache-Control` (no-cache and max-age both bypass or bound the cache there),
 `X-Gateway-Trace`, `X-Gateway-Cost`, HTML accepted (the playground), no acceptable media type,
 an `Origin` when CORS is on, a trusted-only caller or `require` mode with an APQ document, a
-manifest that no longer names the document, an APQ registration evicted or expired. With tracing on, every request takes the full
-pipeline, so every request is traced.
+manifest that no longer names the document, an APQ registration evicted or expired. With
+tracing on, every request takes the full pipeline, so every request is traced.
 
 Each answer still counts as any other: one access-log line, the request metrics, the
 response-cache and persisted-query counters.

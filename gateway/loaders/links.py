@@ -22,6 +22,7 @@ from strawberry.dataloader import DataLoader
 
 from gateway.domain.customer import Customer, CustomerKey
 from gateway.domain.filter import EMPTY_FILTER
+from gateway.domain.freshness import Freshness
 from gateway.domain.links import Link, LinkEvidence, LinkIndex, link_keys
 from gateway.domain.provider import Provider
 from gateway.errors import GatewayError, LinkScanLimit
@@ -32,6 +33,8 @@ from gateway.tenants import Tenant
 
 # The accounts a view holds, in its sources' order: the one key of a request's index.
 ViewKey = tuple[tuple[Provider, str], ...]
+# A record as an index page read it, and how fresh that read was.
+Read = tuple[Customer, Freshness | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,7 @@ class LinkResolver:
         reads = settle(
             await asyncio.gather(*(self._read(s) for s in sources), return_exceptions=True)
         )
-        customers: list[Customer] = []
+        customers: list[Read] = []
         errors: list[GatewayError] = []
         for read in reads:
             if isinstance(read, GatewayError):
@@ -98,31 +101,32 @@ class LinkResolver:
             customers.extend(found)
             if stopped is not None:
                 errors.append(stopped)
-        return ViewIndex(LinkIndex(link_keys(c) for c in _unique(customers)), tuple(errors))
+        return ViewIndex(LinkIndex(link_keys(c, f) for c, f in _unique(customers)), tuple(errors))
 
-    async def _read(self, source: CustomerSource) -> tuple[list[Customer], LinkScanLimit | None]:
+    async def _read(self, source: CustomerSource) -> tuple[list[Read], LinkScanLimit | None]:
         """The account's customers, from its first page, at most `max_pages` pages: the
         source's own index pages when it has them (one read for a whole Codat company or
         Lago organisation), else its listing's."""
-        customers: list[Customer] = []
+        customers: list[Read] = []
         token: str | None = None
         for _ in range(self._max_pages):
             if isinstance(source, AccountListing):
                 page = await source.index_page(token)
             else:
                 page = await source.list_page(EMPTY_FILTER, token)
-            customers.extend(page.items)
+            # Each with its page's freshness: the page carries it beside its shared items.
+            customers.extend((c, page.freshness) for c in page.items)
             if page.next_token is None:
                 return customers, None
             token = page.next_token
         return customers, LinkScanLimit(source.provider, source.account, self._max_pages)
 
 
-def _unique(customers: list[Customer]) -> list[Customer]:
+def _unique(customers: list[Read]) -> list[Read]:
     # A record that moved between two pages while they were read is indexed once.
-    by_key: dict[CustomerKey, Customer] = {}
-    for c in customers:
-        by_key.setdefault(c.key, c)
+    by_key: dict[CustomerKey, Read] = {}
+    for read in customers:
+        by_key.setdefault(read[0].key, read)
     return list(by_key.values())
 
 

@@ -39,7 +39,8 @@ async def _same_as(root: CustomerInterface, info: Info[Context, None]) -> list[C
     info.context.partial_errors.extend(PartialError(e, path) for e in found.errors)
     return [
         CustomerLink(
-            customer=customer_from_domain(link.keys.customer), evidence=list(link.evidence)
+            customer=customer_from_domain(link.keys.customer, link.keys.freshness),
+            evidence=list(link.evidence),
         )
         for link in found.links
     ]
