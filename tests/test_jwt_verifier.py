@@ -516,7 +516,15 @@ async def test_a_jwks_server_that_never_answers_is_given_up_on(
 
 
 @pytest.mark.parametrize(
-    "variant", ["padded-header", "padded-signature", "nested-cty", "critical-extension"]
+    "variant",
+    [
+        "padded-header",
+        "padded-signature",
+        "nested-cty",
+        "nested-cty-media-type",
+        "nested-cty-spaced",
+        "critical-extension",
+    ],
 )
 async def test_only_compact_unpadded_unnested_tokens_are_taken(
     idp: IdentityProvider, clock: Clock, verifier: JwtVerifier, variant: str
@@ -533,8 +541,10 @@ async def test_only_compact_unpadded_unnested_tokens_are_taken(
         else:
             signature += "=="
         token = f"{header}.{payload}.{signature}"
-    elif variant == "nested-cty":
-        token = idp.token(headers={"cty": "JWT"}, now=clock.now)
+    elif variant.startswith("nested-cty"):
+        # RFC 7515 §4.1.10: `application/` may be left out, so both name a nested token.
+        cty = {"nested-cty": "JWT", "nested-cty-media-type": "application/jwt"}
+        token = idp.token(headers={"cty": cty.get(variant, " JWT ")}, now=clock.now)
     else:
         token = idp.token(headers={"crit": ["exp"], "exp": 1}, now=clock.now)
     assert await code_of(verifier, token) == "TOKEN_MALFORMED"

@@ -119,7 +119,8 @@ class JwtVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise TokenRejected("TOKEN_MALFORMED", "the token is not a signed JWT") from None
-        if str(header.get("cty", "")).upper() == "JWT":
+        cty = str(header.get("cty", "")).strip().lower()
+        if cty.removeprefix("application/") == "jwt":
             # A nested token (RFC 7519 §5.2): its claims would be the inner token's, which
             # this verifier never opens.
             raise TokenRejected("TOKEN_MALFORMED", "nested tokens (cty JWT) are not accepted")
