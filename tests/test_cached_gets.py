@@ -354,3 +354,25 @@ async def test_an_evicted_apq_registration_is_not_found_by_the_fast_path_either(
     assert fast == 1
     assert answers[4].status == 200
     assert b"PERSISTED_QUERY_NOT_FOUND" in answers[4].body
+
+
+async def test_a_token_is_verified_once_when_the_fast_path_hands_a_request_on() -> None:
+    """The fast path authenticates before it knows it has a hit; a GET it then hands to the
+    pipeline (a miss, a free-form document, a bad token) took a second signature check there
+    (review finding 4). What it learnt of the caller goes along with the request."""
+    from tests.test_frontend_access import identity_provider, settings_for
+
+    with identity_provider() as idp:
+        async with gateway_client(settings_for(idp)) as gateway:
+            verifier = gateway.app.state.cached_gets.endpoint.authenticator.verifier
+            token = {"authorization": f"Bearer {idp.token({'sub': 'a'})}"}
+            forged = {"authorization": f"Bearer {idp.token({'sub': 'a'})[:-4]}AAAA"}
+            for headers, status in ((token, 200), (forged, 401)):
+                before = verifier.verifications
+                response = await gateway.http.get(
+                    "/graphql",
+                    params={"query": "{ customers(first: 1) { edges { cursor } } }"},
+                    headers=headers,
+                )
+                assert response.status_code == status
+                assert verifier.verifications == before + 1

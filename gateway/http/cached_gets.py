@@ -31,7 +31,7 @@ from gateway.auth.callers import Caller
 from gateway.auth.jwt import TokenRejected
 from gateway.errors import TenantError
 from gateway.http.access_log import GraphQLAccess, log_access
-from gateway.http.endpoint import GraphQLEndpoint, rate_limit
+from gateway.http.endpoint import GraphQLEndpoint, hand_on, rate_limit
 from gateway.http.known_gets import KnownGet, KnownGets
 from gateway.http.negotiation import negotiate
 from gateway.http.rejection import Rejection, graphql_response
@@ -105,8 +105,11 @@ class CachedGets:
         endpoint = self.endpoint
         try:
             caller = await endpoint.authenticator.authenticate(authorization)
-        except (TenantError, TokenRejected):
+        except (TenantError, TokenRejected) as refused:
+            hand_on(scope, authorization, refused)
             return False
+        # Whatever follows, the pipeline takes the caller from here: one signature check.
+        hand_on(scope, authorization, caller)
         tenant = caller.tenant
         known = self.known.get(tenant.id, scope["query_string"])
         if known is None or not await self._still_resolves(known, caller):

@@ -266,7 +266,10 @@ class GraphQLEndpoint:
             self.known_gets.remember(x.tenant.id, query_string, graphql_request, document)
 
     async def _authenticate(self, x: _Exchange) -> Caller:
-        x.caller = await authenticate(self.authenticator, x.request.headers.get("authorization"))
+        authorization = x.request.headers.get("authorization")
+        x.caller = await authenticate(
+            self.authenticator, authorization, handed_on(x.request.scope, authorization)
+        )
         x.tenant = x.caller.tenant
         return x.caller
 
@@ -416,10 +419,41 @@ async def rate_limit(
         raise Rejection(429, "RATE_LIMITED", message, retry_after(wait))
 
 
-async def authenticate(authenticator: Authenticator, authorization: str | None) -> Caller:
+# What authenticating a request found: its caller, or why it has none.
+Authenticated = Caller | TenantError | TokenRejected
+_HANDED_ON = "gateway.authenticated"
+
+
+def hand_on(scope: Scope, authorization: str | None, found: Authenticated) -> None:
+    """Keep what authenticating this request found, for a later step of the same request
+    (the response cache's fast path hands a request it does not answer to the pipeline, which
+    would otherwise check a token's signature a second time)."""
+    state = scope.setdefault("state", {})
+    if isinstance(state, dict):
+        state[_HANDED_ON] = (authorization, found)
+
+
+def handed_on(scope: Scope, authorization: str | None) -> Authenticated | None:
+    """What an earlier step found for this very `Authorization` value, if any."""
+    state = scope.get("state")
+    kept = state.get(_HANDED_ON) if isinstance(state, dict) else None
+    if kept is None or kept[0] != authorization:
+        return None
+    found: Authenticated = kept[1]
+    return found
+
+
+async def authenticate(
+    authenticator: Authenticator, authorization: str | None, found: Authenticated | None = None
+) -> Caller:
     """The caller, or the 401 (503 when the identity provider's keys cannot be read) every
-    HTTP route answers: `/graphql` and `/graphql/stream` alike."""
+    HTTP route answers: `/graphql` and `/graphql/stream` alike. `found`: what authenticating
+    the same `authorization` earlier in the request gave (`handed_on`)."""
     try:
+        if isinstance(found, Caller):
+            return found
+        if found is not None:
+            raise found
         return await authenticator.authenticate(authorization)
     except TokenRejected as exc:
         # 503 when the identity provider's keys cannot be read: not the token's fault.
@@ -432,4 +466,12 @@ async def authenticate(authenticator: Authenticator, authorization: str | None) 
         raise Rejection(401, exc.code, exc.message, headers) from None
 
 
-__all__ = ["GraphQLEndpoint", "OperationCompiler", "authenticate", "rate_limit"]
+__all__ = [
+    "Authenticated",
+    "GraphQLEndpoint",
+    "OperationCompiler",
+    "authenticate",
+    "hand_on",
+    "handed_on",
+    "rate_limit",
+]
