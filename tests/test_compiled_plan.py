@@ -82,3 +82,15 @@ def test_plans_are_kept_per_document_and_bounded() -> None:
     assert (compiler.compiled, compiler.refused) == (4, 0)
     compiler.plan(SCHEMA, "", f"{{ customers(first: 1) {{ {PAGE} }} }}", None, LIMITS)
     assert compiler.compiled == 4
+
+
+def test_refused_documents_do_not_push_plans_out() -> None:
+    """Review finding 6: refusals shared the plans' bound, so distinct documents the
+    compiler refuses recompiled the ones it keeps."""
+    compiler = CompiledOperations(max_plans=2)
+    kept = f"{{ customers(first: 1) {{ {PAGE} }} }}"
+    compiler.plan(SCHEMA, "", kept, None, LIMITS)
+    for n in range(5):
+        compiler.plan(SCHEMA, "", f"{{ customers {{ nope{n} }} }}", None, LIMITS)
+    compiler.plan(SCHEMA, "", kept, None, LIMITS)
+    assert (compiler.compiled, compiler.refused) == (1, 5)

@@ -67,8 +67,9 @@ class _Compiled:
 
 
 class CompiledOperations:
-    """Plans of persisted operations, at most `max_plans` (least recently used out first),
-    keyed by schema id, document hash and operation name; refusals are remembered too.
+    """Plans of operations, at most `max_plans` (least recently used out first), keyed by
+    schema id, document hash and operation name; refusals are remembered too, as many again,
+    apart, so documents the compiler refuses never push plans out.
 
     `compiled`, `refused`, `ran` and `fell_back` count what happened, for tests and
     benchmarks: plans made, documents refused, requests answered from a plan, and requests
@@ -77,6 +78,7 @@ class CompiledOperations:
     def __init__(self, max_plans: int = MAX_PLANS) -> None:
         self.max_plans = max_plans
         self._plans: OrderedDict[tuple[str, bytes, str | None], _Compiled] = OrderedDict()
+        self._refusals: OrderedDict[tuple[str, bytes, str | None], _Compiled] = OrderedDict()
         # Free-form documents seen once and not compiled yet: a client's documents repeat,
         # a flood of distinct ones (or a probe) must not cost a compile each on top of
         # graphql-core's own parse and validation.
@@ -125,7 +127,7 @@ class CompiledOperations:
 
     def _first_sighting(self, schema_id: str, query: str, operation_name: str | None) -> bool:
         key = (schema_id, hashlib.sha256(query.encode()).digest(), operation_name)
-        if key in self._plans:
+        if key in self._plans or key in self._refusals:
             return False
         if key in self._sighted:
             del self._sighted[key]
@@ -144,18 +146,22 @@ class CompiledOperations:
         limits: LimitSettings,
     ) -> _Compiled:
         key = (schema_id, hashlib.sha256(query.encode()).digest(), operation_name)
-        entry = self._plans.get(key)
-        if entry is not None and entry.schema is schema and entry.limits is limits:
-            self._plans.move_to_end(key)
-            return entry
+        for kept in (self._plans, self._refusals):
+            entry = kept.get(key)
+            if entry is not None and entry.schema is schema and entry.limits is limits:
+                kept.move_to_end(key)
+                return entry
         entry = _compile(schema, query, operation_name, limits)
+        # Refusals are kept apart: documents the compiler does not take must not push the
+        # plans of those it does out of their bound.
+        kept = self._plans if entry.plan is not None else self._refusals
         if entry.plan is None:
             self.refused += 1
         else:
             self.compiled += 1
-        self._plans[key] = entry
-        if len(self._plans) > self.max_plans:
-            self._plans.popitem(last=False)
+        kept[key] = entry
+        if len(kept) > self.max_plans:
+            kept.popitem(last=False)
         return entry
 
     async def _run(
