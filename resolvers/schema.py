@@ -30,6 +30,10 @@ from resolvers.types.enums import list_providers
 from resolvers.types.lago import LagoCustomer
 from resolvers.types.layer import LayerCustomer
 
+# Parsed documents kept (Strawberry's ParserCache, shared by every cache of this size): the
+# compiler parses through the same cache, so a document is parsed and analysed once whichever
+# path runs it (resolvers/compiled/operations.py).
+PARSER_CACHE_SIZE = 256
 # Each registered provider's GraphQL customer type (gateway/providers/registry.py lists the
 # providers themselves, in the same order).
 CUSTOMER_TYPES: tuple[type[ProviderCustomerType], ...] = (
@@ -63,7 +67,7 @@ def build_schema(
     register_customer_types(customer_types)
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         # Factories: each request gets its own extension; the LRU caches behind them are shared.
-        partial(ParserCache, maxsize=256),
+        partial(ParserCache, maxsize=PARSER_CACHE_SIZE),
         # Tokens, then selections, depth and aliases before graphql-core validates (linear,
         # where some validation rules are not), validation through its own cache, then cost.
         *limit_extensions(settings.limits, root_scopes(settings.auth.field_scopes)),
@@ -84,4 +88,4 @@ def build_schema(
     return schema
 
 
-__all__ = ["CUSTOMER_TYPES", "build_schema"]
+__all__ = ["CUSTOMER_TYPES", "PARSER_CACHE_SIZE", "build_schema"]

@@ -32,9 +32,9 @@ from graphql import (
     get_operation_ast,
     get_variable_values,
     located_error,
-    parse,
     specified_rules,
 )
+from strawberry.extensions import ParserCache
 from strawberry.types import ExecutionResult
 from strawberry.types.arguments import convert_arguments
 
@@ -48,8 +48,10 @@ from resolvers.limits.cost import estimate, type_coverage
 from resolvers.limits.refusals import cost_refusal, document_refusals
 from resolvers.limits.validation import validate
 from resolvers.query import CustomersRead, load_customer, read_customer, read_customers
+from resolvers.schema import PARSER_CACHE_SIZE
 
 log = logging.getLogger("gateway.compiled")
+_PARSE = ParserCache(maxsize=PARSER_CACHE_SIZE).cached_parse_document
 MAX_PLANS = 256
 # Free-form documents seen once, remembered so the second sighting compiles (bounded).
 MAX_SIGHTINGS = 1024
@@ -256,7 +258,9 @@ def _compile(
     """Parse, analyse and validate `query` as the schema's extensions would, then compile."""
     graphql_schema = schema._schema
     try:
-        document = parse(query, max_tokens=limits.max_tokens)
+        # The schema's own parser cache: the same document object graphql-core's path gets,
+        # so its analysis (keyed by the document) is not done a second time.
+        document = _PARSE(query, max_tokens=limits.max_tokens)
     except GraphQLError:
         return _Compiled(schema, limits, None)
     analysis = ANALYSES.of(document, type_coverage(graphql_schema))
