@@ -82,8 +82,9 @@ _INTERNAL = Rejection(500, "INTERNAL_SERVER_ERROR", "Internal server error")
 
 
 class OperationCompiler(Protocol):
-    """Runs a persisted operation from a compiled plan (resolvers/compiled/), or answers None
-    when graphql-core must run it."""
+    """Runs an operation from a compiled plan (resolvers/compiled/), or answers None when
+    graphql-core must run it; a free-form document (`persisted` false) from its second
+    sighting."""
 
     async def execute(
         self,
@@ -172,7 +173,8 @@ class GraphQLEndpoint:
         # What persisted GETs resolved to, for the response cache's fast path to find again
         # (gateway/http/cached_gets.py); None: no fast path.
         self.known_gets = known_gets
-        # Persisted operations run from compiled plans (docs/compiled.md); None: never.
+        # Operations run from compiled plans (docs/compiled.md, `performance.compile`: free-form
+        # documents too, or persisted ones only); None: never.
         self.compiler = compiler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
