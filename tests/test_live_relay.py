@@ -159,28 +159,19 @@ def test_a_webhook_to_one_instance_reaches_a_subscriber_of_another_within_a_seco
     assert seconds < 1.0
 
 
-def test_the_npm_graphql_ws_client_on_one_instance_hears_a_webhook_to_another(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("package", "script", "url"),
+    [
+        ("graphql-ws", "subscribe.mjs", "ws://127.0.0.1:{port}/graphql"),
+        ("graphql-sse", "subscribe-sse.mjs", "http://127.0.0.1:{port}/graphql/stream"),
+    ],
+)
+def test_the_npm_client_on_one_instance_hears_a_webhook_to_another(
+    tmp_path: Path, package: str, script: str, url: str
 ) -> None:
-    node = npm_client("graphql-ws")
+    node = npm_client(package)
     with two_instances(tmp_path) as (one, two):
-        subscriber = subscribed(node, "subscribe.mjs", f"ws://127.0.0.1:{two}/graphql")
-        sent = time.monotonic()
-        delivered = signed_delivery(f"http://127.0.0.1:{one}/webhooks/layer?tenant=acme")
-        change = first_change_of(subscriber)
-        seconds = time.monotonic() - sent
-    assert delivered.status_code == 200
-    assert change == {"id": JOHN, "provider": "LAYER", "kind": "UPDATED"}
-    assert seconds < 1.0
-
-
-def test_the_npm_graphql_sse_client_on_one_instance_hears_a_webhook_to_another(
-    tmp_path: Path,
-) -> None:
-    node = npm_client("graphql-sse")
-    with two_instances(tmp_path) as (one, two):
-        url = f"http://127.0.0.1:{two}/graphql/stream"
-        subscriber = subscribed(node, "subscribe-sse.mjs", url)
+        subscriber = subscribed(node, script, url.format(port=two))
         sent = time.monotonic()
         delivered = signed_delivery(f"http://127.0.0.1:{one}/webhooks/layer?tenant=acme")
         change = first_change_of(subscriber)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.http.documents import Document
+from gateway.http.persisted import apq_hash
 from gateway.http.request import GraphQLRequest
 
 MAX_QUERY_STRING = 2048
@@ -55,9 +56,11 @@ class KnownGets:
             return
         if document.via not in ("apq_hit", "manifest") or len(query_string) > MAX_QUERY_STRING:
             return
-        document_id = request.document_id or _apq_hash(request.extensions)
-        if document_id is None:
+        persisted = (request.extensions or {}).get("persistedQuery")
+        if request.document_id is None and persisted is None:
             return
+        # Resolved already, so a persistedQuery here is well formed.
+        document_id = request.document_id or apq_hash(persisted)
         known = KnownGet(
             document.query, document.operation, document.values, document_id, document.trusted
         )
@@ -75,12 +78,6 @@ class KnownGets:
         if known is not None:
             entries.move_to_end(query_string)
         return known
-
-
-def _apq_hash(extensions: Mapping[str, Any] | None) -> str | None:
-    persisted = (extensions or {}).get("persistedQuery")
-    sha = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
-    return sha if isinstance(sha, str) else None
 
 
 __all__ = ["DEFAULT_MAX_PER_TENANT", "MAX_QUERY_STRING", "KnownGet", "KnownGets"]

@@ -93,7 +93,7 @@ class PersistedQueries:
         """The document to run. `trusted_only`: this caller may run manifest documents only,
         whatever the mode (JWT callers under `auth.jwt_persisted_only`)."""
         persisted = (extensions or {}).get("persistedQuery")
-        sha = _apq_hash(persisted) if persisted is not None else None
+        sha = apq_hash(persisted) if persisted is not None else None
         wanted = document_id or sha
         if self.mode == "require" or trusted_only:
             if query is not None or wanted is None:
@@ -143,7 +143,8 @@ class PersistedQueries:
         await self.registrations.set(namespace_of(key), key, query.encode(), self.ttl)
 
 
-def _apq_hash(persisted: Any) -> str:
+def apq_hash(persisted: Any) -> str:
+    """The hash of `extensions.persistedQuery`, or the 400 for one that is malformed."""
     if not isinstance(persisted, dict):
         raise Rejection(400, "BAD_REQUEST", "extensions.persistedQuery must be an object")
     version = persisted.get("version")
@@ -165,5 +166,6 @@ __all__ = [
     "PERSISTED_QUERY_NOT_FOUND",
     "PersistedQueries",
     "Resolved",
+    "apq_hash",
     "not_found",
 ]

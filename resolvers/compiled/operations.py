@@ -58,6 +58,14 @@ MAX_SIGHTINGS = 1024
 _RULES = tuple(specified_rules)
 
 
+# What plans, refusals and sightings are kept by: schema id, document hash, operation name.
+_Key = tuple[str, bytes, str | None]
+
+
+def _key(schema_id: str, query: str, operation_name: str | None) -> _Key:
+    return schema_id, hashlib.sha256(query.encode()).digest(), operation_name
+
+
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     # What the plan was compiled against: another schema (a reload) or limits compile anew.
@@ -79,12 +87,12 @@ class CompiledOperations:
 
     def __init__(self, max_plans: int = MAX_PLANS) -> None:
         self.max_plans = max_plans
-        self._plans: OrderedDict[tuple[str, bytes, str | None], _Compiled] = OrderedDict()
-        self._refusals: OrderedDict[tuple[str, bytes, str | None], _Compiled] = OrderedDict()
+        self._plans: OrderedDict[_Key, _Compiled] = OrderedDict()
+        self._refusals: OrderedDict[_Key, _Compiled] = OrderedDict()
         # Free-form documents seen once and not compiled yet: a client's documents repeat,
         # a flood of distinct ones (or a probe) must not cost a compile each on top of
         # graphql-core's own parse and validation.
-        self._sighted: OrderedDict[tuple[str, bytes, str | None], None] = OrderedDict()
+        self._sighted: OrderedDict[_Key, None] = OrderedDict()
         self.compiled = 0
         self.refused = 0
         self.ran = 0
@@ -99,7 +107,8 @@ class CompiledOperations:
         limits: LimitSettings,
     ) -> Plan | None:
         """The plan of `query`'s operation `operation_name` on `schema`, or None."""
-        return self._entry(schema, schema_id, query, operation_name, limits).plan
+        key = _key(schema_id, query, operation_name)
+        return self._entry(key, schema, query, operation_name, limits).plan
 
     async def execute(
         self,
@@ -115,9 +124,10 @@ class CompiledOperations:
         """The operation's result from its plan, or None: graphql-core must run it. A
         free-form document (`persisted` false) is compiled the second time it is seen."""
         limits = context.settings.limits
-        if not persisted and self._first_sighting(schema_id, query, operation_name):
+        key = _key(schema_id, query, operation_name)
+        if not persisted and self._first_sighting(key):
             return None
-        entry = self._entry(schema, schema_id, query, operation_name, limits)
+        entry = self._entry(key, schema, query, operation_name, limits)
         if entry.plan is None or entry.analysis is None:
             return None
         result = await self._run(entry, entry.plan, variables, operation_name, context)
@@ -127,8 +137,7 @@ class CompiledOperations:
             self.ran += 1
         return result
 
-    def _first_sighting(self, schema_id: str, query: str, operation_name: str | None) -> bool:
-        key = (schema_id, hashlib.sha256(query.encode()).digest(), operation_name)
+    def _first_sighting(self, key: _Key) -> bool:
         if key in self._plans or key in self._refusals:
             return False
         if key in self._sighted:
@@ -141,13 +150,12 @@ class CompiledOperations:
 
     def _entry(
         self,
+        key: _Key,
         schema: strawberry.Schema,
-        schema_id: str,
         query: str,
         operation_name: str | None,
         limits: LimitSettings,
     ) -> _Compiled:
-        key = (schema_id, hashlib.sha256(query.encode()).digest(), operation_name)
         for kept in (self._plans, self._refusals):
             entry = kept.get(key)
             if entry is not None and entry.schema is schema and entry.limits is limits:
