@@ -43,6 +43,8 @@ from gateway.http.playground import ASSETS_PATH, asset_directory
 from gateway.http.response_cache import ResponseCache
 from gateway.http.sse import SseEndpoint
 from gateway.http.webhooks import WebhookEndpoint
+from gateway.loaders.account_index import AccountIndexes
+from gateway.loaders.links import prewarm_links
 from gateway.observability.metrics import CONTENT_TYPE, Metrics
 from gateway.observability.tracing import configure_tracing, flush_spans
 from gateway.providers.registry import AnyConnector, Registry, default_connectors
@@ -101,6 +103,7 @@ def create_app(
         cache,
         _gates(settings, timer),
         registry.limits(settings),
+        AccountIndexes(cache, settings.cache.links_max_records),
     )
     tenants = [build_tenant(t, registry, shared) for t in settings.tenants]
     directory = TenantDirectory(tenants)
@@ -167,6 +170,7 @@ def create_app(
             stack.push_async_callback(pool.aclose)
             stack.push_async_callback(store.close)
             stack.push_async_callback(cache.close)
+            stack.push_async_callback(shared.indexes.close)
             # The directory's tenants: after a reload, the configuration's latest.
             stack.push_async_callback(_close_clients, directory)
             stack.push_async_callback(authenticator.aclose)
@@ -186,6 +190,9 @@ def create_app(
             relaying = asyncio.create_task(feed.listen())
             stack.push_async_callback(_stop, relaying)
             await stack.enter_async_context(metrics.running())
+            if settings.cache.links_prewarm:
+                for tenant in directory.tenants.values():
+                    prewarm_links(tenant, settings.limits.max_filter_scan_pages)
             yield
 
     # Response-cache hits of persisted GETs first, ahead of everything: they log and count

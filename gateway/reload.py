@@ -30,6 +30,7 @@ from pathlib import Path
 from gateway.auth.callers import Authenticator
 from gateway.auth.jwt import JwtVerifier
 from gateway.errors import ConfigError
+from gateway.loaders.links import prewarm_links
 from gateway.providers.registry import Registry
 from gateway.settings.load import load_settings
 from gateway.settings.model import JwtSettings, Settings
@@ -145,6 +146,9 @@ class ConfigReload:
             self.swap_schema(new)
         # The swap: tenants, then how callers map to them. No await in between.
         self.directory.replace(tenants)
+        if self.settings.cache.links_prewarm:
+            for tenant in tenants:
+                prewarm_links(tenant, self.settings.limits.max_filter_scan_pages)
         self.authenticator.configure(new.auth, verifier)
         self.settings = new
         unchanged = [

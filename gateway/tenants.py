@@ -16,6 +16,7 @@ from gateway.cache.upstream import UpstreamCache
 from gateway.domain.customer import CustomerKey
 from gateway.domain.provider import Provider
 from gateway.errors import TenantError
+from gateway.loaders.account_index import AccountIndexes
 from gateway.providers.base import CustomerSource
 from gateway.providers.registry import AnyConnector, Registry
 from gateway.providers.transport import Route
@@ -48,6 +49,8 @@ class Tenant:
     # the order configured. The order `customers` interleaves them in.
     sources: tuple[CustomerSource, ...]
     settings: TenantSettings
+    # Every tenant's kept `sameAs` indexes, keyed by tenant first (shared, bounded).
+    indexes: AccountIndexes
     # Each source's upstream by (provider, account), for the calls a webhook's verification
     # makes (Lago's public key); their HTTP clients are closed with the app.
     upstreams: Mapping[tuple[Provider, str], Upstream] = field(default_factory=dict)
@@ -66,7 +69,13 @@ class Tenant:
     def with_sources(self, sources: tuple[CustomerSource, ...]) -> Tenant:
         """The same tenant reading only `sources`: what one caller may see."""
         return Tenant(
-            self.id, sources, self.settings, self.upstreams, self.providers, self.claimable
+            self.id,
+            sources,
+            self.settings,
+            self.indexes,
+            self.upstreams,
+            self.providers,
+            self.claimable,
         )
 
     async def close(self) -> None:
@@ -91,13 +100,15 @@ class Tenant:
 @dataclass(frozen=True, slots=True)
 class SharedUpstream:
     """What every tenant's connections share: the connection pool (or a test's transport),
-    httpx's timeouts, the cache, the gates and breakers, and each provider's limits."""
+    httpx's timeouts, the cache, the gates and breakers, each provider's limits, and the kept
+    `sameAs` indexes."""
 
     transport: httpx.AsyncBaseTransport
     timeout: httpx.Timeout
     cache: UpstreamCache
     gates: Gates
     limits: Mapping[Provider, ProviderLimits]
+    indexes: AccountIndexes
 
 
 def build_tenant(settings: TenantSettings, registry: Registry, shared: SharedUpstream) -> Tenant:
@@ -121,6 +132,7 @@ def build_tenant(settings: TenantSettings, registry: Registry, shared: SharedUps
         id=settings.id,
         sources=tuple(sources),
         settings=settings,
+        indexes=shared.indexes,
         upstreams=upstreams,
         providers=registry.providers,
         claimable=claimable,

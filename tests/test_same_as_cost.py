@@ -1,7 +1,8 @@
 """What `Customer.sameAs` costs upstream, counted in `extensions.upstream` (docs/links.md,
 "Whose records, and what it costs"): a large account over real loopback HTTP to the sandbox,
-a one-page account, an index a webhook retires; and that the links are the evidence rule
-itself, pair by pair, over the sandbox's data."""
+a one-page account, an account past the bound of index pages; and that the links are the
+evidence rule itself, pair by pair, over the sandbox's data. What webhooks and time do to a
+kept index: tests/test_link_index_kept.py."""
 
 from __future__ import annotations
 
@@ -9,24 +10,21 @@ import contextlib
 import copy
 import itertools
 import math
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from gateway.app import create_app
-from gateway.domain.customer import Customer, CustomerKey
+from gateway.domain.customer import Customer
 from gateway.domain.filter import EMPTY_FILTER
 from gateway.domain.links import evidence, link_keys
 from gateway.ids import encode_id
 from gateway.providers.base import CustomerSource
 from gateway.providers.codat.client import INDEX_PAGE_SIZE as CODAT_INDEX_PAGE
 from gateway.providers.codat.client import PAGE_SIZE as CODAT_PAGE
-from gateway.providers.lago import LAGO
 from gateway.providers.lago.client import INDEX_PAGE_SIZE as LAGO_INDEX_PAGE
 from gateway.providers.lago.client import PAGE_SIZE as LAGO_PAGE
-from gateway.providers.layer import LAYER
 from gateway.providers.layer.client import PAGE_SIZE as LAYER_PAGE
 from gateway.settings.load import tenant_settings
 from gateway.settings.model import LimitSettings, Settings
@@ -34,12 +32,8 @@ from sandbox import DEMO_ACCOUNT, SECOND_ACCOUNT, Sandbox, tenant_config
 from sandbox.seed.custom import CustomRecords
 from sandbox.server import serve_on_loopback
 from tests.support import CountingTransport, GatewayClient, gateway_client
-from tests.test_webhook_delivery import deliver_lago, lago_body
 
 TRACE = {"x-gateway-trace": "upstream"}
-NODES = """query($ids: [ID!]!) {
-  nodes(ids: $ids) { id ... on Customer { sameAs { evidence customer { id } } } }
-}"""
 PAGE = "query($n: Int) { customers(first: $n) { edges { node { id %s } } } }"
 # Customers added to the demo account's Codat company and Lago organisation, so each holds
 # many listing pages (100) of customers, within one index page (1000).
@@ -186,33 +180,3 @@ async def every_customer(source: CustomerSource) -> list[Customer]:
         if page.next_token is None:
             return found
         token = page.next_token
-
-
-async def test_a_webhook_retires_the_index_and_the_next_sameas_reads_it_again() -> None:
-    sandbox = Sandbox()
-    layer_record = sandbox.data.layer_businesses[DEMO_ACCOUNT.layer_business_id][-1]
-    lago_record = sandbox.data.lago_organizations[DEMO_ACCOUNT.lago_api_key][-1]
-    layer_id = encode_id(CustomerKey(LAYER, DEMO_ACCOUNT.layer_business_id, layer_record["id"]))
-    lago_id = encode_id(
-        CustomerKey(LAGO, DEMO_ACCOUNT.lago_organization_id, lago_record["external_id"])
-    )
-    async with gateway_client(sandbox=sandbox) as gateway:
-        before = await gateway.query(NODES, {"ids": [layer_id]})
-        assert lago_id not in links_of(before)
-        # Lago's record takes the Layer record's email, and says so by webhook.
-        lago_record["email"] = layer_record["email"].upper()
-        lago_record["updated_at"] = "2099-01-01T00:00:00Z"
-        delivered = await deliver_lago(gateway, lago_body(lago_record), str(uuid.uuid4()))
-        assert delivered.json()["received"] is True
-        gateway.upstream.reset()
-        after = await gateway.query(NODES, {"ids": [layer_id]}, headers=TRACE)
-    assert links_of(after)[lago_id] == ["EMAIL"]
-    # Only the retired account is read again, in one read.
-    by_provider = after["extensions"]["upstream"]["byProvider"]
-    assert {p: c["calls"] for p, c in by_provider.items()} == {"LAYER": 0, "CODAT": 0, "LAGO": 1}
-
-
-def links_of(body: dict[str, Any]) -> dict[str, list[str]]:
-    assert "errors" not in body, body["errors"]
-    (node,) = body["data"]["nodes"]
-    return {link["customer"]["id"]: link["evidence"] for link in node["sameAs"]}

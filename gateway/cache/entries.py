@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+import orjson
+
 from gateway.cache.entry import CachePolicy, Entry, Origin
-from gateway.cache.keys import Account, entry_key, generation_key, generation_prefix
+from gateway.cache.keys import Account, change_key, entry_key, generation_key, generation_prefix
 from gateway.cache.store import CacheStore
+from gateway.domain.change import ChangeKind
 from gateway.domain.provider import Provider
 from gateway.ledger import current_ledger
+
+# One customer a webhook named, by native id, and what happened to it.
+Named = tuple[str, ChangeKind]
 
 
 class Entries:
@@ -98,14 +104,42 @@ class Entries:
             ledger.generations[memo_key] = generation
         return generation
 
-    async def retire(self, account: Account) -> None:
-        """Make every entry of `account` unreachable, and free them where the store can."""
+    async def retire(self, account: Account, change: Named | None = None) -> None:
+        """Make every entry of `account` unreachable, and free them where the store can.
+        `change`: the one customer (native id) the webhook says changed, and how; recorded
+        under the new generation, so what an index of the account holds can be brought up to
+        date without reading the account again (`changes`)."""
         generation = await self.store.increment(generation_key(account))
         if generation is not None:
+            if change is not None:
+                record = orjson.dumps([change[0], change[1].value])
+                lifetime = self.policies[account.provider].lifetime
+                await self.store.set(change_key(account, generation), record, lifetime)
             # Unreachable from now on: without this they held memory until their TTL.
             await self.store.forget_prefix(generation_prefix(account, generation - 1))
         if (ledger := current_ledger()) is not None:
             ledger.generations.pop(_memo_key(account), None)
+
+    async def changes(self, account: Account, since: int, until: int) -> list[Named | None]:
+        """What each bump from generation `since` to `until` changed, in order; None for a
+        bump nobody named a customer for (a Codat sync), or whose record is gone."""
+        if until <= since:
+            return []
+        raws = await self.store.multi_get(
+            [change_key(account, g) for g in range(since + 1, until + 1)]
+        )
+        return [_named(raw) for raw in raws]
+
+
+def _named(raw: bytes | None) -> Named | None:
+    if raw is None:
+        return None
+    try:
+        native_id, kind = orjson.loads(raw)
+        return str(native_id), ChangeKind(kind)
+    except (orjson.JSONDecodeError, TypeError, ValueError):
+        # Written by another version: as good as lost, so the account is read whole.
+        return None
 
 
 def _memo_key(account: Account) -> tuple[str, Provider, str]:
@@ -113,4 +147,4 @@ def _memo_key(account: Account) -> tuple[str, Provider, str]:
     return (account.tenant, account.provider, account.id)
 
 
-__all__ = ["Entries"]
+__all__ = ["Entries", "Named"]

@@ -36,6 +36,12 @@ def generation_key(account: Account) -> str:
     return f"{account.prefix()}:generation"
 
 
+def change_key(account: Account, generation: int) -> str:
+    """What a webhook changed to bring `account` to `generation`: outside every generation's
+    prefix, so it outlives the entries the bump retired (gateway/loaders/account_index.py)."""
+    return f"{account.prefix()}:change:{generation}"
+
+
 def generation_prefix(account: Account, generation: int) -> str:
     """What every entry key of `account` in `generation` starts with."""
     return f"{account.prefix()}:g{generation}:"

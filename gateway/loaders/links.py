@@ -1,16 +1,13 @@
 """`Customer.sameAs` for one request: each account the caller sees is indexed once.
 
 The first `sameAs` a request resolves loads the view's index: every account of the caller's
-tenant (a JWT caller's narrowed view: `Tenant.sources`) is listed from its first page, all at
-once, through the upstream cache, up to `limits.max_filter_scan_pages` pages each: in the
-source's own index pages when it has them (`AccountListing`: one read for a whole Codat company
-or Lago organisation, none when a cached listing page already holds it), else in the listing's
-pages `customers` reads too (Layer). Cached like any answer, the index costs no call once
-warm, until its TTL or a webhook's generation bump retires it. Every other `sameAs` of the
-request, however many customers a page holds, awaits that same load (a DataLoader with one
-key), so links never cost a read per customer. Evidence is checked on the indexed version of
-both records, so each link is seen from both of its ends. Why no provider is asked for a
-page's candidates by a filter: docs/links.md.
+tenant (a JWT caller's narrowed view: `Tenant.sources`), all at once, each as its kept index
+gives it (gateway/loaders/account_index.py: read whole once, then kept current from webhooks'
+records of what changed, so a warm account costs no call and a stale one at most one). Every
+other `sameAs` of the request, however many customers a page holds, awaits that same load (a
+DataLoader with one key), so links never cost a read per customer. Evidence is checked on the
+indexed version of both records, so each link is seen from both of its ends. Why no provider
+is asked for a page's candidates by a filter: docs/links.md.
 """
 
 from __future__ import annotations
@@ -21,20 +18,17 @@ from dataclasses import dataclass
 from strawberry.dataloader import DataLoader
 
 from gateway.domain.customer import Customer, CustomerKey
-from gateway.domain.filter import EMPTY_FILTER
-from gateway.domain.freshness import Freshness
 from gateway.domain.links import Link, LinkEvidence, LinkIndex, link_keys
 from gateway.domain.provider import Provider
-from gateway.errors import GatewayError, LinkScanLimit
+from gateway.errors import GatewayError
+from gateway.loaders.account_index import AccountRead, Read
 from gateway.observability.tracing import tracer
-from gateway.providers.base import AccountListing, CustomerSource
+from gateway.providers.base import CustomerSource
 from gateway.providers.client import settle
 from gateway.tenants import Tenant
 
 # The accounts a view holds, in its sources' order: the one key of a request's index.
 ViewKey = tuple[tuple[Provider, str], ...]
-# A record as an index page read it, and how fresh that read was.
-Read = tuple[Customer, Freshness | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,23 +97,15 @@ class LinkResolver:
                 errors.append(stopped)
         return ViewIndex(LinkIndex(link_keys(c, f) for c, f in _unique(customers)), tuple(errors))
 
-    async def _read(self, source: CustomerSource) -> tuple[list[Read], LinkScanLimit | None]:
-        """The account's customers, from its first page, at most `max_pages` pages: the
-        source's own index pages when it has them (one read for a whole Codat company or
-        Lago organisation), else its listing's."""
-        customers: list[Read] = []
-        token: str | None = None
-        for _ in range(self._max_pages):
-            if isinstance(source, AccountListing):
-                page = await source.index_page(token)
-            else:
-                page = await source.list_page(EMPTY_FILTER, token)
-            # Each with its page's freshness: the page carries it beside its shared items.
-            customers.extend((c, page.freshness) for c in page.items)
-            if page.next_token is None:
-                return customers, None
-            token = page.next_token
-        return customers, LinkScanLimit(source.provider, source.account, self._max_pages)
+    async def _read(self, source: CustomerSource) -> AccountRead:
+        return await self._tenant.indexes.read(self._tenant.id, source, self._max_pages)
+
+
+def prewarm_links(tenant: Tenant, max_pages: int) -> None:
+    """Start reading the tenant's accounts for `sameAs` behind every request (`[cache]
+    links_prewarm`), so no request pays for an account's first index."""
+    if tenant.settings.link_evidence:
+        tenant.indexes.warm(tenant.id, tenant.sources, max_pages)
 
 
 def _unique(customers: list[Read]) -> list[Read]:
@@ -130,4 +116,4 @@ def _unique(customers: list[Read]) -> list[Read]:
     return list(by_key.values())
 
 
-__all__ = ["LinkResolver", "SameAs", "ViewIndex"]
+__all__ = ["LinkResolver", "SameAs", "ViewIndex", "prewarm_links"]

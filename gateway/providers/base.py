@@ -79,6 +79,11 @@ class CustomerSource(Protocol):
 
     async def get_by_external_id(self, external_id: str) -> Customer | None: ...
 
+    async def peek(self, native_id: str) -> Customer | None:
+        """The customer as a fresh cache entry holds it (a read's, or a webhook's), never a
+        provider call; None when the cache holds no readable one."""
+        ...
+
     async def get_many(
         self, native_ids: Sequence[str]
     ) -> dict[str, Customer | GatewayError | None]:

@@ -92,6 +92,14 @@ class ProviderClient:
             return None
         return stamped(readable(customer(entry)), entry)
 
+    async def peek(self, native_id: str) -> Customer | None:
+        customer = self._decoding("customer", self._decode_customer)
+        entry = await self._cached("customer", {"id": native_id}, customer)
+        if entry is None or entry.status != 200:
+            return None
+        record = customer(entry)
+        return None if isinstance(record, RecordUnreadable) else stamped(record, entry)
+
     def _customer_url(self, segment: str) -> str:
         raise NotImplementedError
 

@@ -215,6 +215,12 @@ class CacheSettings(WithProviderTables):
     # Per tenant, the response cache evicts its least recently used answers past these.
     response_max_entries_per_tenant: int = Field(default=1_000, ge=1)
     response_max_bytes_per_tenant: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # `sameAs` keeps each account's index between requests (gateway/loaders/account_index.py):
+    # read at start (and when a reload adds a tenant) rather than by the first request that
+    # needs it; and at most this many customers kept over every tenant, least recently used
+    # account out first.
+    links_prewarm: bool = False
+    links_max_records: int = Field(default=100_000, ge=0)
     # `[cache.<provider>]`: overrides of the connector's own cache policy.
     providers: Mapping[str, CachePolicySettings] = {}
 

@@ -57,5 +57,8 @@ class ListingSource:
     async def get_by_external_id(self, external_id: str) -> Customer | None:
         return None
 
+    async def peek(self, native_id: str) -> Customer | None:
+        return None
+
     async def get_many(self, native_ids: Sequence[str]) -> dict[str, Any]:
         return {}

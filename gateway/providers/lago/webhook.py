@@ -40,6 +40,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from pydantic import SecretStr
 
+from gateway.cache.entries import Named
 from gateway.cache.entry import Entry, Origin
 from gateway.cache.keys import Account
 from gateway.cache.upstream import UpstreamCache
@@ -130,7 +131,7 @@ class LagoWebhooks:
         ):
             return "ignored"
         async with record_lock(cache.store, account, customer["external_id"]):
-            return await _replace_if_newer(account, cache, customer)
+            return await _replace_if_newer(account, cache, customer, self.changed(event))
 
     def changed(self, event: dict[str, Any]) -> tuple[str, ChangeKind] | None:
         customer, kind = event.get("customer"), _KINDS.get(str(event.get("webhook_type")))
@@ -141,7 +142,7 @@ class LagoWebhooks:
 
 
 async def _replace_if_newer(
-    account: Account, cache: UpstreamCache, customer: dict[str, Any]
+    account: Account, cache: UpstreamCache, customer: dict[str, Any], change: Named | None
 ) -> str:
     key = {"id": customer["external_id"]}
     cached = _cached_customer(await cache.peek(account, "customer", key))
@@ -149,7 +150,7 @@ async def _replace_if_newer(
     cached_time = updated_at(cached) if cached is not None else None
     if event_time is not None and cached_time is not None and event_time < cached_time:
         return "stale"
-    await cache.retire(account)
+    await cache.retire(account, change)
     if cached is None or event_time is None or cached_time is None:
         # Not provably current: the next read fetches the customer whole.
         return "retired"

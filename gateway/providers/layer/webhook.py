@@ -36,7 +36,8 @@ class LayerWebhooks(StandardWebhooks):
             return "ignored"
         # The thin event names the customer but (unverified) not its business: every entry of
         # the account goes, lists included, since they may now order or filter differently.
-        await cache.retire(account)
+        # Which customer is recorded, so a kept link index reads that one only.
+        await cache.retire(account, self.changed(event))
         return "retired"
 
     def changed(self, event: dict[str, Any]) -> tuple[str, ChangeKind] | None:
