@@ -22,16 +22,18 @@ usually none. An account's first index is read by the request that needs it, unl
 `[cache] links_prewarm` started it when the tenant was loaded. The kept indexes hold at most
 `[cache] links_max_records` customers in all, the least recently used account out first.
 
-Usage: `reads, stopped = await indexes.read(tenant_id, source, max_pages)`.
+Usage: `view = await indexes.read(tenant_id, source, max_pages)`; `view.index.links(keys)`,
+`view.freshness(native_id)`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,41 +44,68 @@ from gateway.domain.change import ChangeKind
 from gateway.domain.customer import Customer
 from gateway.domain.filter import EMPTY_FILTER
 from gateway.domain.freshness import Freshness, ServedFrom
+from gateway.domain.links import LinkIndex, LinkKeys, link_keys
+from gateway.domain.provider import Provider
 from gateway.errors import GatewayError, LinkScanLimit
 from gateway.ledger import demanded_max_age, demanding_max_age, note_freshness, note_served
 from gateway.providers.base import AccountListing, CustomerSource
 
 log = logging.getLogger("gateway.links")
 
-# A record as an index read it, and how fresh that read was.
-Read = tuple[Customer, Freshness | None]
-# An account's records, and the bound that stopped its read short (None: read whole).
-AccountRead = tuple[list[Read], LinkScanLimit | None]
-
 
 @dataclass(frozen=True, slots=True)
 class Indexed:
-    """One kept record: when its data left the provider (the cache's clock, epoch seconds),
-    and whether a webhook wrote it."""
+    """One kept record, with the keys it is linked by (computed once, not per request); when
+    its data left the provider (the cache's clock, epoch seconds), and whether a webhook
+    wrote it."""
 
-    customer: Customer
+    keys: LinkKeys
     stored_at: float
     webhook: bool = False
 
     @classmethod
     def of(cls, customer: Customer, freshness: Freshness | None, now: float) -> Indexed:
         if freshness is None:
-            return cls(customer, now)
+            return cls(link_keys(customer), now)
         webhook = freshness.served_from is ServedFrom.WEBHOOK
-        return cls(customer, freshness.fetched_at.timestamp(), webhook)
+        return cls(link_keys(customer), freshness.fetched_at.timestamp(), webhook)
+
+
+@dataclass(frozen=True)
+class Records:
+    """An account's records at one moment: never changed once made, so a request holds a
+    consistent one while changes make the next."""
+
+    # By native id, in the order the account listed them (a created one last).
+    by_id: Mapping[str, Indexed]
+    # Customers a webhook named that are being read behind the requests: served as STALE.
+    behind: frozenset[str] = frozenset()
+
+    @functools.cached_property
+    def index(self) -> LinkIndex:
+        return LinkIndex(r.keys for r in self.by_id.values())
+
+    @functools.cached_property
+    def webhook_oldest(self) -> float | None:
+        """When the oldest record a webhook wrote was written; None when there is none."""
+        return min((r.stored_at for r in self.by_id.values() if r.webhook), default=None)
+
+    def changed(self, updates: Mapping[str, Indexed | None], behind: frozenset[str]) -> Records:
+        """These records with `updates` applied (None: gone) and `behind` as given."""
+        by_id = dict(self.by_id)
+        for native_id, record in updates.items():
+            if record is None:
+                by_id.pop(native_id, None)
+            else:
+                by_id[native_id] = record
+        return Records(by_id, behind)
 
 
 @dataclass(eq=False)
 class Kept:
     """An account's last full read, as changes since have made it."""
 
-    # By native id, in the order the account listed them (a created one last).
-    records: dict[str, Indexed]
+    records: Records
     stopped: LinkScanLimit | None
     # The cache generation the records are current to.
     generation: int
@@ -84,32 +113,56 @@ class Kept:
     oldest: float
     # Index pages the full read took: one means a refresh costs one read at most.
     pages: int
-    # Customers a webhook named that are being read behind the requests: served as STALE.
-    behind: set[str] = field(default_factory=set)
     # A change nobody named: every record may be out of date until the account is read again.
     unnamed: bool = False
     # Held while a request brings the records up to date, so changes are applied once.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def served(self, account: Account, now: float, ttl: float, stale: bool) -> list[Read]:
-        """The records with how a request gets them now, noted on its ledger per way served."""
-        reads: list[Read] = []
-        oldest: dict[ServedFrom, Freshness] = {}
-        for native_id, record in self.records.items():
-            age = max(0.0, now - record.stored_at)
-            if stale or age >= ttl or native_id in self.behind:
-                served_from = ServedFrom.STALE
-            else:
-                served_from = ServedFrom.WEBHOOK if record.webhook else ServedFrom.CACHE
-            freshness = Freshness.at(record.stored_at, now, served_from)
-            reads.append((record.customer, freshness))
-            if served_from not in oldest or age > oldest[served_from].age_seconds:
-                oldest[served_from] = freshness
-        for freshness in oldest.values():
-            note_served(account.provider, freshness)
-        # A STALE record keeps the answer out of the whole-response cache.
-        note_freshness(0.0 if ServedFrom.STALE in oldest else ttl - (now - self.oldest))
-        return reads
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """An account's index as one request sees it: its records, and how fresh each is."""
+
+    records: Records
+    stopped: LinkScanLimit | None
+    now: float
+    ttl: float
+    # Every record is served as STALE: the index is past its TTL, or a change nobody named
+    # came since.
+    stale: bool
+    # The full read made for this request: each record as its page was served.
+    read: Mapping[str, Freshness | None] | None = None
+
+    @property
+    def index(self) -> LinkIndex:
+        return self.records.index
+
+    def freshness(self, native_id: str) -> Freshness | None:
+        if self.read is not None:
+            return self.read.get(native_id)
+        record = self.records.by_id[native_id]
+        return Freshness.at(record.stored_at, self.now, self._served_from(native_id, record))
+
+    def _served_from(self, native_id: str, record: Indexed) -> ServedFrom:
+        aged = self.now - record.stored_at >= self.ttl
+        if self.stale or aged or native_id in self.records.behind:
+            return ServedFrom.STALE
+        return ServedFrom.WEBHOOK if record.webhook else ServedFrom.CACHE
+
+    def note(self, provider: Provider, oldest: float) -> None:
+        """Tell the request's ledger how old the index it was served is, and how it came; a
+        STALE record keeps the answer out of the whole-response cache."""
+        outdated = self.stale or self.now - oldest >= self.ttl
+        main = ServedFrom.STALE if outdated else ServedFrom.CACHE
+        note_served(provider, Freshness.at(oldest, self.now, main))
+        webhook = self.records.webhook_oldest
+        if webhook is not None and not self.stale and self.now - webhook < self.ttl:
+            note_served(provider, Freshness.at(webhook, self.now, ServedFrom.WEBHOOK))
+        for native_id in self.records.behind & self.records.by_id.keys():
+            stored_at = self.records.by_id[native_id].stored_at
+            note_served(provider, Freshness.at(stored_at, self.now, ServedFrom.STALE))
+        fresh_for = 0.0 if outdated or self.records.behind else self.ttl - (self.now - oldest)
+        note_freshness(fresh_for)
 
 
 class AccountIndexes:
@@ -120,16 +173,16 @@ class AccountIndexes:
         self._max_records = max_records
         self._kept: OrderedDict[Account, Kept] = OrderedDict()
         # Full reads in flight, by account: concurrent needs share one.
-        self._reading: dict[Account, asyncio.Future[AccountRead]] = {}
+        self._reading: dict[Account, asyncio.Future[AccountView]] = {}
         self._background: set[asyncio.Task[None]] = set()
 
     @property
     def records(self) -> int:
         """How many customers are kept, over every account."""
-        return sum(len(k.records) for k in self._kept.values())
+        return sum(len(k.records.by_id) for k in self._kept.values())
 
-    async def read(self, tenant: str, source: CustomerSource, max_pages: int) -> AccountRead:
-        """The account's customers for `sameAs`, each with how fresh this request gets it."""
+    async def read(self, tenant: str, source: CustomerSource, max_pages: int) -> AccountView:
+        """The account's index for `sameAs`, as fresh as this request may have it."""
         account = Account(tenant, source.provider, source.account)
         generation = await self._cache.generation(account)
         ttl = self._cache.policies[source.provider].ttl
@@ -138,7 +191,7 @@ class AccountIndexes:
         if kept is not None and demand is not None and self._now() - kept.oldest >= demand:
             kept = None
         if kept is not None and kept.generation != generation:
-            kept = await self._catch_up(account, source, kept, generation, max_pages)
+            kept = await self._catch_up(account, source, kept, generation)
         now = self._now()
         outdated = kept is not None and (kept.unnamed or now - kept.oldest >= ttl)
         if kept is None or (outdated and kept.pages == 1):
@@ -146,7 +199,9 @@ class AccountIndexes:
         if outdated:
             self._refresh(account, source, max_pages)
         self._kept.move_to_end(account)
-        return kept.served(account, now, ttl, outdated), kept.stopped
+        view = AccountView(kept.records, kept.stopped, now, ttl, outdated)
+        view.note(source.provider, kept.oldest)
+        return view
 
     def warm(self, tenant: str, sources: Iterable[CustomerSource], max_pages: int) -> None:
         """Read each account whole behind every request, unless one is kept or being read."""
@@ -169,7 +224,7 @@ class AccountIndexes:
         return self._cache.clock()
 
     async def _catch_up(
-        self, account: Account, source: CustomerSource, kept: Kept, generation: int, pages: int
+        self, account: Account, source: CustomerSource, kept: Kept, generation: int
     ) -> Kept | None:
         """`kept` with every change up to `generation` applied; None when it cannot be (the
         store's generations started again)."""
@@ -181,31 +236,34 @@ class AccountIndexes:
                 self._forget(account, kept)
                 return None
             changes = await self._cache.changes(account, kept.generation, generation)
-            kept.generation = generation
             named = [c for c in changes if c is not None]
             if len(named) < len(changes):
                 kept.unnamed = True
-                return kept
-            await self._apply(account, source, kept, _latest(named))
+            else:
+                await self._apply(account, source, kept, _latest(named))
+            kept.generation = generation
             return kept
 
     async def _apply(
         self, account: Account, source: CustomerSource, kept: Kept, changes: dict[str, ChangeKind]
     ) -> None:
-        gone = [i for i, kind in changes.items() if kind is ChangeKind.DELETED]
-        for native_id in gone:
-            kept.records.pop(native_id, None)
-            kept.behind.discard(native_id)
-        named = [i for i in changes if i not in gone]
+        updates: dict[str, Indexed | None] = {}
+        behind = set(kept.records.behind)
+        named = [i for i, kind in changes.items() if kind is not ChangeKind.DELETED]
         peeked = await asyncio.gather(*(source.peek(i) for i in named))
         now = self._now()
+        for native_id, kind in changes.items():
+            if kind is ChangeKind.DELETED:
+                updates[native_id] = None
+                behind.discard(native_id)
         for native_id, customer in zip(named, peeked, strict=True):
             if customer is None:
-                kept.behind.add(native_id)
+                behind.add(native_id)
                 self._behind(account, self._read_one(account, source, kept, native_id))
             else:
-                kept.records[native_id] = Indexed.of(customer, customer.freshness, now)
-                kept.behind.discard(native_id)
+                updates[native_id] = Indexed.of(customer, customer.freshness, now)
+                behind.discard(native_id)
+        kept.records = kept.records.changed(updates, frozenset(behind))
 
     async def _read_one(
         self, account: Account, source: CustomerSource, kept: Kept, native_id: str
@@ -217,18 +275,15 @@ class AccountIndexes:
             log.info("link index: a changed customer could not be read: %s", exc.code)
             kept.unnamed = True
             return
-        if self._kept.get(account) is not kept or native_id not in kept.behind:
+        if self._kept.get(account) is not kept or native_id not in kept.records.behind:
             # Read whole since, or changed again and taken from the cache: this is older.
             return
-        kept.behind.discard(native_id)
-        if customer is None:
-            kept.records.pop(native_id, None)
-        else:
-            kept.records[native_id] = Indexed.of(customer, customer.freshness, self._now())
+        record = None if customer is None else Indexed.of(customer, customer.freshness, self._now())
+        kept.records = kept.records.changed({native_id: record}, kept.records.behind - {native_id})
 
     async def _read_whole(
         self, account: Account, source: CustomerSource, max_pages: int
-    ) -> AccountRead:
+    ) -> AccountView:
         """The account read whole within the request, and kept; a read in flight is joined,
         but by a client demanding a younger answer than a shared read may give."""
         if demanded_max_age() is not None:
@@ -246,7 +301,7 @@ class AccountIndexes:
             return
         ttl = self._cache.policies[source.provider].ttl
 
-        async def fresh_list() -> AccountRead:
+        async def fresh_list() -> AccountView:
             with demanding_max_age(ttl):
                 return await self._list(account, source, max_pages)
 
@@ -255,16 +310,16 @@ class AccountIndexes:
     def _start(
         self,
         account: Account,
-        work: Coroutine[Any, Any, AccountRead],
+        work: Coroutine[Any, Any, AccountView],
         context: contextvars.Context | None = None,
-    ) -> asyncio.Future[AccountRead]:
+    ) -> asyncio.Future[AccountView]:
         reading = asyncio.get_running_loop().create_task(work, context=context)
         self._reading[account] = reading
         reading.add_done_callback(self._done_reading(account))
         return reading
 
-    def _done_reading(self, account: Account) -> Callable[[asyncio.Future[AccountRead]], None]:
-        def done(reading: asyncio.Future[AccountRead]) -> None:
+    def _done_reading(self, account: Account) -> Callable[[asyncio.Future[AccountView]], None]:
+        def done(reading: asyncio.Future[AccountView]) -> None:
             self._reading.pop(account, None)
             # Every waiter may have given up: mark the outcome as seen.
             if not reading.cancelled():
@@ -272,10 +327,11 @@ class AccountIndexes:
 
         return done
 
-    async def _list(self, account: Account, source: CustomerSource, max_pages: int) -> AccountRead:
+    async def _list(self, account: Account, source: CustomerSource, max_pages: int) -> AccountView:
         # The generation before the first page: a change during the read is applied after.
         generation = await self._cache.generation(account)
-        reads: list[Read] = []
+        by_id: dict[str, Indexed] = {}
+        served: dict[str, Freshness | None] = {}
         token: str | None = None
         stopped: LinkScanLimit | None = None
         pages = 0
@@ -288,33 +344,33 @@ class AccountIndexes:
             else:
                 page = await source.list_page(EMPTY_FILTER, token)
             pages += 1
-            # Each with its page's freshness: the page carries it beside its shared items.
-            reads.extend((c, page.freshness) for c in page.items)
+            now = self._now()
+            for customer in page.items:
+                native_id = customer.key.native_id
+                # A record that moved between two pages while they were read is indexed once.
+                if native_id not in by_id:
+                    by_id[native_id] = Indexed.of(customer, page.freshness, now)
+                    served[native_id] = page.freshness
             if page.next_token is None:
                 break
             token = page.next_token
         now = self._now()
-        records: dict[str, Indexed] = {}
-        for customer, freshness in reads:
-            # A record that moved between two pages while they were read is indexed once.
-            records.setdefault(customer.key.native_id, Indexed.of(customer, freshness, now))
-        oldest = min((r.stored_at for r in records.values()), default=now)
+        records = Records(by_id)
+        oldest = min((r.stored_at for r in by_id.values()), default=now)
         self._keep(account, Kept(records, stopped, generation, oldest, pages))
-        return reads, stopped
+        ttl = self._cache.policies[source.provider].ttl
+        return AccountView(records, stopped, now, ttl, stale=False, read=served)
 
     def _keep(self, account: Account, kept: Kept) -> None:
-        previous = self._kept.pop(account, None)
-        if previous is not None:
-            # Its reads behind the requests are for records this read supersedes.
-            previous.behind.clear()
-        if len(kept.records) > self._max_records:
+        self._kept.pop(account, None)
+        if len(kept.records.by_id) > self._max_records:
             # Larger than the bound alone: served to the request that read it, never kept.
             return
         self._kept[account] = kept
         total = self.records
         while total > self._max_records:
             _, evicted = self._kept.popitem(last=False)
-            total -= len(evicted.records)
+            total -= len(evicted.records.by_id)
 
     def _forget(self, account: Account, kept: Kept) -> None:
         if self._kept.get(account) is kept:
@@ -351,4 +407,4 @@ def _latest(changes: list[Named]) -> dict[str, ChangeKind]:
     return latest
 
 
-__all__ = ["AccountIndexes", "AccountRead", "Read"]
+__all__ = ["AccountIndexes", "AccountView", "Indexed", "Records"]

@@ -13,15 +13,16 @@ is asked for a page's candidates by a filter: docs/links.md.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 
 from strawberry.dataloader import DataLoader
 
 from gateway.domain.customer import Customer, CustomerKey
-from gateway.domain.links import Link, LinkEvidence, LinkIndex, link_keys
+from gateway.domain.links import Link, LinkEvidence, LinkKeys, link_keys
 from gateway.domain.provider import Provider
 from gateway.errors import GatewayError
-from gateway.loaders.account_index import AccountRead, Read
+from gateway.loaders.account_index import AccountView
 from gateway.observability.tracing import tracer
 from gateway.providers.base import CustomerSource
 from gateway.providers.client import settle
@@ -33,12 +34,29 @@ ViewKey = tuple[tuple[Provider, str], ...]
 
 @dataclass(frozen=True, slots=True)
 class ViewIndex:
-    """Every customer of the view's accounts that could be read, and why some could not."""
+    """The index of every account of the view that could be read, and why some could not."""
 
-    index: LinkIndex
+    # In the view's sources' order: the order links are listed in.
+    accounts: tuple[AccountView, ...]
     # A failed account, or one with more pages than the bound: links to its unread customers
     # are missing.
     errors: tuple[GatewayError, ...]
+
+    def record(self, key: CustomerKey) -> LinkKeys | None:
+        """`key`'s record as its account's index holds it."""
+        for account in self.accounts:
+            if (found := account.index.record(key)) is not None:
+                return found
+        return None
+
+    def links(self, keys: LinkKeys, kinds: frozenset[LinkEvidence]) -> list[Link]:
+        """Every record linked to `keys`' record, each with how fresh this request has it."""
+        found: list[Link] = []
+        for account in self.accounts:
+            for link in account.index.links(keys, kinds):
+                fresh = account.freshness(link.keys.key.native_id)
+                found.append(Link(dataclasses.replace(link.keys, freshness=fresh), link.evidence))
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +84,12 @@ class LinkResolver:
             # No evidence is accepted: nothing to link, so nothing is read.
             return SameAs((), ())
         view = await self._views.load(tuple((s.provider, s.account) for s in self._tenant.sources))
-        keys = view.index.record(customer.key) or link_keys(customer)
+        keys = view.record(customer.key) or link_keys(customer)
         errors: tuple[GatewayError, ...] = ()
         if not self._reported:
             # Once per request, on the first sameAs resolved, not once per customer.
             self._reported, errors = True, view.errors
-        return SameAs(tuple(view.index.links(keys, self.kinds)), errors)
+        return SameAs(tuple(view.links(keys, self.kinds)), errors)
 
     async def _load(self, keys: list[ViewKey]) -> list[ViewIndex]:
         with tracer.start_as_current_span(
@@ -85,19 +103,18 @@ class LinkResolver:
         reads = settle(
             await asyncio.gather(*(self._read(s) for s in sources), return_exceptions=True)
         )
-        customers: list[Read] = []
+        accounts: list[AccountView] = []
         errors: list[GatewayError] = []
         for read in reads:
             if isinstance(read, GatewayError):
                 errors.append(read)
                 continue
-            found, stopped = read
-            customers.extend(found)
-            if stopped is not None:
-                errors.append(stopped)
-        return ViewIndex(LinkIndex(link_keys(c, f) for c, f in _unique(customers)), tuple(errors))
+            accounts.append(read)
+            if read.stopped is not None:
+                errors.append(read.stopped)
+        return ViewIndex(tuple(accounts), tuple(errors))
 
-    async def _read(self, source: CustomerSource) -> AccountRead:
+    async def _read(self, source: CustomerSource) -> AccountView:
         return await self._tenant.indexes.read(self._tenant.id, source, self._max_pages)
 
 
@@ -106,14 +123,6 @@ def prewarm_links(tenant: Tenant, max_pages: int) -> None:
     links_prewarm`), so no request pays for an account's first index."""
     if tenant.settings.link_evidence:
         tenant.indexes.warm(tenant.id, tenant.sources, max_pages)
-
-
-def _unique(customers: list[Read]) -> list[Read]:
-    # A record that moved between two pages while they were read is indexed once.
-    by_key: dict[CustomerKey, Read] = {}
-    for read in customers:
-        by_key.setdefault(read[0].key, read)
-    return list(by_key.values())
 
 
 __all__ = ["LinkResolver", "SameAs", "ViewIndex", "prewarm_links"]
