@@ -74,15 +74,21 @@ def server(
 
 @contextlib.contextmanager
 def gateway(
-    workers: int = 1, faults: list[str] | None = None, env: Mapping[str, str] | None = None
+    workers: int = 1,
+    faults: list[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    sandbox_data: Path | None = None,
 ) -> Iterator[Running]:
     """`python -m gateway serve` on its sandbox (a process of its own), one uvicorn worker
-    unless told otherwise; `faults` are `--sandbox-fault` specs (provider=latency:100)."""
+    unless told otherwise; `faults` are `--sandbox-fault` specs (provider=latency:100);
+    `sandbox_data`: a `--sandbox-data` file of more customers."""
     port = free_port()
     args = [sys.executable, "-m", "gateway", "serve", "--port", str(port)]
     args += ["--workers", str(workers)]
     for fault in faults or []:
         args += ["--sandbox-fault", fault]
+    if sandbox_data is not None:
+        args += ["--sandbox-data", str(sandbox_data)]
     base = f"http://127.0.0.1:{port}"
     with server(args, f"{base}/graphql", f"{base}/healthz", {**GATEWAY_ENV, **(env or {})}) as s:
         yield s
