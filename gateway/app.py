@@ -170,9 +170,10 @@ def create_app(
             stack.push_async_callback(pool.aclose)
             stack.push_async_callback(store.close)
             stack.push_async_callback(cache.close)
-            stack.push_async_callback(shared.indexes.close)
             # The directory's tenants: after a reload, the configuration's latest.
             stack.push_async_callback(_close_clients, directory)
+            # Before the clients close: reads behind the requests still use them.
+            stack.push_async_callback(shared.indexes.close)
             stack.push_async_callback(authenticator.aclose)
             watcher = asyncio.create_task(
                 manifest.watch(settings.persisted.reload_interval_seconds)

@@ -89,6 +89,27 @@ class UpstreamLedger:
             for p, s in sorted(self.served.items(), key=lambda i: i[0].value)
         }
 
+    def fold(self, other: UpstreamLedger, *, calls: bool) -> None:
+        """Take in what `other` noted for work shared with other requests (`shared_ledger`):
+        how fresh its answers were and whether stale ones were served; with `calls`, the
+        calls, lookups and attempts too (for the request that started the work: one that
+        joined it made none)."""
+        if other.freshness is not None:
+            self.note_freshness(other.freshness)
+        self.stale_served |= other.stale_served
+        for provider, summary in other.served.items():
+            self.note_served(provider, summary.oldest)
+            self.served[provider].served_from |= summary.served_from
+        if not calls:
+            return
+        for provider, counts in other.by_provider.items():
+            mine = self.counts(provider)
+            mine.calls += counts.calls
+            mine.cache_hits += counts.cache_hits
+            mine.cache_misses += counts.cache_misses
+        self.attempts.extend(other.attempts)
+        self.failures.extend(other.failures)
+
     def counts(self, provider: Provider) -> ProviderCounts:
         counts = self.by_provider.get(provider)
         if counts is None:
@@ -140,6 +161,23 @@ def start_ledger(
 
 def end_ledger(token: contextvars.Token[UpstreamLedger | None]) -> None:
     _current.reset(token)
+
+
+@contextlib.contextmanager
+def shared_ledger() -> Iterator[UpstreamLedger]:
+    """A ledger of its own for work several requests may wait on, so each can `fold` in
+    what it noted: seeded from the current request's (its deadline, request id, max-age and
+    the generations it read), or empty behind every request."""
+    outer = _current.get()
+    ledger = UpstreamLedger()
+    if outer is not None:
+        ledger.deadline, ledger.request_id = outer.deadline, outer.request_id
+        ledger.max_age, ledger.generations = outer.max_age, dict(outer.generations)
+    token = _current.set(ledger)
+    try:
+        yield ledger
+    finally:
+        _current.reset(token)
 
 
 def note_freshness(seconds: float) -> None:

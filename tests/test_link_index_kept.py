@@ -13,9 +13,13 @@ from typing import Any
 import orjson
 import pytest
 
+from gateway.cache.entry import CachePolicy
 from gateway.cache.keys import Account
 from gateway.domain.customer import CustomerKey
+from gateway.domain.filter import CustomerFilter
 from gateway.ids import decode_id, encode_id
+from gateway.loaders.account_index import AccountIndexes
+from gateway.providers.base import Page
 from gateway.providers.codat import CODAT
 from gateway.providers.lago import LAGO
 from gateway.providers.layer import LAYER
@@ -24,7 +28,8 @@ from gateway.settings.model import CachePolicySettings, CacheSettings, Settings
 from gateway.tenants import Tenant
 from gateway.webhooks.signatures import standard_signature
 from sandbox import DEMO_ACCOUNT, LAYER_WEBHOOK_SECRET, Sandbox, tenant_config
-from tests.support import GatewayClient, gateway_client
+from tests.providers.fakes import ListingSource
+from tests.support import GatewayClient, gateway_client, memory_cache
 from tests.test_webhook_delivery import deliver_lago, deliver_standard, lago_body
 
 TRACE = {"x-gateway-trace": "upstream"}
@@ -135,16 +140,25 @@ async def test_a_thin_webhook_serves_the_old_record_as_stale_and_reads_it_behind
     assert fresh_calls == {"LAYER": 0, "CODAT": 0, "LAGO": 0}
 
 
-async def test_an_archived_customer_leaves_the_index_without_a_read() -> None:
+async def test_an_archived_layer_customer_stays_linked_as_a_full_read_lists_it() -> None:
+    """Layer's listings, as the gateway sends them, include archived customers: what the
+    archive changed is read by id behind the request, not dropped (compare
+    tests/test_link_index_review.py, which builds the index each way)."""
     sandbox = Sandbox()
     shared = layer_record(sandbox, "shared-000")
     async with gateway_client(sandbox=sandbox) as gateway:
         assert layer_id(shared) in (await links(gateway, lago_id("shared-000")))[0]
+        shared["status"] = "ARCHIVED"
         await deliver_layer(gateway, "customer.archived", shared["id"])
-        after, calls = await links(gateway, lago_id("shared-000"))
+        gateway.upstream.reset()
+        during, calls = await links(gateway, lago_id("shared-000"))
         await demo(gateway).indexes.settled()
-    assert layer_id(shared) not in after
+        reads = len(gateway.upstream.calls("/layer/"))
+        after, _ = await links(gateway, lago_id("shared-000"))
+    assert during[layer_id(shared)][1] == "STALE"
     assert calls == {"LAYER": 0, "CODAT": 0, "LAGO": 0}
+    assert reads == 1
+    assert after[layer_id(shared)][1] == "CACHE"
 
 
 async def test_a_change_nobody_named_on_a_large_account_is_read_again_behind() -> None:
@@ -274,3 +288,29 @@ async def test_a_tenant_does_not_read_another_tenants_kept_index() -> None:
     # Same accounts, other tenant: its index is its own, read again, page for page.
     assert counts["b"] == counts["a"]
     assert counts["a"][0] == 3
+
+
+class EmptyAccount(ListingSource):
+    """An account with no customers (one a caller's token claimed, say)."""
+
+    def __init__(self, account: str) -> None:
+        super().__init__()
+        self.account = account
+
+    async def list_page(self, filter: CustomerFilter, token: str | None) -> Page:
+        self.calls += 1
+        return Page((), None)
+
+
+async def test_accounts_without_customers_count_against_the_bound() -> None:
+    policy = CachePolicy(ttl=60, stale_while_revalidate=0, stale_if_error=0)
+    indexes = AccountIndexes(memory_cache(policy), max_records=2)
+    sources = [EmptyAccount(f"org-{n}") for n in range(5)]
+    for source in sources:
+        await indexes.read("t", source, max_pages=5)
+    assert indexes.accounts == 2
+    # The least recently used went; the last two are still kept (no second read).
+    await indexes.read("t", sources[-1], max_pages=5)
+    assert [s.calls for s in sources] == [1, 1, 1, 1, 1]
+    await indexes.read("t", sources[0], max_pages=5)
+    assert sources[0].calls == 2

@@ -104,6 +104,10 @@ class Entries:
             ledger.generations[memo_key] = generation
         return generation
 
+    async def stored_generation(self, account: Account) -> int:
+        """The account's generation as the store holds it now, whatever the request read."""
+        return await self.store.get_number(generation_key(account)) or 0
+
     async def retire(self, account: Account, change: Named | None = None) -> None:
         """Make every entry of `account` unreachable, and free them where the store can.
         `change`: the one customer (native id) the webhook says changed, and how; recorded

@@ -47,10 +47,21 @@ from gateway.domain.freshness import Freshness, ServedFrom
 from gateway.domain.links import LinkIndex, LinkKeys, link_keys
 from gateway.domain.provider import Provider
 from gateway.errors import GatewayError, LinkScanLimit
-from gateway.ledger import demanded_max_age, demanding_max_age, note_freshness, note_served
+from gateway.ledger import (
+    UpstreamLedger,
+    current_ledger,
+    demanded_max_age,
+    demanding_max_age,
+    note_freshness,
+    note_served,
+    shared_ledger,
+)
 from gateway.providers.base import AccountListing, CustomerSource
 
 log = logging.getLogger("gateway.links")
+
+# A full read, and what it noted, for each request that waits on it to fold in.
+Noted = tuple["AccountView", UpstreamLedger]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +89,9 @@ class Records:
 
     # By native id, in the order the account listed them (a created one last).
     by_id: Mapping[str, Indexed]
-    # Customers a webhook named that are being read behind the requests: served as STALE.
-    behind: frozenset[str] = frozenset()
+    # Customers a webhook named that are being read behind the requests, served as STALE;
+    # each with the ticket of its latest read, the only one whose answer is taken.
+    behind: Mapping[str, int] = field(default_factory=dict)
 
     @functools.cached_property
     def index(self) -> LinkIndex:
@@ -90,7 +102,7 @@ class Records:
         """When the oldest record a webhook wrote was written; None when there is none."""
         return min((r.stored_at for r in self.by_id.values() if r.webhook), default=None)
 
-    def changed(self, updates: Mapping[str, Indexed | None], behind: frozenset[str]) -> Records:
+    def changed(self, updates: Mapping[str, Indexed | None], behind: Mapping[str, int]) -> Records:
         """These records with `updates` applied (None: gone) and `behind` as given."""
         by_id = dict(self.by_id)
         for native_id, record in updates.items():
@@ -115,6 +127,8 @@ class Kept:
     pages: int
     # A change nobody named: every record may be out of date until the account is read again.
     unnamed: bool = False
+    # The last ticket given to a read by id behind the requests.
+    tickets: int = 0
     # Held while a request brings the records up to date, so changes are applied once.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -123,6 +137,7 @@ class Kept:
 class AccountView:
     """An account's index as one request sees it: its records, and how fresh each is."""
 
+    account: Account
     records: Records
     stopped: LinkScanLimit | None
     now: float
@@ -158,7 +173,7 @@ class AccountView:
         webhook = self.records.webhook_oldest
         if webhook is not None and not self.stale and self.now - webhook < self.ttl:
             note_served(provider, Freshness.at(webhook, self.now, ServedFrom.WEBHOOK))
-        for native_id in self.records.behind & self.records.by_id.keys():
+        for native_id in self.records.behind.keys() & self.records.by_id.keys():
             stored_at = self.records.by_id[native_id].stored_at
             note_served(provider, Freshness.at(stored_at, self.now, ServedFrom.STALE))
         fresh_for = 0.0 if outdated or self.records.behind else self.ttl - (self.now - oldest)
@@ -173,13 +188,18 @@ class AccountIndexes:
         self._max_records = max_records
         self._kept: OrderedDict[Account, Kept] = OrderedDict()
         # Full reads in flight, by account: concurrent needs share one.
-        self._reading: dict[Account, asyncio.Future[AccountView]] = {}
+        self._reading: dict[Account, asyncio.Future[Noted]] = {}
         self._background: set[asyncio.Task[None]] = set()
 
     @property
     def records(self) -> int:
         """How many customers are kept, over every account."""
         return sum(len(k.records.by_id) for k in self._kept.values())
+
+    @property
+    def accounts(self) -> int:
+        """How many accounts are kept."""
+        return len(self._kept)
 
     async def read(self, tenant: str, source: CustomerSource, max_pages: int) -> AccountView:
         """The account's index for `sameAs`, as fresh as this request may have it."""
@@ -199,7 +219,7 @@ class AccountIndexes:
         if outdated:
             self._refresh(account, source, max_pages)
         self._kept.move_to_end(account)
-        view = AccountView(kept.records, kept.stopped, now, ttl, outdated)
+        view = AccountView(account, kept.records, kept.stopped, now, ttl, outdated)
         view.note(source.provider, kept.oldest)
         return view
 
@@ -233,6 +253,11 @@ class AccountIndexes:
                 # Another request applied them while this one waited.
                 return kept
             if generation < kept.generation:
+                if await self._cache.stored_generation(account) >= kept.generation:
+                    # The request read the generation before changes the index has applied
+                    # since: the index is newer than it asked for.
+                    return kept
+                # The store's generations started again: what changed since is unknown.
                 self._forget(account, kept)
                 return None
             changes = await self._cache.changes(account, kept.generation, generation)
@@ -247,26 +272,31 @@ class AccountIndexes:
     async def _apply(
         self, account: Account, source: CustomerSource, kept: Kept, changes: dict[str, ChangeKind]
     ) -> None:
-        updates: dict[str, Indexed | None] = {}
-        behind = set(kept.records.behind)
         named = [i for i, kind in changes.items() if kind is not ChangeKind.DELETED]
         peeked = await asyncio.gather(*(source.peek(i) for i in named))
+        # From here to the end nothing awaits: no read behind lands in between.
         now = self._now()
+        updates: dict[str, Indexed | None] = {}
+        behind = dict(kept.records.behind)
         for native_id, kind in changes.items():
             if kind is ChangeKind.DELETED:
                 updates[native_id] = None
-                behind.discard(native_id)
+                behind.pop(native_id, None)
         for native_id, customer in zip(named, peeked, strict=True):
             if customer is None:
-                behind.add(native_id)
-                self._behind(account, self._read_one(account, source, kept, native_id))
+                # A read by id behind the request; a read of an earlier change of the same
+                # customer still in flight is now outdated, its ticket no longer the latest.
+                kept.tickets += 1
+                behind[native_id] = kept.tickets
+                read = self._read_one(account, source, kept, native_id, kept.tickets)
+                self._behind(account, read)
             else:
                 updates[native_id] = Indexed.of(customer, customer.freshness, now)
-                behind.discard(native_id)
-        kept.records = kept.records.changed(updates, frozenset(behind))
+                behind.pop(native_id, None)
+        kept.records = kept.records.changed(updates, behind)
 
     async def _read_one(
-        self, account: Account, source: CustomerSource, kept: Kept, native_id: str
+        self, account: Account, source: CustomerSource, kept: Kept, native_id: str, ticket: int
     ) -> None:
         try:
             customer = await source.get(native_id)
@@ -275,11 +305,13 @@ class AccountIndexes:
             log.info("link index: a changed customer could not be read: %s", exc.code)
             kept.unnamed = True
             return
-        if self._kept.get(account) is not kept or native_id not in kept.records.behind:
-            # Read whole since, or changed again and taken from the cache: this is older.
+        if self._kept.get(account) is not kept or kept.records.behind.get(native_id) != ticket:
+            # Read whole since, or changed again since this read began: its answer may be
+            # older than what the index holds or is reading now.
             return
         record = None if customer is None else Indexed.of(customer, customer.freshness, self._now())
-        kept.records = kept.records.changed({native_id: record}, kept.records.behind - {native_id})
+        behind = {i: t for i, t in kept.records.behind.items() if i != native_id}
+        kept.records = kept.records.changed({native_id: record}, behind)
 
     async def _read_whole(
         self, account: Account, source: CustomerSource, max_pages: int
@@ -289,10 +321,16 @@ class AccountIndexes:
         if demanded_max_age() is not None:
             return await self._list(account, source, max_pages)
         reading = self._reading.get(account)
+        started = reading is None
         if reading is None:
-            reading = self._start(account, self._list(account, source, max_pages))
+            reading = self._start(account, self._noted(self._list(account, source, max_pages)))
         # Shielded: one waiter giving up must not cancel the read the others wait on.
-        return await asyncio.shield(reading)
+        view, noted = await asyncio.shield(reading)
+        if (ledger := current_ledger()) is not None:
+            # Each waiter's answer is as fresh (or as stale) as the read: its ledger says so,
+            # and only the request that started the read counts its calls.
+            ledger.fold(noted, calls=started)
+        return view
 
     def _refresh(self, account: Account, source: CustomerSource, max_pages: int) -> None:
         """Read the account whole behind the requests, unless a read of it is in flight. It
@@ -301,25 +339,29 @@ class AccountIndexes:
             return
         ttl = self._cache.policies[source.provider].ttl
 
-        async def fresh_list() -> AccountView:
+        async def fresh_list() -> Noted:
             with demanding_max_age(ttl):
-                return await self._list(account, source, max_pages)
+                return await self._noted(self._list(account, source, max_pages))
 
         self._behind(account, self._start(account, fresh_list(), context=contextvars.Context()))
+
+    async def _noted(self, work: Awaitable[AccountView]) -> Noted:
+        with shared_ledger() as ledger:
+            return await work, ledger
 
     def _start(
         self,
         account: Account,
-        work: Coroutine[Any, Any, AccountView],
+        work: Coroutine[Any, Any, Noted],
         context: contextvars.Context | None = None,
-    ) -> asyncio.Future[AccountView]:
+    ) -> asyncio.Future[Noted]:
         reading = asyncio.get_running_loop().create_task(work, context=context)
         self._reading[account] = reading
         reading.add_done_callback(self._done_reading(account))
         return reading
 
-    def _done_reading(self, account: Account) -> Callable[[asyncio.Future[AccountView]], None]:
-        def done(reading: asyncio.Future[AccountView]) -> None:
+    def _done_reading(self, account: Account) -> Callable[[asyncio.Future[Noted]], None]:
+        def done(reading: asyncio.Future[Noted]) -> None:
             self._reading.pop(account, None)
             # Every waiter may have given up: mark the outcome as seen.
             if not reading.cancelled():
@@ -359,18 +401,18 @@ class AccountIndexes:
         oldest = min((r.stored_at for r in by_id.values()), default=now)
         self._keep(account, Kept(records, stopped, generation, oldest, pages))
         ttl = self._cache.policies[source.provider].ttl
-        return AccountView(records, stopped, now, ttl, stale=False, read=served)
+        return AccountView(account, records, stopped, now, ttl, stale=False, read=served)
 
     def _keep(self, account: Account, kept: Kept) -> None:
         self._kept.pop(account, None)
-        if len(kept.records.by_id) > self._max_records:
+        if _weight(kept) > self._max_records:
             # Larger than the bound alone: served to the request that read it, never kept.
             return
         self._kept[account] = kept
-        total = self.records
+        total = sum(_weight(k) for k in self._kept.values())
         while total > self._max_records:
             _, evicted = self._kept.popitem(last=False)
-            total -= len(evicted.records.by_id)
+            total -= _weight(evicted)
 
     def _forget(self, account: Account, kept: Kept) -> None:
         if self._kept.get(account) is kept:
@@ -397,6 +439,12 @@ async def _logged(account: Account, work: Awaitable[object]) -> None:
             account.tenant,
             exc.code,
         )
+
+
+def _weight(kept: Kept) -> int:
+    """What a kept account counts against `links_max_records`: its records, and at least
+    one, so accounts with none (claimed by tokens, say) are bounded too."""
+    return max(1, len(kept.records.by_id))
 
 
 def _latest(changes: list[Named]) -> dict[str, ChangeKind]:

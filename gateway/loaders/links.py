@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from strawberry.dataloader import DataLoader
 
 from gateway.domain.customer import Customer, CustomerKey
-from gateway.domain.links import Link, LinkEvidence, LinkKeys, link_keys
+from gateway.domain.links import Link, LinkEvidence, LinkKeys
 from gateway.domain.provider import Provider
 from gateway.errors import GatewayError
 from gateway.loaders.account_index import AccountView
@@ -42,11 +42,11 @@ class ViewIndex:
     # are missing.
     errors: tuple[GatewayError, ...]
 
-    def record(self, key: CustomerKey) -> LinkKeys | None:
-        """`key`'s record as its account's index holds it."""
+    def account_of(self, key: CustomerKey) -> AccountView | None:
+        """The index of `key`'s account; None when the account could not be read."""
         for account in self.accounts:
-            if (found := account.index.record(key)) is not None:
-                return found
+            if account.account.provider == key.provider and account.account.id == key.account:
+                return account
         return None
 
     def links(self, keys: LinkKeys, kinds: frozenset[LinkEvidence]) -> list[Link]:
@@ -84,11 +84,17 @@ class LinkResolver:
             # No evidence is accepted: nothing to link, so nothing is read.
             return SameAs((), ())
         view = await self._views.load(tuple((s.provider, s.account) for s in self._tenant.sources))
-        keys = view.record(customer.key) or link_keys(customer)
+        # As its account's index holds it, so a link is seen from both of its ends. None when
+        # no index holds it (its account failed, its error reported; past the bound of pages;
+        # created since and still being read): no other record lists it either.
+        own = view.account_of(customer.key)
+        keys = None if own is None else own.index.record(customer.key)
         errors: tuple[GatewayError, ...] = ()
         if not self._reported:
             # Once per request, on the first sameAs resolved, not once per customer.
             self._reported, errors = True, view.errors
+        if keys is None:
+            return SameAs((), errors)
         return SameAs(tuple(view.links(keys, self.kinds)), errors)
 
     async def _load(self, keys: list[ViewKey]) -> list[ViewIndex]:

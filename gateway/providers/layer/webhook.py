@@ -36,8 +36,13 @@ class LayerWebhooks(StandardWebhooks):
             return "ignored"
         # The thin event names the customer but (unverified) not its business: every entry of
         # the account goes, lists included, since they may now order or filter differently.
-        # Which customer is recorded, so a kept link index reads that one only.
-        await cache.retire(account, self.changed(event))
+        # Which customer is recorded, so a kept link index reads that one only. An archived
+        # customer is changed there, not gone: the gateway lists Layer's customers with
+        # `include_archived=true`, so a full read of the account still holds it.
+        changed = self.changed(event)
+        if changed is not None and changed[1] is ChangeKind.DELETED:
+            changed = (changed[0], ChangeKind.UPDATED)
+        await cache.retire(account, changed)
         return "retired"
 
     def changed(self, event: dict[str, Any]) -> tuple[str, ChangeKind] | None:
