@@ -214,6 +214,20 @@ async def test_an_index_built_at_start_costs_a_page_no_read(prewarm: bool) -> No
         assert extra == {"LAYER": 2, "CODAT": 1, "LAGO": 1}
 
 
+async def test_a_request_during_the_read_at_start_waits_for_it_and_calls_nothing_more() -> None:
+    settings = Settings(cache=CacheSettings(links_prewarm=True))
+    async with gateway_client(settings) as gateway:
+        # At once: the accounts are still being read behind the requests.
+        linked = await gateway.query(PAGE % "sameAs { evidence }", {"n": 30}, headers=TRACE)
+        await demo(gateway).indexes.settled()
+        listing = [r for r in gateway.upstream.calls("/layer/") if "cursor" in r.url.params]
+    assert "errors" not in linked, linked["errors"]
+    by_provider = linked["extensions"]["upstream"]["byProvider"]
+    assert all(by_provider.get(p, {}).get("calls", 0) <= 1 for p in PROVIDERS), by_provider
+    # Layer's second and third pages were read once, shared by the read at start and the page.
+    assert len(listing) == 2
+
+
 async def test_an_index_past_its_ttl_is_served_stale_and_refreshed_behind() -> None:
     now = [time.time()]
     policy = CachePolicySettings(ttl_seconds=60, stale_while_revalidate_seconds=30)
