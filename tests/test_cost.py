@@ -16,7 +16,7 @@ from graphql import (
 
 from gateway.settings.model import LimitSettings, Settings
 from resolvers.limits.analysis import analyse
-from resolvers.limits.cost import RECORD_WEIGHT, Cost, estimate, type_coverage
+from resolvers.limits.cost import PROVIDERS, RECORD_WEIGHT, Cost, estimate, type_coverage
 from resolvers.schema import build_schema
 from tests.support import GatewayClient, gateway_client
 
@@ -35,8 +35,7 @@ def schema() -> GraphQLSchema:
 
 
 # Left out of the every-box page besides `raw`: `sameAs` leads back to Customer (a cycle no
-# explorer can tick whole) and reads each account's listing, which the estimate does not
-# charge (docs/links.md).
+# explorer can tick whole) and reads each account's listing, charged on its own (below).
 BEYOND_THE_RECORD = frozenset({"raw", "sameAs"})
 
 
@@ -204,3 +203,35 @@ async def test_a_browser_may_ask_for_the_cost() -> None:
         )
     assert response.status_code == 200
     assert "X-Gateway-Cost" in response.headers["access-control-allow-headers"]
+
+
+def test_links_charge_each_account_s_index_once_per_operation(schema: GraphQLSchema) -> None:
+    """`sameAs` may read each account whole the first time (docs/links.md): up to the scan
+    bound's pages per account, once per operation however many customers or levels ask."""
+    plain = cost_of(schema, "{ customers(first: 20) { edges { node { id } } } }")
+    linked = cost_of(
+        schema,
+        """{ customers(first: 20) { edges { node { id
+             sameAs { evidence customer { id sameAs { evidence } } } } } }
+           a: nodes(ids: ["x"]) { ... on Customer { sameAs { evidence } } } }""",
+    )
+    fragment = cost_of(
+        schema,
+        """query { customer(id: "x") { ...Links } }
+           fragment Links on Customer { sameAs { evidence } }""",
+    )
+    assert plain is not None
+    assert linked is not None
+    assert fragment is not None
+    index = PROVIDERS * LIMITS.max_filter_scan_pages
+    assert linked.upstream_calls == plain.upstream_calls + 1 + index
+    assert fragment.upstream_calls == 1 + index
+
+
+async def test_the_index_charge_counts_the_caller_s_accounts(gateway: GatewayClient) -> None:
+    body = await gateway.query(
+        "{ customers(first: 5) { edges { node { sameAs { evidence } } } } }", headers=REPORT
+    )
+    cost = body["extensions"]["cost"]
+    # The demo tenant: one account at each of three providers.
+    assert cost["estimated"]["upstreamCalls"] == 3 * 2 + 3 * LIMITS.max_filter_scan_pages

@@ -37,6 +37,8 @@ from resolvers.limits.graph import SelectionGraph, saturate
 
 # Repeated fields are compared by text up to this many selections below them.
 _COMPARED_SELECTIONS = 200
+# The field that links a customer to its records elsewhere: charged once per operation.
+LINKS = "sameAs"
 # The object types a fragment's type condition stands for (the schema's possible types).
 Coverage = Callable[[str], frozenset[str]]
 
@@ -56,6 +58,8 @@ class Shape:
     # type they cost most on. A list below the root counts its selection once: its items come
     # with the record, so their number is the data's, never a client's to multiply.
     fields: int
+    # `sameAs` is selected somewhere below (it reads each account's index: docs/cost.md).
+    links: bool = False
 
 
 EMPTY = Shape(depth=0, aliases=0, selections=0, fields=0)
@@ -116,6 +120,7 @@ class DocumentAnalysis:
 
     def _combine(self, selection_set: SelectionSetNode) -> Shape:
         depth = aliases = selections = fields = 0
+        links = False
         conditional: list[tuple[frozenset[str], int]] = []
         # The set's own fields by response key: GraphQL resolves a key named again (here or in
         # an inline fragment, with the same selection) once, so it is counted once.
@@ -129,6 +134,7 @@ class DocumentAnalysis:
                     depth = max(depth, 1 + below.depth)
                 aliases += below.aliases + (selection.alias is not None)
                 selections += 1 + below.selections
+                links = links or below.links or name == LINKS
                 key = _key(selection)
                 if key in direct and self._same(direct[key], selection):
                     continue
@@ -150,12 +156,13 @@ class DocumentAnalysis:
             depth = max(depth, below.depth)
             aliases += below.aliases
             selections += below.selections
+            links = links or below.links
             if condition is None:
                 fields += below.fields - repeated
             else:
                 conditional.append((self.covers(condition.name.value), below.fields - repeated))
         fields += _costliest(conditional)
-        return Shape(depth, saturate(aliases), saturate(selections), saturate(fields))
+        return Shape(depth, saturate(aliases), saturate(selections), saturate(fields), links)
 
     def _repeated(self, fragment: SelectionSetNode, direct: dict[str, FieldNode]) -> int:
         """What an inline fragment's own fields that repeat the enclosing set's cost: counted

@@ -107,7 +107,14 @@ def estimate(
     root_cost = _RootCost(
         analysis, root, coerced, default_page_size, max_scan_pages, streams, refused
     )
-    return root_cost.of(operation.selection_set)
+    cost = root_cost.of(operation.selection_set)
+    if not analysis.shape(operation.selection_set).links:
+        return cost
+    # `sameAs` anywhere, at any depth and for any number of customers, loads each account's
+    # index once per request: the first time, a full read of up to the scan bound's pages
+    # (docs/links.md). Kept indexes mostly cost nothing; the estimate is the worst case.
+    accounts = sum(streams.values()) if streams is not None else PROVIDERS
+    return Cost(cost.fields, saturate(cost.upstream_calls + accounts * max_scan_pages))
 
 
 class _RootCost:
