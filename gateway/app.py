@@ -103,7 +103,7 @@ def create_app(
         cache,
         _gates(settings, timer),
         registry.limits(settings),
-        AccountIndexes(cache, settings.cache.links_max_records),
+        AccountIndexes(cache, settings.cache.links_max_records, metrics.observe_upstream),
     )
     tenants = [build_tenant(t, registry, shared) for t in settings.tenants]
     directory = TenantDirectory(tenants)
@@ -160,6 +160,7 @@ def create_app(
         else None
     )
     metrics.watch_breakers(shared.gates.breakers, registry.providers)
+    metrics.watch_link_index(lambda: (shared.indexes.accounts, shared.indexes.records))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

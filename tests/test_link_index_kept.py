@@ -30,6 +30,7 @@ from gateway.webhooks.signatures import standard_signature
 from sandbox import DEMO_ACCOUNT, LAYER_WEBHOOK_SECRET, Sandbox, tenant_config
 from tests.providers.fakes import ListingSource
 from tests.support import GatewayClient, gateway_client, memory_cache
+from tests.test_metrics import series
 from tests.test_webhook_delivery import deliver_lago, deliver_standard, lago_body
 
 TRACE = {"x-gateway-trace": "upstream"}
@@ -328,3 +329,33 @@ async def test_accounts_without_customers_count_against_the_bound() -> None:
     assert [s.calls for s in sources] == [1, 1, 1, 1, 1]
     await indexes.read("t", sources[0], max_pages=5)
     assert sources[0].calls == 2
+
+
+def layer_attempts(text: str) -> float:
+    return sum(
+        value
+        for name, labels, value in series(text)
+        if name == "gateway_upstream_seconds_count" and labels.get("provider") == "LAYER"
+    )
+
+
+async def test_reads_behind_the_requests_are_counted_in_the_metrics() -> None:
+    """No request counts a read behind the requests; /metrics does, and shows what is kept."""
+    sandbox = Sandbox()
+    shared = layer_record(sandbox, "shared-000")
+    async with gateway_client(sandbox=sandbox) as gateway:
+        await links(gateway, lago_id("shared-000"))
+        before = layer_attempts((await gateway.http.get("/metrics")).text)
+        await deliver_layer(gateway, "customer.updated", shared["id"])
+        _, calls = await links(gateway, lago_id("shared-000"))
+        await demo(gateway).indexes.settled()
+        text = (await gateway.http.get("/metrics")).text
+    assert calls["LAYER"] == 0
+    # The one read by id behind the request.
+    assert layer_attempts(text) == before + 1
+    kept = {
+        labels["kind"]: value
+        for name, labels, value in series(text)
+        if name == "gateway_link_index"
+    }
+    assert kept == {"accounts": 3, "customers": 3 * 261}

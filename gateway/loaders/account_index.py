@@ -183,9 +183,16 @@ class AccountView:
 class AccountIndexes:
     """Every tenant's kept account indexes; one per gateway process."""
 
-    def __init__(self, cache: UpstreamCache, max_records: int) -> None:
+    def __init__(
+        self,
+        cache: UpstreamCache,
+        max_records: int,
+        report: Callable[[UpstreamLedger], None] | None = None,
+    ) -> None:
         self._cache = cache
         self._max_records = max_records
+        # Where reads behind the requests are counted (metrics), since no request counts them.
+        self._report = report
         self._kept: OrderedDict[Account, Kept] = OrderedDict()
         # Full reads in flight, by account: concurrent needs share one.
         self._reading: dict[Account, asyncio.Future[Noted]] = {}
@@ -299,7 +306,11 @@ class AccountIndexes:
         self, account: Account, source: CustomerSource, kept: Kept, native_id: str, ticket: int
     ) -> None:
         try:
-            customer = await source.get(native_id)
+            with shared_ledger() as ledger:
+                try:
+                    customer = await source.get(native_id)
+                finally:
+                    self._reported(ledger)
         except GatewayError as exc:
             # Left STALE, and the whole account read again when next asked for.
             log.info("link index: a changed customer could not be read: %s", exc.code)
@@ -346,8 +357,17 @@ class AccountIndexes:
         self._behind(account, self._start(account, fresh_list(), context=contextvars.Context()))
 
     async def _noted(self, work: Awaitable[AccountView]) -> Noted:
+        behind = current_ledger() is None
         with shared_ledger() as ledger:
-            return await work, ledger
+            try:
+                return await work, ledger
+            finally:
+                if behind:
+                    self._reported(ledger)
+
+    def _reported(self, ledger: UpstreamLedger) -> None:
+        if self._report is not None:
+            self._report(ledger)
 
     def _start(
         self,

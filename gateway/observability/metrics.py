@@ -155,10 +155,18 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        self.link_index = Gauge(
+            "gateway_link_index",
+            "sameAs indexes kept between requests: accounts and customers (docs/links.md)",
+            ["kind"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         # Each labelled child, looked up once: `labels()` validates and locks on every call.
         # As bounded as the labels themselves (operation labels have a budget).
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self._breaker_states: Callable[[], dict[Provider, list[str]]] = dict
+        self._link_index: Callable[[], tuple[int, int]] = lambda: (0, 0)
         self._providers: Sequence[Provider] = ()
         self._worker: WorkerProcess | None = None
         if self.multiprocess:
@@ -189,14 +197,22 @@ class Metrics:
         self._providers = providers
         self._refresh_breakers()
 
+    def watch_link_index(self, sizes: Callable[[], tuple[int, int]]) -> None:
+        """Report `sizes()`: the kept sameAs indexes' accounts and customers."""
+        self._link_index = sizes
+
     def observe(
         self, label: str, status: int, seconds: float, ledger: UpstreamLedger | None
     ) -> None:
         """Count one request; `label` comes from `OperationLabels` (or is `REJECTED`)."""
         self.labelled(self.requests, label, str(status)).inc()
         self.labelled(self.request_seconds, label).observe(seconds)
-        if ledger is None:
-            return
+        if ledger is not None:
+            self.observe_upstream(ledger)
+
+    def observe_upstream(self, ledger: UpstreamLedger) -> None:
+        """Count the provider calls and cache lookups `ledger` holds: a request's, or work
+        behind the requests (a kept sameAs index read again), which no request counts."""
         for provider, code, took in ledger.attempts:
             self.upstream_seconds.labels(provider.value, status_class(code)).observe(took)
         for provider, outcome in ledger.failures:
@@ -240,6 +256,9 @@ class Metrics:
 
     def _refresh(self) -> None:
         self._refresh_breakers()
+        accounts, customers = self._link_index()
+        self.link_index.labels("accounts").set(accounts)
+        self.link_index.labels("customers").set(customers)
         if self._worker is not None:
             self._worker.refresh()
 
