@@ -93,7 +93,11 @@ def create_app(
     )
     policies = _policies(registry, settings)
     cache = UpstreamCache(
-        store, policies, lock_lease=settings.cache.lock_lease_seconds, clock=clock
+        store,
+        policies,
+        lock_lease=settings.cache.lock_lease_seconds,
+        clock=clock,
+        report=metrics.observe_upstream,
     )
     # One connection pool for every provider call (or the transport a test hands in).
     pool = upstream_transport or httpx.AsyncHTTPTransport()

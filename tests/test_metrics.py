@@ -285,3 +285,23 @@ def _worker_pids(url: str) -> set[str]:
         if len(pids) >= 2 or time.monotonic() > deadline:
             return pids
         time.sleep(0.2)
+
+
+async def test_a_background_refresh_is_counted_though_no_request_made_it() -> None:
+    """A stale-while-revalidate hit refreshes the entry behind the request: the request
+    reports no call, /metrics counts the one the refresh made."""
+    now = [1_750_000_000.0]
+    async with gateway_client(clock=lambda: now[0]) as gateway:
+        await gateway.query(LIST)
+        before = attempts((await gateway.http.get("/metrics")).text)
+        now[0] += 70  # past the 60 s TTL, within the 30 s stale-while-revalidate window
+        stale = await gateway.query(LIST, headers={"x-gateway-trace": "upstream"})
+        await gateway.app.state.cache.settled()
+        after = attempts((await gateway.http.get("/metrics")).text)
+    assert stale["extensions"]["upstream"]["calls"] == 0
+    # One refresh per listing page past its TTL: Layer's and Lago's (Codat's lasts 300 s).
+    assert after - before == 2
+
+
+def attempts(text: str) -> float:
+    return sum(v for name, _, v in series(text) if name == "gateway_upstream_seconds_count")

@@ -15,6 +15,7 @@ from typing import Any
 
 from gateway.cache.entry import Entry
 from gateway.cache.read import UNBOUNDED, Read, within
+from gateway.ledger import UpstreamLedger, shared_ledger
 
 log = logging.getLogger("gateway.cache")
 
@@ -28,8 +29,10 @@ class SingleFlight:
     Usage: `entry = await flights.join(read)`; `flights.refresh(read)` for a stale hit.
     """
 
-    def __init__(self, fill: Fill) -> None:
+    def __init__(self, fill: Fill, report: Callable[[UpstreamLedger], None] | None = None) -> None:
         self._fill = fill
+        # Where a background refresh's calls are counted (metrics): no request counts them.
+        self._report = report
         self._inflight: dict[str, asyncio.Future[Entry]] = {}
         self._background: set[asyncio.Task[Entry]] = set()
 
@@ -51,12 +54,25 @@ class SingleFlight:
             return
         # An empty context: the refresh belongs to no request's ledger, nor to its deadline.
         task = asyncio.get_running_loop().create_task(
-            self._fill(dataclasses.replace(read, deadline=UNBOUNDED)),
+            self._reported(dataclasses.replace(read, deadline=UNBOUNDED)),
             context=contextvars.Context(),
         )
         self._inflight[read.key] = task
         self._background.add(task)
         task.add_done_callback(self._refreshed(read.key))
+
+    async def _reported(self, read: Read) -> Entry:
+        with shared_ledger() as ledger:
+            try:
+                return await self._fill(read)
+            finally:
+                if self._report is not None:
+                    self._report(ledger)
+
+    async def settled(self) -> None:
+        """Wait until no background refresh runs."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def close(self) -> None:
         for task in list(self._background):

@@ -37,6 +37,7 @@ from gateway.domain.freshness import Freshness, ServedFrom
 from gateway.domain.provider import Provider
 from gateway.errors import UpstreamError
 from gateway.ledger import (
+    UpstreamLedger,
     count_lookup,
     current_ledger,
     demanded_max_age,
@@ -57,12 +58,14 @@ class UpstreamCache(Entries):
         *,
         lock_lease: float = 2.0,
         clock: Callable[[], float] = time.time,
+        report: Callable[[UpstreamLedger], None] | None = None,
     ) -> None:
+        """`report`: where the calls of background refreshes are counted (metrics)."""
         super().__init__(store, policies, clock)
         self.lock_lease = lock_lease
         # Parsed answers, shared read-only: providers parse a cached body once per process.
         self.decoded = Decoded()
-        self._flights = SingleFlight(self._fill)
+        self._flights = SingleFlight(self._fill, report)
 
     async def fetch(
         self,
@@ -161,6 +164,10 @@ class UpstreamCache(Entries):
         freshness = Freshness.at(entry.stored_at, now, came)
         note_served(provider, freshness)
         return replace(entry, freshness=freshness)
+
+    async def settled(self) -> None:
+        """Wait until no background refresh runs (tests, benchmarks)."""
+        await self._flights.settled()
 
     async def close(self) -> None:
         await self._flights.close()
