@@ -107,7 +107,7 @@ def create_app(
         cache,
         _gates(settings, timer),
         registry.limits(settings),
-        AccountIndexes(cache, settings.cache.links_max_records, metrics.observe_upstream),
+        AccountIndexes(cache, settings.cache.links_max_records, metrics.observe_upstream, timer),
     )
     tenants = [build_tenant(t, registry, shared) for t in settings.tenants]
     directory = TenantDirectory(tenants)

@@ -10,11 +10,13 @@ import asyncio
 import math
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Protocol, TypeGuard
+from typing import Protocol, TypeGuard, TypeVar
 
 from gateway.cache.entry import CachePolicy, Entry, Fetch, Validate, is_fresh
 from gateway.domain.provider import Provider
 from gateway.errors import UpstreamTimeout
+
+T = TypeVar("T")
 
 
 class Deadline(Protocol):
@@ -56,15 +58,21 @@ class Read:
 
 async def within(read: Read, waited: Awaitable[Entry]) -> Entry:
     """`waited`, or UpstreamTimeout once the read's deadline has passed."""
-    remaining = read.deadline.remaining()
+    return await until(read.deadline, read.provider, waited)
+
+
+async def until(deadline: Deadline, provider: Provider, waited: Awaitable[T]) -> T:
+    """`waited`, or UpstreamTimeout (of `provider`) once `deadline` has passed: how a request
+    waits on work others may share, never past its own deadline."""
+    remaining = deadline.remaining()
     limit = asyncio.timeout(None if math.isinf(remaining) else max(0.0, remaining))
     try:
         async with limit:
             return await waited
     except TimeoutError:
         if limit.expired():
-            raise UpstreamTimeout(read.provider) from None
+            raise UpstreamTimeout(provider) from None
         raise
 
 
-__all__ = ["UNBOUNDED", "Deadline", "Read", "within"]
+__all__ = ["UNBOUNDED", "Deadline", "Read", "until", "within"]

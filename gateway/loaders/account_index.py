@@ -39,6 +39,7 @@ from typing import Any
 
 from gateway.cache.entries import Named
 from gateway.cache.keys import Account
+from gateway.cache.read import UNBOUNDED, Deadline, until
 from gateway.cache.upstream import UpstreamCache
 from gateway.domain.change import ChangeKind
 from gateway.domain.customer import Customer
@@ -60,8 +61,9 @@ from gateway.providers.base import AccountListing, CustomerSource
 
 log = logging.getLogger("gateway.links")
 
-# A full read, and what it noted, for each request that waits on it to fold in.
-Noted = tuple["AccountView", UpstreamLedger]
+# A full read (or how it failed), and what it noted, for each request that waits on it to
+# fold in: a failed read's calls and failures count as much as a good one's.
+Noted = tuple["AccountView | GatewayError", UpstreamLedger]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +190,12 @@ class AccountIndexes:
         cache: UpstreamCache,
         max_records: int,
         report: Callable[[UpstreamLedger], None] | None = None,
+        deadline: Deadline = UNBOUNDED,
     ) -> None:
+        """`deadline`: the current request's (the resilience timer), which bounds how long a
+        request waits on a read another started."""
         self._cache = cache
+        self._deadline = deadline
         self._max_records = max_records
         # Where reads behind the requests are counted (metrics), since no request counts them.
         self._report = report
@@ -225,7 +231,9 @@ class AccountIndexes:
             return await self._read_whole(account, source, max_pages)
         if outdated:
             self._refresh(account, source, max_pages)
-        self._kept.move_to_end(account)
+        if self._kept.get(account) is kept:
+            # Still kept (an eviction may have come while changes were applied).
+            self._kept.move_to_end(account)
         view = AccountView(account, kept.records, kept.stopped, now, ttl, outdated)
         view.note(source.provider, kept.oldest)
         return view
@@ -335,13 +343,17 @@ class AccountIndexes:
         started = reading is None
         if reading is None:
             reading = self._start(account, self._noted(self._list(account, source, max_pages)))
-        # Shielded: one waiter giving up must not cancel the read the others wait on.
-        view, noted = await asyncio.shield(reading)
+        # Shielded: one waiter giving up (at its own deadline) must not cancel the read the
+        # others wait on.
+        read, noted = await until(self._deadline, source.provider, asyncio.shield(reading))
         if (ledger := current_ledger()) is not None:
             # Each waiter's answer is as fresh (or as stale) as the read: its ledger says so,
             # and only the request that started the read counts its calls.
             ledger.fold(noted, calls=started)
-        return view
+        if isinstance(read, GatewayError):
+            # Shared by every waiter: raised without the traceback an earlier raise left.
+            raise read.with_traceback(None)
+        return read
 
     def _refresh(self, account: Account, source: CustomerSource, max_pages: int) -> None:
         """Read the account whole behind the requests, unless a read of it is in flight. It
@@ -358,12 +370,19 @@ class AccountIndexes:
 
     async def _noted(self, work: Awaitable[AccountView]) -> Noted:
         behind = current_ledger() is None
+        read: AccountView | GatewayError
         with shared_ledger() as ledger:
             try:
-                return await work, ledger
+                read = await work
+            except GatewayError as exc:
+                read = exc
             finally:
                 if behind:
                     self._reported(ledger)
+        if behind and isinstance(read, GatewayError):
+            # Kept as it was: the next request that needs the account tries again.
+            log.info("link index: an account was not read behind the requests: %s", read.code)
+        return read, ledger
 
     def _reported(self, ledger: UpstreamLedger) -> None:
         if self._report is not None:

@@ -13,7 +13,9 @@ from gateway.providers.layer.connection import LayerConnection
 from gateway.webhooks.signatures import StandardWebhooks
 
 CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated", "customer.archived"})
-# An archived customer leaves Layer's lists (they hide archived ones unless asked): DELETED.
+# What live subscribers are told: an archived customer leaves Layer's own lists (they hide
+# archived ones unless asked), so DELETED. A kept sameAs index is told it changed instead
+# (`apply`): the gateway lists with `include_archived=true`.
 _KINDS = {
     "customer.created": ChangeKind.CREATED,
     "customer.updated": ChangeKind.UPDATED,
