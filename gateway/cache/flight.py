@@ -7,12 +7,12 @@ background refresh that belongs to no request. Either way one key has at most on
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from gateway.behind import Behind
 from gateway.cache.entry import Entry
 from gateway.cache.read import UNBOUNDED, Read, within
 from gateway.ledger import UpstreamLedger, shared_ledger
@@ -34,7 +34,7 @@ class SingleFlight:
         # Where a background refresh's calls are counted (metrics): no request counts them.
         self._report = report
         self._inflight: dict[str, asyncio.Future[Entry]] = {}
-        self._background: set[asyncio.Task[Entry]] = set()
+        self._background = Behind()
 
     async def join(self, read: Read) -> Entry:
         """The entry from the fill in flight for `read.key`, started now if there is none."""
@@ -52,13 +52,9 @@ class SingleFlight:
         """Fill `read.key` again in the background, unless a fill is in flight already."""
         if read.key in self._inflight:
             return
-        # An empty context: the refresh belongs to no request's ledger, nor to its deadline.
-        task = asyncio.get_running_loop().create_task(
-            self._reported(dataclasses.replace(read, deadline=UNBOUNDED)),
-            context=contextvars.Context(),
-        )
+        # Behind the requests: the refresh belongs to no request's ledger, nor to its deadline.
+        task = self._background.start(self._reported(dataclasses.replace(read, deadline=UNBOUNDED)))
         self._inflight[read.key] = task
-        self._background.add(task)
         task.add_done_callback(self._refreshed(read.key))
 
     async def _reported(self, read: Read) -> Entry:
@@ -71,13 +67,10 @@ class SingleFlight:
 
     async def settled(self) -> None:
         """Wait until no background refresh runs."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self._background.settled()
 
     async def close(self) -> None:
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._background.close()
 
     def _settled(self, key: str) -> Callable[[asyncio.Future[Entry]], None]:
         def done(future: asyncio.Future[Entry]) -> None:
@@ -91,7 +84,6 @@ class SingleFlight:
     def _refreshed(self, key: str) -> Callable[[asyncio.Task[Entry]], None]:
         def done(task: asyncio.Task[Entry]) -> None:
             self._inflight.pop(key, None)
-            self._background.discard(task)
             if not task.cancelled() and task.exception() is not None:
                 log.info("background refresh failed: %s", type(task.exception()).__name__)
 

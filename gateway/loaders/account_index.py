@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.behind import Behind
 from gateway.cache.entries import Named
 from gateway.cache.keys import Account
 from gateway.cache.read import UNBOUNDED, Deadline, until
@@ -202,7 +203,7 @@ class AccountIndexes:
         self._kept: OrderedDict[Account, Kept] = OrderedDict()
         # Full reads in flight, by account: concurrent needs share one.
         self._reading: dict[Account, asyncio.Future[Noted]] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Behind()
 
     @property
     def records(self) -> int:
@@ -247,13 +248,10 @@ class AccountIndexes:
 
     async def settled(self) -> None:
         """Wait until nothing runs behind the requests (tests, shutdown)."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self._background.settled()
 
     async def close(self) -> None:
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._background.close()
 
     def _now(self) -> float:
         return self._cache.clock()
@@ -458,13 +456,8 @@ class AccountIndexes:
             del self._kept[account]
 
     def _behind(self, account: Account, work: Awaitable[object]) -> None:
-        """Run `work` behind the requests: in an empty context, so no request's ledger counts
-        its calls and no request's deadline bounds it."""
-        task = asyncio.get_running_loop().create_task(
-            _logged(account, work), context=contextvars.Context()
-        )
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        """Run `work` behind the requests (`gateway.behind`)."""
+        self._background.start(_logged(account, work))
 
 
 async def _logged(account: Account, work: Awaitable[object]) -> None:
