@@ -1,7 +1,8 @@
 """Review of the kept `sameAs` indexes (gateway/loaders/account_index.py): sequences of
-webhooks, requests and reads behind them that the kept index gets wrong. Each test fails on
-the code it was written against; the ordering of concurrent work is fixed by a transport that
-holds chosen provider answers until the test lets them go (no timing)."""
+webhooks, requests and reads behind them that the kept index got wrong at 809af50. Each test
+failed there and guards its fix (072d44d) since; the docstrings tell the defect as found. The
+ordering of concurrent work is fixed by a transport that holds chosen provider answers until
+the test lets them go (no timing)."""
 
 from __future__ import annotations
 

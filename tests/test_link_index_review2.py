@@ -1,6 +1,7 @@
 """Second review of the kept `sameAs` indexes, after the fixes of 072d44d: what the shared
-full read (`shared_ledger`, `UpstreamLedger.fold`) and the other fixes still get wrong. Each
-test fails on the code it was written against (ea8ec90)."""
+full read (`shared_ledger`, `UpstreamLedger.fold`) and the other fixes still got wrong at
+ea8ec90. Each test failed there and guards its fix (cb8e545) since; the docstrings tell the
+defect as found."""
 
 from __future__ import annotations
 
