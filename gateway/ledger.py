@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -164,20 +164,25 @@ def end_ledger(token: contextvars.Token[UpstreamLedger | None]) -> None:
 
 
 @contextlib.contextmanager
-def shared_ledger() -> Iterator[UpstreamLedger]:
+def shared_ledger(
+    report: Callable[[UpstreamLedger], None] | None = None,
+) -> Iterator[UpstreamLedger]:
     """A ledger of its own for work several requests may wait on, so each can `fold` in
     what it noted: seeded from the current request's (its deadline, request id, max-age and
-    the generations it read), or empty behind every request."""
+    the generations it read), or empty behind every request. `report`: given the ledger
+    when the work ends, however it ends (the metrics, for work no request counts)."""
     outer = _current.get()
-    ledger = UpstreamLedger()
-    if outer is not None:
-        ledger.deadline, ledger.request_id = outer.deadline, outer.request_id
+    if outer is None:
+        ledger, token = start_ledger()
+    else:
+        ledger, token = start_ledger(outer.deadline, outer.request_id)
         ledger.max_age, ledger.generations = outer.max_age, dict(outer.generations)
-    token = _current.set(ledger)
     try:
         yield ledger
     finally:
-        _current.reset(token)
+        end_ledger(token)
+        if report is not None:
+            report(ledger)
 
 
 def note_freshness(seconds: float) -> None:

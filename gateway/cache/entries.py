@@ -98,8 +98,7 @@ class Entries:
         memo_key = _memo_key(account)
         if ledger is not None and memo_key in ledger.generations:
             return ledger.generations[memo_key]
-        raw = await self.store.get_number(generation_key(account))
-        generation = raw or 0
+        generation = await self.stored_generation(account)
         if ledger is not None:
             ledger.generations[memo_key] = generation
         return generation

@@ -58,12 +58,8 @@ class SingleFlight:
         task.add_done_callback(self._refreshed(read.key))
 
     async def _reported(self, read: Read) -> Entry:
-        with shared_ledger() as ledger:
-            try:
-                return await self._fill(read)
-            finally:
-                if self._report is not None:
-                    self._report(ledger)
+        with shared_ledger(self._report):
+            return await self._fill(read)
 
     async def settled(self) -> None:
         """Wait until no background refresh runs."""

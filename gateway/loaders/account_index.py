@@ -29,7 +29,6 @@ Usage: `view = await indexes.read(tenant_id, source, max_pages)`; `view.index.li
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
 import logging
 from collections import OrderedDict
@@ -301,8 +300,9 @@ class AccountIndexes:
                 # customer still in flight is now outdated, its ticket no longer the latest.
                 kept.tickets += 1
                 behind[native_id] = kept.tickets
-                read = self._read_one(account, source, kept, native_id, kept.tickets)
-                self._behind(account, read)
+                self._background.start(
+                    self._read_one(account, source, kept, native_id, kept.tickets)
+                )
             else:
                 updates[native_id] = Indexed.of(customer, customer.freshness, now)
                 behind.pop(native_id, None)
@@ -312,11 +312,8 @@ class AccountIndexes:
         self, account: Account, source: CustomerSource, kept: Kept, native_id: str, ticket: int
     ) -> None:
         try:
-            with shared_ledger() as ledger:
-                try:
-                    customer = await source.get(native_id)
-                finally:
-                    self._reported(ledger)
+            with shared_ledger(self._report):
+                customer = await source.get(native_id)
         except GatewayError as exc:
             # Left STALE, and the whole account read again when next asked for.
             log.info("link index: a changed customer could not be read: %s", exc.code)
@@ -364,35 +361,31 @@ class AccountIndexes:
             with demanding_max_age(ttl):
                 return await self._noted(self._list(account, source, max_pages))
 
-        self._behind(account, self._start(account, fresh_list(), context=contextvars.Context()))
+        self._start(account, fresh_list(), behind=True)
 
     async def _noted(self, work: Awaitable[AccountView]) -> Noted:
         behind = current_ledger() is None
         read: AccountView | GatewayError
-        with shared_ledger() as ledger:
+        # Behind the requests, no request folds the ledger in: the metrics count it.
+        with shared_ledger(self._report if behind else None) as ledger:
             try:
                 read = await work
             except GatewayError as exc:
                 read = exc
-            finally:
-                if behind:
-                    self._reported(ledger)
         if behind and isinstance(read, GatewayError):
             # Kept as it was: the next request that needs the account tries again.
             log.info("link index: an account was not read behind the requests: %s", read.code)
         return read, ledger
 
-    def _reported(self, ledger: UpstreamLedger) -> None:
-        if self._report is not None:
-            self._report(ledger)
-
     def _start(
-        self,
-        account: Account,
-        work: Coroutine[Any, Any, Noted],
-        context: contextvars.Context | None = None,
+        self, account: Account, work: Coroutine[Any, Any, Noted], *, behind: bool = False
     ) -> asyncio.Future[Noted]:
-        reading = asyncio.get_running_loop().create_task(work, context=context)
+        """The account's full read in flight, which others may join: in the request's
+        context, or (`behind`) in none, as work behind the requests."""
+        if behind:
+            reading = self._background.start(work)
+        else:
+            reading = asyncio.get_running_loop().create_task(work)
         self._reading[account] = reading
         reading.add_done_callback(self._done_reading(account))
         return reading
@@ -400,9 +393,10 @@ class AccountIndexes:
     def _done_reading(self, account: Account) -> Callable[[asyncio.Future[Noted]], None]:
         def done(reading: asyncio.Future[Noted]) -> None:
             self._reading.pop(account, None)
-            # Every waiter may have given up: mark the outcome as seen.
-            if not reading.cancelled():
-                reading.exception()
+            # Every waiter may have given up: mark the outcome as seen. A provider's failure
+            # is the read's value (`_noted`), so anything raised is a bug: said, not lost.
+            if not reading.cancelled() and (exc := reading.exception()) is not None:
+                log.error("link index: a full read failed", exc_info=exc)
 
         return done
 
@@ -454,23 +448,6 @@ class AccountIndexes:
     def _forget(self, account: Account, kept: Kept) -> None:
         if self._kept.get(account) is kept:
             del self._kept[account]
-
-    def _behind(self, account: Account, work: Awaitable[object]) -> None:
-        """Run `work` behind the requests (`gateway.behind`)."""
-        self._background.start(_logged(account, work))
-
-
-async def _logged(account: Account, work: Awaitable[object]) -> None:
-    try:
-        await work
-    except GatewayError as exc:
-        # Kept as it was: the next request that needs the account tries again.
-        log.info(
-            "link index: %s account of tenant %s not read: %s",
-            account.provider.value,
-            account.tenant,
-            exc.code,
-        )
 
 
 def _weight(kept: Kept) -> int:
