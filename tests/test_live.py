@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import warnings
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from gateway.domain.customer import CustomerKey
 from gateway.events.bus import EventBus, SlowConsumer, TooManySubscribers
 from gateway.events.relay import decode_change, encode_change
 from gateway.providers.layer import LAYER
-from gateway.settings.model import LimitSettings, Settings
+from gateway.settings.model import LimitSettings, PersistedSettings, Settings
 from gateway.webhooks.signatures import standard_signature
 from sandbox import DEMO_ACCOUNT, LAYER_WEBHOOK_SECRET, Sandbox
 from tests.support import on_sandbox, sandbox_tenant
@@ -265,3 +266,44 @@ def test_a_websocket_gets_one_access_line_with_its_request_id(
     assert [(r.method, r.path, r.status) for r in accepted] == [("WEBSOCKET", "/graphql", 101)]  # type: ignore[attr-defined]
     refused = [r for r in lines if r.path == "/nowhere"]  # type: ignore[attr-defined]
     assert [r.status for r in refused] == [403]  # type: ignore[attr-defined]
+
+
+def test_a_persisted_subscription_runs_by_its_apq_hash(gateway: TestClient) -> None:
+    """Apollo's APQ over graphql-transport-ws: the hash alone is unknown until a subscribe
+    sends the document with it; then the hash alone subscribes and hears the change."""
+    digest = hashlib.sha256(CHANGED.encode()).hexdigest()
+    apq = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    with gateway.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+        init(ws)
+        ws.send_json({"type": "subscribe", "id": "1", "payload": {"extensions": apq}})
+        unknown = ws.receive_json()
+        assert unknown["type"] == "error"
+        assert unknown["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        registering = {"query": CHANGED, "extensions": apq}
+        ws.send_json({"type": "subscribe", "id": "2", "payload": registering})
+        ws.send_json({"type": "subscribe", "id": "3", "payload": {"extensions": apq}})
+        deliver(gateway)
+        heard = {ws.receive_json()["id"], ws.receive_json()["id"]}
+    assert heard == {"2", "3"}
+
+
+def test_a_trusted_document_subscribes_by_its_id(tmp_path: Any) -> None:
+    manifest = tmp_path / "manifest.json"
+    digest = hashlib.sha256(CHANGED.encode()).hexdigest()
+    manifest.write_text(orjson.dumps({digest: CHANGED}).decode())
+    settings = Settings(persisted=PersistedSettings(mode="require", manifest_path=manifest))
+    for gateway in client(settings):
+        with gateway.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+            init(ws)
+            free_form = {"type": "subscribe", "id": "1", "payload": {"query": CHANGED}}
+            ws.send_json(free_form)
+            refused = ws.receive_json()
+            ws.send_json(
+                {"type": "subscribe", "id": "2", "payload": {"documentId": f"sha256:{digest}"}}
+            )
+            deliver(gateway)
+            message = ws.receive_json()
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+    assert (message["type"], message["id"]) == ("next", "2")
+    assert message["payload"]["data"]["customerChanged"]["id"] == JOHN
